@@ -1,0 +1,13 @@
+using System.CommandLine;
+
+namespace EdgeMl.Agent.Cli;
+
+/// <summary>The <c>edgeml</c> command tree; each verb lives in its own type.</summary>
+internal static class EdgeMlCommandLine
+{
+    public static RootCommand Create()
+    {
+        var root = new RootCommand("EdgeMl edge inference agent");
+        return root;
+    }
+}

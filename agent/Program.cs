@@ -1,0 +1,3 @@
+using EdgeMl.Agent.Cli;
+
+return await EdgeMlCommandLine.Create().Parse(args).InvokeAsync();

@@ -1,0 +1,163 @@
+using System.Text.RegularExpressions;
+using EdgeMl.Runtime.Tensors;
+
+namespace EdgeMl.Runtime.Packages;
+
+/// <summary>The schema rules of <c>edgeml.model/v1</c> that JSON alone does not enforce.</summary>
+internal static partial class ManifestRules
+{
+    public static List<string> Check(ModelManifest m)
+    {
+        var problems = new List<string>();
+        if (m.Schema != ModelManifest.SchemaV1)
+        {
+            problems.Add($"schema is '{m.Schema}'; expected '{ModelManifest.SchemaV1}'");
+        }
+
+        if (m.Name is null || !ModelName().IsMatch(m.Name))
+        {
+            problems.Add($"name '{m.Name}' must be 1-64 characters of a-z, 0-9, '-', '_' or '.', starting with a letter or digit");
+        }
+
+        if (m.Version < 1)
+        {
+            problems.Add($"version {m.Version} must be 1 or more");
+        }
+
+        var files = m.Files ?? [];
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var file in files)
+        {
+            if (!IsSafeRelativePath(file.Path))
+            {
+                problems.Add($"file path '{file.Path}' must be relative, use '/', and contain no '..', '.' or empty segments");
+            }
+            else if (!seen.Add(file.Path))
+            {
+                problems.Add($"file '{file.Path}' is listed twice");
+            }
+
+            if (file.Sha256 is null || !Sha256Hex().IsMatch(file.Sha256))
+            {
+                problems.Add($"file '{file.Path}' sha256 must be 64 lowercase hex digits");
+            }
+
+            if (file.Size < 0)
+            {
+                problems.Add($"file '{file.Path}' size {file.Size} is negative");
+            }
+        }
+
+        if (m.Entry is null || !seen.Contains(m.Entry))
+        {
+            problems.Add($"entry '{m.Entry}' is not one of the listed files");
+        }
+
+        CheckSpecs("input", m.Inputs, problems);
+        CheckSpecs("output", m.Outputs, problems);
+        if (m.WarmUp is { } warmUp)
+        {
+            if (warmUp.Runs is < 0 or > 1000)
+            {
+                problems.Add($"warmUp.runs {warmUp.Runs} must be between 0 and 1000");
+            }
+
+            CheckTensors("warmUp input", warmUp.Inputs, seen, problems);
+            foreach (var (name, shape) in warmUp.Shapes)
+            {
+                if (shape.Any(d => d < 0))
+                {
+                    problems.Add($"warmUp shape of '{name}' must have no dynamic dimension");
+                }
+            }
+        }
+
+        for (var i = 0; i < m.Golden.Count; i++)
+        {
+            var sample = m.Golden[i];
+            CheckTensors($"golden[{i}] input", sample.Inputs, seen, problems);
+            CheckTensors($"golden[{i}] output", sample.Outputs, seen, problems);
+            if (sample.AbsoluteTolerance < 0 || sample.RelativeTolerance < 0)
+            {
+                problems.Add($"golden[{i}] tolerances must not be negative");
+            }
+        }
+
+        foreach (var provider in m.Providers)
+        {
+            if (!Providers.ProviderNames.IsKnown(provider))
+            {
+                problems.Add($"provider '{provider}' is unknown; known: {string.Join(", ", Providers.ProviderNames.Known)}");
+            }
+        }
+
+        return problems;
+    }
+
+    /// <summary>A path inside the package folder: relative, '/'-separated, no '..', '.' or empty segment.</summary>
+    public static bool IsSafeRelativePath(string? path)
+    {
+        if (string.IsNullOrEmpty(path) || path.Contains('\\', StringComparison.Ordinal) || path.Contains('\0', StringComparison.Ordinal)
+            || path[0] == '/' || Path.IsPathRooted(path))
+        {
+            return false;
+        }
+
+        foreach (var segment in path.Split('/'))
+        {
+            if (segment is "" or "." or "..")
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    private static void CheckSpecs(string kind, IReadOnlyList<ManifestTensorSpec> specs, List<string> problems)
+    {
+        foreach (var spec in specs)
+        {
+            if (!TensorDataTypes.TryParse(spec.Datatype, out _))
+            {
+                problems.Add($"{kind} '{spec.Name}' datatype '{spec.Datatype}' is not an Open Inference Protocol datatype");
+            }
+
+            if (spec.Shape.Any(d => d < -1))
+            {
+                problems.Add($"{kind} '{spec.Name}' shape has a dimension below -1");
+            }
+        }
+    }
+
+    private static void CheckTensors(string kind, IReadOnlyList<ManifestTensor> tensors, HashSet<string> files, List<string> problems)
+    {
+        foreach (var tensor in tensors)
+        {
+            if (!TensorDataTypes.TryParse(tensor.Datatype, out _))
+            {
+                problems.Add($"{kind} '{tensor.Name}' datatype '{tensor.Datatype}' is not an Open Inference Protocol datatype");
+            }
+
+            if (tensor.Shape.Any(d => d < 0))
+            {
+                problems.Add($"{kind} '{tensor.Name}' shape must be concrete");
+            }
+
+            if ((tensor.Data is null) == (tensor.File is null))
+            {
+                problems.Add($"{kind} '{tensor.Name}' needs exactly one of 'data' or 'file'");
+            }
+            else if (tensor.File is { } file && !files.Contains(file))
+            {
+                problems.Add($"{kind} '{tensor.Name}' file '{file}' is not one of the listed files");
+            }
+        }
+    }
+
+    [GeneratedRegex("^[a-z0-9][a-z0-9._-]{0,63}$")]
+    private static partial Regex ModelName();
+
+    [GeneratedRegex("^[0-9a-f]{64}$")]
+    private static partial Regex Sha256Hex();
+}

@@ -8,7 +8,7 @@ internal static class WarmUpInputs
     public static InferenceTensor[] Zeros(ModelSignature signature, IDictionary<string, long[]> shapes) =>
         signature.Inputs.Select(spec =>
         {
-            var shape = shapes.TryGetValue(spec.Name, out var configured)
+            var shape = shapes.TryGetValue(spec.Name, out var configured) || shapes.TryGetValue(WarmUpOptions.AnyInput, out configured)
                 ? configured
                 : spec.Shape.Select(d => d < 0 ? 1L : d).ToArray();
             var count = InferenceTensor.CountElements(shape);

@@ -98,8 +98,10 @@ internal sealed partial class IoTHubClient : BackgroundService, IIoTHubClient
                     Log.IoTHubConnectFailed(_logger, delay, outcome.Reason);
                 }
 
+                // The timer starts before observers hear of the failure, so a fake clock advanced on that news fires it.
+                var wait = Task.Delay(delay, _time, stoppingToken);
                 SetState(IoTHubConnectionState.Disconnected, outcome.Reason, outcome.AuthenticationFailed, delay);
-                await Task.Delay(delay, _time, stoppingToken);
+                await wait;
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)

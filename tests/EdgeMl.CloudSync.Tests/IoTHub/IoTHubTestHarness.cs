@@ -81,6 +81,21 @@ internal sealed class IoTHubTestHarness : IAsyncDisposable
     public Task<IoTHubConnectionStateChangedEventArgs> WaitForConnectedAsync() =>
         WaitForStateAsync(s => s.State == IoTHubConnectionState.Connected);
 
+    /// <summary>Drives reconnect back-off on the fake clock: each failure's delay is advanced as soon as it is announced.</summary>
+    public async Task AdvanceUntilConnectedAsync()
+    {
+        while (true)
+        {
+            var state = await WaitForStateAsync(s => s.State == IoTHubConnectionState.Connected || s.RetryIn > TimeSpan.Zero);
+            if (state.State == IoTHubConnectionState.Connected)
+            {
+                return;
+            }
+
+            Time.Advance(state.RetryIn!.Value);
+        }
+    }
+
     public async Task<DesiredPropertiesUpdate> NextDesiredAsync()
     {
         _desired ??= Client.ReadDesiredUpdatesAsync(_stop.Token).GetAsyncEnumerator();

@@ -88,10 +88,16 @@ internal sealed partial class IoTHubClient
             var response = await answer.WaitAsync(linked.Token);
             return response.Error != IoTHubError.None || response.Status < 300 ? response : AsRejection(response);
         }
-        catch (OperationCanceledException) when (timeout.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        catch (Exception ex) when (ex is OperationCanceledException or MqttCommunicationException
+                                   && timeout.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
         {
+            // MQTTnet reports a cancelled publish as MqttCommunicationTimedOutException; either way it was our clock.
             return new TwinResponse(IoTHubError.Timeout, 0, null, default,
                 $"The hub did not answer the twin request within {_options.OperationTimeout}.");
+        }
+        catch (MqttCommunicationException) when (cancellationToken.IsCancellationRequested)
+        {
+            throw new OperationCanceledException(cancellationToken);
         }
         catch (Exception ex) when (ex is MqttCommunicationException or ObjectDisposedException or InvalidOperationException)
         {

@@ -11,6 +11,10 @@ namespace EdgeMl.IoTHubSimulator;
 public sealed partial class IoTHubSimulator
 {
     private const string IdentityItem = "iothub-identity";
+    private int _twinRequests;
+
+    /// <summary>Twin GET/PATCH requests received, answered or not.</summary>
+    public int TwinRequests => Volatile.Read(ref _twinRequests);
 
     /// <summary>Parses <c>host/dev[/mod]/?query</c> or the same without <c>?</c>; ignores the host, requires api-version.</summary>
     public static bool TryParseUserName(string? userName, out string clientId, out Dictionary<string, string?> query)
@@ -219,6 +223,8 @@ public sealed partial class IoTHubSimulator
 
     private async Task OnTwinRequestAsync(SimulatedIdentity identity, string topic, byte[] body)
     {
+        Interlocked.Increment(ref _twinRequests);
+        NotifyChanged();
         var q = topic.IndexOf('?', StringComparison.Ordinal);
         var query = q < 0 ? [] : TopicBag.Parse(topic[(q + 1)..]);
         var path = q < 0 ? topic : topic[..q];

@@ -29,7 +29,14 @@ internal sealed partial class IoTHubClient
                 expires = at;
             }
 
-            _connectionLost = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+            // A fresh MQTT client per connection: a late Disconnected event from the previous one (token renewal,
+            // failed attempt) then cannot be mistaken for the loss of this one.
+            var lost = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+            var client = new MqttClientFactory().CreateMqttClient();
+            client.ApplicationMessageReceivedAsync += OnMessageReceivedAsync;
+            client.DisconnectedAsync += e => OnDisconnectedAsync(client, lost, e);
+            Interlocked.Exchange(ref _mqtt, client).Dispose();
+            _connectionLost = lost;
             using var connectTimeout = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
             connectTimeout.CancelAfter(_options.OperationTimeout);
             var result = await _mqtt.ConnectAsync(BuildMqttOptions(identity, password), connectTimeout.Token);
@@ -182,10 +189,15 @@ internal sealed partial class IoTHubClient
         }
     }
 
-    private Task OnDisconnectedAsync(MqttClientDisconnectedEventArgs e)
+    private Task OnDisconnectedAsync(IMqttClient client, TaskCompletionSource<string> lost, MqttClientDisconnectedEventArgs e)
     {
         var reason = e.Exception is { } ex ? Describe(ex) : $"{e.Reason}";
-        _connectionLost.TrySetResult(reason);
+        lost.TrySetResult(reason);
+        if (!ReferenceEquals(client, _mqtt))
+        {
+            return Task.CompletedTask;
+        }
+
         _pending.FailAll(IoTHubError.ConnectionLost, $"The connection to the hub was lost while waiting for the answer ({reason}).");
         lock (_stateLock)
         {

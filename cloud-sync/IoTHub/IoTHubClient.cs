@@ -21,7 +21,7 @@ internal sealed partial class IoTHubClient : BackgroundService, IIoTHubClient
     private readonly ILogger<IoTHubClient> _logger;
     private readonly IoTHubMetrics _metrics;
     private readonly Func<string, string?> _environment;
-    private readonly IMqttClient _mqtt;
+    private IMqttClient _mqtt;
     private readonly ReconnectBackoff _backoff;
     private readonly ReconnectBackoff _authBackoff;
     private readonly PendingRequests _pending = new();
@@ -50,8 +50,6 @@ internal sealed partial class IoTHubClient : BackgroundService, IIoTHubClient
         _authBackoff = new ReconnectBackoff(_options.AuthenticationFailureMinDelay, _options.AuthenticationFailureMaxDelay, random);
         _telemetry = CreateTelemetryQueue(_options.TelemetryQueueCapacity);
         _mqtt = new MqttClientFactory().CreateMqttClient();
-        _mqtt.ApplicationMessageReceivedAsync += OnMessageReceivedAsync;
-        _mqtt.DisconnectedAsync += OnDisconnectedAsync;
     }
 
     public IoTHubConnectionState State => _state;

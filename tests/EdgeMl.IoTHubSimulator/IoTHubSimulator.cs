@@ -45,6 +45,7 @@ public sealed partial class IoTHubSimulator : IAsyncDisposable
     private readonly Lock _changeLock = new();
     private TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private MqttServer? _server;
+    private WebSocketBridge? _webSockets;
 
     public IoTHubSimulator(IoTHubSimulatorOptions? options = null)
     {
@@ -129,8 +130,20 @@ public sealed partial class IoTHubSimulator : IAsyncDisposable
         }
     }
 
+    /// <summary>Starts the <c>wss://…/$iothub/websocket</c> endpoint (once); returns its port.</summary>
+    public async Task<int> StartWebSocketsAsync()
+    {
+        _webSockets ??= await WebSocketBridge.StartAsync(this);
+        return _webSockets.Port;
+    }
+
     public async ValueTask DisposeAsync()
     {
+        if (_webSockets is not null)
+        {
+            await _webSockets.DisposeAsync();
+        }
+
         await StopAsync();
         Certificates.Dispose();
     }

@@ -139,4 +139,20 @@ public sealed class ClientConnectionTests(ITestOutputHelper output) : IAsyncLife
         Assert.Equal(initial.Version + 1, next.Version);
         Assert.Equal(version, next.Version);
     }
+
+    [Fact]
+    public async Task Start_WebSocketsTransport_ConnectsThroughIotHubWebSocketPath()
+    {
+        var device = _sim.AddDevice("dev1");
+        var wsPort = await _sim.StartWebSocketsAsync();
+        await using var h = IoTHubTestHarness.Create(_sim, _sim.ConnectionString(device, $"localhost:{wsPort}"), output,
+            o => o.Transport = IoTHubTransport.MqttWebSockets);
+
+        await h.StartAsync();
+        await h.WaitForConnectedAsync();
+        var patch = await h.Client.UpdateReportedPropertiesAsync(new JsonObject { ["via"] = "wss" }, CancellationToken.None);
+
+        Assert.True(patch.Succeeded, patch.Message);
+        Assert.Equal("wss", device.Twin.Reported["via"]!.GetValue<string>());
+    }
 }

@@ -239,6 +239,12 @@ public sealed partial class IoTHubSimulator
             return;
         }
 
+        if (TwinBehavior == TwinRequestBehavior.MalformedBody)
+        {
+            await DeliverAsync(identity, $"$iothub/twin/res/200/?$rid={rid}", "{\"desired\":"u8.ToArray(), MqttQualityOfServiceLevel.AtMostOnce);
+            return;
+        }
+
         if (path == "$iothub/twin/GET/")
         {
             // The GET body is ignored (Node sends " ").

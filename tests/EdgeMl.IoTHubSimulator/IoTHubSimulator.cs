@@ -16,6 +16,8 @@ public enum TwinRequestBehavior
     Ignore,
     /// <summary>Answer every twin request with 500 and an error body.</summary>
     ServerError,
+    /// <summary>Answer 200 with a body that is not JSON.</summary>
+    MalformedBody,
 }
 
 public sealed class IoTHubSimulatorOptions

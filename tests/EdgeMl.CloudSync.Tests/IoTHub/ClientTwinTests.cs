@@ -188,4 +188,28 @@ public sealed class ClientTwinTests(ITestOutputHelper output) : IAsyncLifetime
         Assert.Equal(version, update.Version);
         Assert.True(update.Properties.ContainsKey("new"));
     }
+
+    [Fact]
+    public async Task GetTwin_BodyNotJson_InvalidResponseAndConnectionKept()
+    {
+        _sim.TwinBehavior = TwinRequestBehavior.MalformedBody;
+
+        var result = await _h.Client.GetTwinAsync(CancellationToken.None);
+
+        Assert.Equal(IoTHubError.InvalidResponse, result.Error);
+        Assert.Contains("not valid JSON", result.Message, StringComparison.Ordinal);
+        Assert.Equal(IoTHubConnectionState.Connected, _h.Client.State);
+    }
+
+    [Fact]
+    public async Task GetTwin_CallerCancels_ThrowsOperationCanceled()
+    {
+        _sim.TwinBehavior = TwinRequestBehavior.Ignore;
+        using var cts = new CancellationTokenSource();
+
+        var pending = _h.Client.GetTwinAsync(cts.Token);
+        await cts.CancelAsync();
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => pending.WaitAsync(IoTHubTestHarness.Guard));
+    }
 }

@@ -16,6 +16,9 @@ public sealed record PackageExpectation(string Name, long Version)
 /// </summary>
 public static class PackageVerifier
 {
+    /// <summary>Relative, '/'-separated, no '..', '.' or empty segment: a path that stays inside its folder.</summary>
+    public static bool IsSafeRelativePath(string? path) => ManifestRules.IsSafeRelativePath(path);
+
     /// <exception cref="PackageVerificationException">Refused; the failure says why.</exception>
     public static ModelPackage Verify(string folder, TrustPolicy trust, PackageExpectation expected, CancellationToken ct = default)
     {
@@ -24,20 +27,8 @@ public static class PackageVerifier
         var what = $"{expected.Name} v{expected.Version} manifest";
         var manifestBytes = ReadSmall(Path.Combine(folder, ModelManifest.FileName), what);
         var sigPath = Path.Combine(folder, DetachedSignature.ManifestFileName);
-        var sig = File.Exists(sigPath) ? File.ReadAllBytes(sigPath) : [];
-        trust.Verify(manifestBytes, sig, File.Exists(sigPath), what);
-        CheckManifestHash(manifestBytes, expected, what);
-        var manifest = ParseManifest(manifestBytes, what);
-        if (manifest.Name != expected.Name)
-        {
-            throw new PackageVerificationException(VerificationFailure.NameMismatch, $"{what} names model '{manifest.Name}'; expected '{expected.Name}'");
-        }
-
-        if (manifest.Version != expected.Version)
-        {
-            throw new PackageVerificationException(VerificationFailure.VersionMismatch, $"{what} says version {manifest.Version}; expected {expected.Version}");
-        }
-
+        var present = File.Exists(sigPath);
+        var manifest = VerifyManifest(manifestBytes, present ? File.ReadAllBytes(sigPath) : [], present, trust, expected);
         var root = Path.GetFullPath(folder);
         foreach (var file in manifest.Files)
         {
@@ -74,6 +65,31 @@ public static class PackageVerifier
         }
 
         return ModelPackage.Open(root);
+    }
+
+    /// <summary>
+    /// Checks a manifest before any of its files is fetched: signature over the exact bytes, the hash the
+    /// signed version list pins, schema, name, version and safe file paths.
+    /// </summary>
+    /// <exception cref="PackageVerificationException">Refused; the failure says why.</exception>
+    public static ModelManifest VerifyManifest(
+        ReadOnlySpan<byte> manifestBytes, ReadOnlySpan<byte> signature, bool signaturePresent, TrustPolicy trust, PackageExpectation expected)
+    {
+        ArgumentNullException.ThrowIfNull(trust);
+        ArgumentNullException.ThrowIfNull(expected);
+        var what = $"{expected.Name} v{expected.Version} manifest";
+        trust.Verify(manifestBytes, signature, signaturePresent, what);
+        var bytes = manifestBytes.ToArray();
+        CheckManifestHash(bytes, expected, what);
+        var manifest = ParseManifest(bytes, what);
+        if (manifest.Name != expected.Name)
+        {
+            throw new PackageVerificationException(VerificationFailure.NameMismatch, $"{what} names model '{manifest.Name}'; expected '{expected.Name}'");
+        }
+
+        return manifest.Version == expected.Version
+            ? manifest
+            : throw new PackageVerificationException(VerificationFailure.VersionMismatch, $"{what} says version {manifest.Version}; expected {expected.Version}");
     }
 
     /// <summary>The full path of a manifest file path, refused when absolute, with '..', or reached through a link.</summary>

@@ -35,6 +35,22 @@ public sealed class VersionsDocument
         Versions = [.. Versions.Where(v => v.Version != entry.Version).Append(entry).OrderBy(v => v.Version)],
     };
 
+    /// <summary>Reads a list without checking it: for the publisher, who re-signs it; devices use <see cref="ParseVerified"/>.</summary>
+    /// <exception cref="InvalidDataException">Not a version list.</exception>
+    public static VersionsDocument ParseUnverified(ReadOnlySpan<byte> utf8Json)
+    {
+        try
+        {
+            return JsonSerializer.Deserialize(utf8Json, VersionsJsonContext.Default.VersionsDocument) is { Schema: SchemaV1 } doc
+                ? doc
+                : throw new InvalidDataException($"not an {SchemaV1} document");
+        }
+        catch (JsonException e)
+        {
+            throw new InvalidDataException($"not an {SchemaV1} document: {e.Message}", e);
+        }
+    }
+
     /// <summary>Checks the signature, the schema, the model name and the expiry, in that order.</summary>
     /// <exception cref="PackageVerificationException">Refused; the failure says why.</exception>
     public static VersionsDocument ParseVerified(

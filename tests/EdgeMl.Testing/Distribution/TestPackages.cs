@@ -1,0 +1,113 @@
+using System.Security.Cryptography;
+using EdgeMl.Runtime.Packages;
+
+namespace EdgeMl.Testing.Distribution;
+
+/// <summary>Signed packages of the real classifier, and registry folders laid out as devices expect.</summary>
+public static class TestPackages
+{
+    /// <summary>Packs the real classifier as <paramref name="name"/> v<paramref name="version"/> with golden samples, signed by <paramref name="key"/> when given.</summary>
+    public static string Classifier(string folder, string name, long version, SigningKey? key, int goldenSamples = 1)
+    {
+        PackageBuilder.Pack(ModelFixtures.Classifier, folder, new PackageBuildOptions
+        {
+            Name = name,
+            Version = version,
+            GoldenSamples = goldenSamples,
+            Shapes = { [ModelFixtures.ClassifierInput] = ModelFixtures.ClassifierShape },
+        });
+        if (key is not null)
+        {
+            PackageBuilder.Sign(folder, key);
+        }
+
+        return folder;
+    }
+
+    /// <summary>Copies a package into <c>{root}/{name}/{version}/</c> and lists it in a signed <c>versions.json</c>.</summary>
+    public static void PublishToFolder(string root, string packageFolder, SigningKey key, DateTimeOffset expires)
+    {
+        var package = ModelPackage.Open(packageFolder);
+        var m = package.Manifest;
+        var target = Path.Combine(root, m.Name, m.Version.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        Directory.CreateDirectory(target);
+        foreach (var relative in m.Files.Select(f => f.Path).Append(ModelManifest.FileName).Append(DetachedSignature.ManifestFileName))
+        {
+            var source = Path.Combine(packageFolder, relative);
+            if (File.Exists(source))
+            {
+                var destination = Path.Combine(target, relative);
+                Directory.CreateDirectory(Path.GetDirectoryName(destination)!);
+                File.Copy(source, destination, overwrite: true);
+            }
+        }
+
+        var listPath = Path.Combine(root, m.Name, VersionsDocument.FileName);
+        var list = File.Exists(listPath) ? VersionsDocument.ParseUnverified(File.ReadAllBytes(listPath)) : new VersionsDocument { Name = m.Name, Expires = expires };
+        WriteVersions(root, list.With(new VersionEntry(m.Version, Convert.ToHexStringLower(SHA256.HashData(package.ManifestBytes.Span))), expires), key);
+    }
+
+    public static void WriteVersions(string root, VersionsDocument list, SigningKey key)
+    {
+        ArgumentNullException.ThrowIfNull(list);
+        ArgumentNullException.ThrowIfNull(key);
+        var json = list.ToJson();
+        File.WriteAllBytes(Path.Combine(root, list.Name, VersionsDocument.FileName), json);
+        File.WriteAllBytes(Path.Combine(root, list.Name, VersionsDocument.SignatureFileName), key.Sign(json).ToJson());
+    }
+
+    /// <summary>Rewrites a package's manifest (changing what <paramref name="edit"/> says) and re-signs it.</summary>
+    public static void EditManifest(string packageFolder, Func<string, string> edit, SigningKey? key)
+    {
+        ArgumentNullException.ThrowIfNull(edit);
+        var path = Path.Combine(packageFolder, ModelManifest.FileName);
+        File.WriteAllText(path, edit(File.ReadAllText(path)));
+        if (key is not null)
+        {
+            PackageBuilder.Sign(packageFolder, key);
+        }
+    }
+
+    /// <summary>Flips one bit of a file.</summary>
+    public static void FlipBit(string path, long offset, int bit = 0)
+    {
+        var bytes = File.ReadAllBytes(path);
+        bytes[offset] ^= (byte)(1 << bit);
+        File.WriteAllBytes(path, bytes);
+    }
+
+    /// <summary>A temp folder deleted on dispose.</summary>
+    public sealed class TempFolder : IDisposable
+    {
+        public TempFolder() => Directory.CreateDirectory(Path);
+
+        public string Path { get; } = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "edgeml-" + Guid.NewGuid().ToString("N")[..12]);
+
+        public string Sub(string name) => System.IO.Path.Combine(Path, name);
+
+        public void Dispose()
+        {
+            try
+            {
+                Directory.Delete(Path, recursive: true);
+            }
+            catch (IOException)
+            {
+                // A child process may still hold a file for a moment; the OS cleans temp.
+            }
+        }
+    }
+}
+
+/// <summary>Accepts every candidate and remembers which it saw.</summary>
+public sealed class AcceptingValidator : IPackageValidator
+{
+    public List<long> Seen { get; } = [];
+
+    public Task<PackageValidation> ValidateAsync(ModelPackage candidate, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(candidate);
+        Seen.Add(candidate.Manifest.Version);
+        return Task.FromResult(PackageValidation.Accept);
+    }
+}

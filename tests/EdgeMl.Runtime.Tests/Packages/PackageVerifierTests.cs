@@ -133,30 +133,6 @@ public sealed class PackageVerifierTests : IDisposable
             .Replace($"\"size\": {original.Length}", $"\"size\": {bytes.Length}", StringComparison.Ordinal);
     }
 
-    /// <summary>
-    /// The real classifier with one more initializer whose data lives in an external file. Protobuf merges
-    /// a repeated embedded message appended to the end, so appending a ModelProto.graph field adds it to the graph.
-    /// </summary>
-    internal static byte[] OnnxWithExternalData(string location)
-    {
-        static byte[] Field(int number, byte[] body) => [.. Varint((ulong)((number << 3) | 2)), .. Varint((ulong)body.Length), .. body];
-        static byte[] Text(int number, string text) => Field(number, System.Text.Encoding.UTF8.GetBytes(text));
-        static byte[] Varint(ulong v)
-        {
-            var bytes = new List<byte>();
-            do
-            {
-                var b = (byte)(v & 0x7f);
-                v >>= 7;
-                bytes.Add(v == 0 ? b : (byte)(b | 0x80));
-            }
-            while (v != 0);
-            return [.. bytes];
-        }
-
-        byte[] entry = [.. Text(1, "location"), .. Text(2, location)];
-        byte[] tensor = [.. Text(8, "stolen"), .. Field(13, entry), 14 << 3, 1];
-        var graph = Field(5, tensor);
-        return [.. File.ReadAllBytes(EdgeMl.Testing.ModelFixtures.Classifier), .. Field(7, graph)];
-    }
+    internal static byte[] OnnxWithExternalData(string location) =>
+        OnnxFiles.WithExternalData(File.ReadAllBytes(EdgeMl.Testing.ModelFixtures.Classifier), location);
 }

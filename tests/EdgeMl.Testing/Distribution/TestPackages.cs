@@ -25,26 +25,26 @@ public static class TestPackages
     }
 
     /// <summary>Copies a package into <c>{root}/{name}/{version}/</c> and lists it in a signed <c>versions.json</c>.</summary>
-    public static void PublishToFolder(string root, string packageFolder, SigningKey key, DateTimeOffset expires)
+    /// <returns>The published version folder.</returns>
+    public static string PublishToFolder(string root, string packageFolder, SigningKey key, DateTimeOffset expires)
     {
-        var package = ModelPackage.Open(packageFolder);
-        var m = package.Manifest;
-        var target = Path.Combine(root, m.Name, m.Version.ToString(System.Globalization.CultureInfo.InvariantCulture));
-        Directory.CreateDirectory(target);
-        foreach (var relative in m.Files.Select(f => f.Path).Append(ModelManifest.FileName).Append(DetachedSignature.ManifestFileName))
+        // Read without validation: tests publish deliberately broken manifests too.
+        var manifestBytes = File.ReadAllBytes(Path.Combine(packageFolder, ModelManifest.FileName));
+        using var doc = System.Text.Json.JsonDocument.Parse(manifestBytes);
+        var name = doc.RootElement.GetProperty("name").GetString()!;
+        var version = doc.RootElement.GetProperty("version").GetInt64();
+        var target = Path.Combine(root, name, version.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        foreach (var source in Directory.EnumerateFiles(packageFolder, "*", SearchOption.AllDirectories))
         {
-            var source = Path.Combine(packageFolder, relative);
-            if (File.Exists(source))
-            {
-                var destination = Path.Combine(target, relative);
-                Directory.CreateDirectory(Path.GetDirectoryName(destination)!);
-                File.Copy(source, destination, overwrite: true);
-            }
+            var destination = Path.Combine(target, Path.GetRelativePath(packageFolder, source));
+            Directory.CreateDirectory(Path.GetDirectoryName(destination)!);
+            File.Copy(source, destination, overwrite: true);
         }
 
-        var listPath = Path.Combine(root, m.Name, VersionsDocument.FileName);
-        var list = File.Exists(listPath) ? VersionsDocument.ParseUnverified(File.ReadAllBytes(listPath)) : new VersionsDocument { Name = m.Name, Expires = expires };
-        WriteVersions(root, list.With(new VersionEntry(m.Version, Convert.ToHexStringLower(SHA256.HashData(package.ManifestBytes.Span))), expires), key);
+        var listPath = Path.Combine(root, name, VersionsDocument.FileName);
+        var list = File.Exists(listPath) ? VersionsDocument.ParseUnverified(File.ReadAllBytes(listPath)) : new VersionsDocument { Name = name, Expires = expires };
+        WriteVersions(root, list.With(new VersionEntry(version, Convert.ToHexStringLower(SHA256.HashData(manifestBytes))), expires), key);
+        return target;
     }
 
     public static void WriteVersions(string root, VersionsDocument list, SigningKey key)

@@ -7,7 +7,9 @@ internal static class EdgeMlCommandLine
 {
     public static RootCommand Create()
     {
-        var root = new RootCommand("EdgeMl edge inference agent");
-        return root;
+        return new RootCommand("EdgeMl edge inference agent")
+        {
+            PredictCommand.Create(),
+        };
     }
 }

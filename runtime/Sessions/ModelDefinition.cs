@@ -72,7 +72,13 @@ public sealed class WarmUpOptions
     /// <summary>Inputs to warm up on; when empty, zeros shaped from the signature.</summary>
     public IReadOnlyList<InferenceTensor> Inputs { get; init; } = [];
 
-    /// <summary>Concrete shapes for inputs with dynamic dimensions; dynamic dimensions not given here become 1.</summary>
+    /// <summary>The key of <see cref="Shapes"/> whose shape applies to every input not named there.</summary>
+    public const string AnyInput = "*";
+
+    /// <summary>
+    /// Concrete shapes for inputs with dynamic dimensions, by input name or <see cref="AnyInput"/>; dynamic
+    /// dimensions not given here become 1.
+    /// </summary>
     public IDictionary<string, long[]> Shapes { get; init; } = new Dictionary<string, long[]>(StringComparer.Ordinal);
 }
 

@@ -1,0 +1,213 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using EdgeMl.Runtime.Sessions;
+using EdgeMl.Runtime.Tensors;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace EdgeMl.Runtime.Serving;
+
+/// <summary>
+/// Serves models by name. Each name has a slot holding the active version; activating a version loads,
+/// warms and checks it beside the running one, then swaps atomically. Requests never wait for an activation
+/// and never fail because of one.
+/// </summary>
+public sealed class InferenceEngine : IDisposable
+{
+    private readonly ConcurrentDictionary<string, ModelSlot> _slots = new(StringComparer.Ordinal);
+    private readonly ModelLoader _loader;
+    private readonly RuntimeMetrics _metrics;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+
+    public InferenceEngine(ModelLoader loader, RuntimeMetrics metrics, TimeProvider time, ILogger<InferenceEngine>? logger = null)
+    {
+        _loader = loader;
+        _metrics = metrics;
+        _time = time;
+        _logger = (ILogger?)logger ?? NullLogger.Instance;
+    }
+
+    /// <summary>Raised after a version is swapped in or refused.</summary>
+    public event EventHandler<ActivationResult>? Activated;
+
+    /// <summary>Loads, warms up and checks <paramref name="definition"/>, then serves it in place of the running version.</summary>
+    /// <returns>Success, or the stage and reason it was refused; the running version keeps serving either way.</returns>
+    public async Task<ActivationResult> ActivateAsync(ModelDefinition definition, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(definition);
+        var slot = _slots.GetOrAdd(definition.Name, static name => new ModelSlot(name));
+        await slot.Activation.WaitAsync(cancellationToken);
+        try
+        {
+            slot.Loading = definition.Version;
+            LoadedModel loaded;
+            try
+            {
+                loaded = await _loader.LoadAsync(definition, cancellationToken);
+            }
+            catch (ModelLoadException e)
+            {
+                return Refuse(slot, definition, e.Stage, e.Reason);
+            }
+
+            return Swap(slot, loaded);
+        }
+        finally
+        {
+            slot.Loading = null;
+            slot.Activation.Release();
+        }
+    }
+
+    /// <summary>Serves an already loaded and checked model (one built in the background, say) in place of the running version.</summary>
+    public async Task<ActivationResult> ActivateAsync(LoadedModel loaded, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(loaded);
+        var slot = _slots.GetOrAdd(loaded.Name, static name => new ModelSlot(name));
+        await slot.Activation.WaitAsync(cancellationToken);
+        try
+        {
+            return Swap(slot, loaded);
+        }
+        finally
+        {
+            slot.Activation.Release();
+        }
+    }
+
+    /// <summary>Activates the version that served before the current one.</summary>
+    public Task<ActivationResult> RollbackAsync(string model, CancellationToken cancellationToken = default) =>
+        _slots.TryGetValue(model, out var slot) && slot.Previous is { } previous
+            ? ActivateAsync(previous, cancellationToken)
+            : throw new InvalidOperationException($"model '{model}' has no previous version to roll back to");
+
+    /// <summary>Runs one prediction on the active version.</summary>
+    /// <param name="version">The version the caller asks for; null for whichever is active.</param>
+    public async ValueTask<InferenceResult> InferAsync(string model, InferenceRequest request, long? version = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var started = _time.GetTimestamp();
+        var modelTag = new KeyValuePair<string, object?>("model", model);
+        _metrics.Requests.Add(1, modelTag);
+        if (!_slots.TryGetValue(model, out var slot))
+        {
+            return Fail(model, 0, InferenceErrorKind.ModelNotFound, $"model '{model}' is not served");
+        }
+
+        var lease = slot.Acquire();
+        if (lease is null)
+        {
+            return Fail(model, 0, InferenceErrorKind.NotReady, slot.LastFailure is { } f
+                ? $"model '{model}' has no ready version: v{f.Version} failed at {f.Stage}: {f.Reason}"
+                : $"model '{model}' has no ready version yet");
+        }
+
+        try
+        {
+            var session = lease.Session;
+            var active = session.Definition.Version;
+            if (version is { } wanted && wanted != active)
+            {
+                return Fail(model, active, InferenceErrorKind.ModelNotFound, $"model '{model}' version {wanted} is not served; the active version is {active}");
+            }
+
+            var invalid = TensorValidator.Validate(request, session.Signature, session.Definition.Serving.MaxRequestBytes)
+                ?? TensorValidator.ValidateOutputs(request.Outputs, session.Signature);
+            if (invalid is not null)
+            {
+                return Fail(model, active, invalid.Kind, invalid.Message);
+            }
+
+            var (outputs, error) = await lease.Executor.ExecuteAsync(request, cancellationToken);
+            if (error is not null)
+            {
+                if (error.Kind == InferenceErrorKind.RuntimeFailure)
+                {
+                    Log.RunFailed(_logger, new InvalidOperationException(error.Message), model, active);
+                }
+
+                return Fail(model, active, error.Kind, error.Message);
+            }
+
+            _metrics.Duration.Record(_time.GetElapsedTime(started).TotalSeconds, modelTag);
+            return InferenceResult.Success(model, active, outputs!);
+        }
+        finally
+        {
+            lease.Release();
+        }
+    }
+
+    /// <summary>Stops serving a model; requests already running on it finish first.</summary>
+    public bool Unload(string model)
+    {
+        if (!_slots.TryRemove(model, out var slot))
+        {
+            return false;
+        }
+
+        slot.Swap(null);
+        Log.Unloaded(_logger, model);
+        return true;
+    }
+
+    public ModelStatus? GetStatus(string model) => _slots.TryGetValue(model, out var slot) ? Status(slot) : null;
+
+    public IReadOnlyList<ModelStatus> GetStatuses() => _slots.Values.Select(Status).OrderBy(s => s.Name, StringComparer.Ordinal).ToArray();
+
+    /// <summary>The executor of the active version; tests use it to hold the model busy.</summary>
+    internal IRequestExecutor? ExecutorOf(string model) => _slots.TryGetValue(model, out var slot) ? slot.Current?.Executor : null;
+
+    public void Dispose()
+    {
+        foreach (var model in _slots.Keys)
+        {
+            Unload(model);
+        }
+    }
+
+    private ActivationResult Swap(ModelSlot slot, LoadedModel loaded)
+    {
+        var session = loaded.Session;
+        IRequestExecutor executor = session.Definition.Serving.Batching.Enabled && session.Signature.IsBatchable
+            ? new BatchingExecutor(session, _metrics, _time)
+            : new DirectExecutor(session, _metrics);
+        var lease = new ModelLease(session, executor, _logger) { ActivatedAt = _time.GetUtcNow() };
+        var previous = slot.Current?.Session.Definition;
+        slot.Swap(lease);
+        slot.Previous = previous ?? slot.Previous;
+        slot.LastFailure = null;
+        _metrics.Swaps.Add(1, new KeyValuePair<string, object?>("model", slot.Name), new KeyValuePair<string, object?>("outcome", "activated"));
+        Log.Swapped(_logger, slot.Name, loaded.Version, previous?.Version ?? 0);
+        var result = new ActivationResult(slot.Name, loaded.Version, previous?.Version, loaded.Providers, null);
+        Activated?.Invoke(this, result);
+        return result;
+    }
+
+    private ActivationResult Refuse(ModelSlot slot, ModelDefinition definition, ModelLoadStage stage, string reason)
+    {
+        var failure = new ModelFailure(definition.Version, stage, reason, _time.GetUtcNow());
+        slot.LastFailure = failure;
+        _metrics.Swaps.Add(1, new KeyValuePair<string, object?>("model", slot.Name), new KeyValuePair<string, object?>("outcome", "refused"));
+        Log.ActivationFailed(_logger, definition.Name, definition.Version, stage.ToString(), reason);
+        var result = new ActivationResult(slot.Name, definition.Version, slot.Current?.Session.Definition.Version, null, failure);
+        Activated?.Invoke(this, result);
+        return result;
+    }
+
+    private InferenceResult Fail(string model, long version, InferenceErrorKind kind, string message)
+    {
+        _metrics.Failed(model, kind);
+        return InferenceResult.Failure(model, version, new InferenceError(kind, message));
+    }
+
+    private static ModelStatus Status(ModelSlot slot)
+    {
+        var lease = slot.Current;
+        var session = lease?.Session;
+        var state = session is not null ? ModelState.Ready : slot.Loading is not null ? ModelState.Loading : ModelState.Failed;
+        return new ModelStatus(
+            slot.Name, state, session?.Definition.Version, session?.Signature, session?.Providers, lease?.ActivatedAt, slot.Loading, slot.LastFailure);
+    }
+}

@@ -1,0 +1,37 @@
+using EdgeMl.Runtime.Providers;
+using EdgeMl.Runtime.Sessions;
+using EdgeMl.Runtime.Tensors;
+
+namespace EdgeMl.Runtime.Serving;
+
+public enum ModelState
+{
+    /// <summary>The first version is loading; nothing is served yet.</summary>
+    Loading,
+
+    /// <summary>A version is served.</summary>
+    Ready,
+
+    /// <summary>No version could be made ready.</summary>
+    Failed,
+}
+
+/// <summary>Why a version was refused, and when.</summary>
+public sealed record ModelFailure(long Version, ModelLoadStage Stage, string Reason, DateTimeOffset At);
+
+/// <summary>What the runtime serves under one model name.</summary>
+public sealed record ModelStatus(
+    string Name,
+    ModelState State,
+    long? Version,
+    ModelSignature? Signature,
+    ProviderReport? Providers,
+    DateTimeOffset? ActivatedAt,
+    long? LoadingVersion,
+    ModelFailure? LastFailure);
+
+/// <summary>The outcome of activating a version: swapped in, or refused with the stage and reason.</summary>
+public sealed record ActivationResult(string Model, long Version, long? PreviousVersion, ProviderReport? Providers, ModelFailure? Failure)
+{
+    public bool Succeeded => Failure is null;
+}

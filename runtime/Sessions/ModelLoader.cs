@@ -1,0 +1,285 @@
+using System.Diagnostics;
+using EdgeMl.Runtime.Providers;
+using EdgeMl.Runtime.Tensors;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.ML.OnnxRuntime;
+
+namespace EdgeMl.Runtime.Sessions;
+
+/// <summary>
+/// Makes a model version ready to serve: session with its provider chain, signature check, warm-up and golden
+/// check. A version that fails any stage is disposed and never served.
+/// </summary>
+public sealed class ModelLoader
+{
+    private readonly ILogger _logger;
+    private readonly ProviderChain _providers;
+
+    public ModelLoader(ILogger<ModelLoader>? logger = null)
+        : this(ProviderChain.ForThisBuild(), logger)
+    {
+    }
+
+    internal ModelLoader(ProviderChain providers, ILogger<ModelLoader>? logger = null)
+    {
+        _providers = providers;
+        _logger = (ILogger?)logger ?? NullLogger.Instance;
+    }
+
+    /// <summary>Loads on a worker thread: session creation and warm-up block for as long as the model needs.</summary>
+    /// <exception cref="ModelLoadException">A stage failed; the exception names it.</exception>
+    public Task<LoadedModel> LoadAsync(ModelDefinition definition, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(definition);
+        return Task.Run(() => Load(definition, cancellationToken), cancellationToken);
+    }
+
+    private LoadedModel Load(ModelDefinition definition, CancellationToken cancellationToken)
+    {
+        Log.Loading(_logger, definition.Name, definition.Version, definition.ModelPath);
+        var started = Stopwatch.GetTimestamp();
+        if (!File.Exists(definition.ModelPath))
+        {
+            throw new ModelLoadException(ModelLoadStage.Session, $"model file {definition.ModelPath} does not exist");
+        }
+
+        var cache = OptimizedModelCache.For(definition);
+        ModelSession model;
+        try
+        {
+            var (session, providers) = CreateSession(definition, cache);
+            model = new ModelSession(definition, session, ReadSignature(definition, session), providers);
+        }
+        catch
+        {
+            cache?.Abandon();
+            throw;
+        }
+
+        try
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var warmUpStarted = Stopwatch.GetTimestamp();
+            WarmUp(model, cancellationToken);
+            var warmUp = Stopwatch.GetElapsedTime(warmUpStarted);
+            CheckGolden(model, cancellationToken);
+            cache?.Commit(_logger);
+            if (model.Providers.IsDegraded)
+            {
+                Log.Degraded(_logger, definition.Name, definition.Version, model.Providers.DegradedReason!);
+            }
+
+            var elapsed = Stopwatch.GetElapsedTime(started);
+            Log.Loaded(_logger, definition.Name, definition.Version, model.Providers.Effective, elapsed.TotalMilliseconds, warmUp.TotalMilliseconds);
+            return new LoadedModel(model, elapsed, warmUp);
+        }
+        catch
+        {
+            model.Dispose();
+            cache?.Abandon();
+            throw;
+        }
+    }
+
+    private (InferenceSession Session, ProviderReport Report) CreateSession(ModelDefinition definition, OptimizedModelCache? cache)
+    {
+        var failed = new List<string>();
+        while (true)
+        {
+            using var options = SessionOptionsFor(definition, cache);
+            ProviderReport report;
+            try
+            {
+                report = _providers.Apply(options, definition.Providers, failed);
+            }
+            catch (ProviderUnavailableException e)
+            {
+                throw new ModelLoadException(ModelLoadStage.Providers, e.Message, e);
+            }
+
+            try
+            {
+                var path = cache?.ExistingPath ?? definition.ModelPath;
+                return (new InferenceSession(path, options), report);
+            }
+            catch (OnnxRuntimeException e) when (report.Effective != ProviderNames.Cpu && definition.Providers.Policy == ProviderPolicy.Prefer)
+            {
+                // A provider present in the build can still fail on this model or device (a TensorRT engine
+                // that does not build, a CUDA driver mismatch): fall back along the chain, and say so.
+                Log.ProviderSessionFailed(_logger, e, report.Effective, definition.Name, definition.Version);
+                failed.Add(report.Effective);
+            }
+            catch (OnnxRuntimeException e)
+            {
+                throw new ModelLoadException(ModelLoadStage.Session, e.Message, e);
+            }
+        }
+    }
+
+    private static SessionOptions SessionOptionsFor(ModelDefinition definition, OptimizedModelCache? cache)
+    {
+        var s = definition.Session;
+        var options = new SessionOptions
+        {
+            IntraOpNumThreads = s.IntraOpThreads,
+            InterOpNumThreads = s.InterOpThreads,
+            ExecutionMode = s.ParallelExecution ? ExecutionMode.ORT_PARALLEL : ExecutionMode.ORT_SEQUENTIAL,
+            GraphOptimizationLevel = s.Optimization switch
+            {
+                OptimizationLevel.Disabled => GraphOptimizationLevel.ORT_DISABLE_ALL,
+                OptimizationLevel.Basic => GraphOptimizationLevel.ORT_ENABLE_BASIC,
+                OptimizationLevel.Extended => GraphOptimizationLevel.ORT_ENABLE_EXTENDED,
+                _ => GraphOptimizationLevel.ORT_ENABLE_ALL,
+            },
+            LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR,
+            LogId = $"{definition.Name}-v{definition.Version}",
+        };
+        cache?.Configure(options);
+        if (s.ReportNodePlacement && definition.WarmUp.Runs > 0)
+        {
+            options.EnableProfiling = true;
+            options.ProfileOutputPathPrefix = Path.Combine(Path.GetTempPath(), $"edgeml-profile-{Guid.NewGuid():N}");
+        }
+
+        return options;
+    }
+
+    private static ModelSignature ReadSignature(ModelDefinition definition, InferenceSession session)
+    {
+        var inputs = Specs(session.InputNames, session.InputMetadata, "input");
+        var outputs = Specs(session.OutputNames, session.OutputMetadata, "output");
+        var signature = new ModelSignature(inputs, outputs);
+        if (definition.DeclaredSignature is { } declared && Difference(declared, signature) is { } difference)
+        {
+            session.Dispose();
+            throw new ModelLoadException(ModelLoadStage.Signature, difference);
+        }
+
+        return signature;
+
+        TensorSpec[] Specs(IReadOnlyList<string> names, IReadOnlyDictionary<string, NodeMetadata> metadata, string kind) =>
+            names.Select(name =>
+            {
+                var meta = metadata[name];
+                if (!meta.IsTensor || !TensorDataTypes.TryFromOnnx(meta.ElementDataType, out var type))
+                {
+                    session.Dispose();
+                    throw new ModelLoadException(ModelLoadStage.Signature, $"{kind} '{name}' is a {meta.OnnxValueType} of {meta.ElementDataType}; only tensors of protocol datatypes are served");
+                }
+
+                return new TensorSpec(name, type, meta.Dimensions.Select(d => (long)d).ToArray());
+            }).ToArray();
+    }
+
+    private static string? Difference(ModelSignature declared, ModelSignature actual)
+    {
+        foreach (var (kind, want, got) in new[] { ("input", declared.Inputs, actual.Inputs), ("output", declared.Outputs, actual.Outputs) })
+        {
+            foreach (var spec in want)
+            {
+                var match = got.FirstOrDefault(g => g.Name == spec.Name);
+                if (match is null)
+                {
+                    return $"the package declares {kind} '{spec.Name}', which the model does not have (it has {string.Join(", ", got.Select(g => g.Name))})";
+                }
+
+                if (match.DataType != spec.DataType || !match.Shape.SequenceEqual(spec.Shape))
+                {
+                    return $"the package declares {kind} {spec}; the model has {match}";
+                }
+            }
+        }
+
+        return null;
+    }
+
+    private void WarmUp(ModelSession model, CancellationToken cancellationToken)
+    {
+        var warmUp = model.Definition.WarmUp;
+        var inputs = warmUp.Inputs.Count > 0 ? warmUp.Inputs : WarmUpInputs.Zeros(model.Signature, warmUp.Shapes);
+        for (var run = 0; run < warmUp.Runs; run++)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var error = TensorValidator.Validate(new InferenceRequest(inputs), model.Signature, long.MaxValue);
+            if (error is not null)
+            {
+                throw new ModelLoadException(ModelLoadStage.WarmUp, $"warm-up inputs do not fit the model: {error.Message}");
+            }
+
+            try
+            {
+                model.Run(inputs, []);
+            }
+            catch (OnnxRuntimeException e)
+            {
+                throw new ModelLoadException(ModelLoadStage.WarmUp, $"warm-up run {run + 1} failed: {e.Message}", e);
+            }
+
+            if (run == 0 && model.Definition.Session.ReportNodePlacement)
+            {
+                model.Providers = model.Providers with { NodesByProvider = ReadProfile(model) };
+            }
+        }
+    }
+
+    private Dictionary<string, int> ReadProfile(ModelSession model)
+    {
+        string? path = null;
+        try
+        {
+            path = model.OnnxSession.EndProfiling();
+            using var stream = File.OpenRead(path);
+            return NodePlacement.FromProfile(stream);
+        }
+        catch (Exception e) when (e is IOException or System.Text.Json.JsonException or OnnxRuntimeException or InvalidOperationException)
+        {
+            // Placement is a report, not a reason to refuse a model that runs.
+            Log.ProfileUnreadable(_logger, e, model.Definition.Name, model.Definition.Version);
+            return [];
+        }
+        finally
+        {
+            if (path is not null)
+            {
+                File.Delete(path);
+            }
+        }
+    }
+
+    private static void CheckGolden(ModelSession model, CancellationToken cancellationToken)
+    {
+        var golden = model.Definition.Golden;
+        for (var i = 0; i < golden.Count; i++)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var sample = golden[i];
+            var error = TensorValidator.Validate(new InferenceRequest(sample.Inputs), model.Signature, long.MaxValue);
+            if (error is not null)
+            {
+                throw new ModelLoadException(ModelLoadStage.GoldenCheck, $"golden sample {i}: inputs do not fit the model: {error.Message}");
+            }
+
+            var names = sample.ExpectedOutputs.Select(o => o.Name).ToArray();
+            if (TensorValidator.ValidateOutputs(names, model.Signature) is { } unknown)
+            {
+                throw new ModelLoadException(ModelLoadStage.GoldenCheck, $"golden sample {i}: {unknown.Message}");
+            }
+
+            InferenceTensor[] outputs;
+            try
+            {
+                outputs = model.Run(sample.Inputs, names);
+            }
+            catch (OnnxRuntimeException e)
+            {
+                throw new ModelLoadException(ModelLoadStage.GoldenCheck, $"golden sample {i}: run failed: {e.Message}", e);
+            }
+
+            if (GoldenCheck.Compare(outputs, sample.ExpectedOutputs, sample.AbsoluteTolerance, sample.RelativeTolerance) is { } difference)
+            {
+                throw new ModelLoadException(ModelLoadStage.GoldenCheck, $"golden sample {i}: {difference}");
+            }
+        }
+    }
+}

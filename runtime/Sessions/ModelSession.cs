@@ -1,0 +1,126 @@
+using System.Buffers;
+using System.Text;
+using EdgeMl.Runtime.Providers;
+using EdgeMl.Runtime.Tensors;
+using Microsoft.ML.OnnxRuntime;
+
+namespace EdgeMl.Runtime.Sessions;
+
+/// <summary>
+/// One loaded ONNX Runtime session. Safe for concurrent <see cref="Run"/> calls: ONNX Runtime sessions are,
+/// and nothing here is shared between calls but read-only state.
+/// </summary>
+internal sealed class ModelSession : IDisposable
+{
+    private readonly InferenceSession _session;
+    private readonly RunOptions _runOptions = new();
+    private readonly string[] _allOutputs;
+
+    public ModelSession(ModelDefinition definition, InferenceSession session, ModelSignature signature, ProviderReport providers)
+    {
+        Definition = definition;
+        _session = session;
+        Signature = signature;
+        Providers = providers;
+        _allOutputs = signature.Outputs.Select(o => o.Name).ToArray();
+    }
+
+    public ModelDefinition Definition { get; }
+
+    public ModelSignature Signature { get; }
+
+    public ProviderReport Providers { get; set; }
+
+    internal InferenceSession OnnxSession => _session;
+
+    /// <summary>Runs validated inputs; the data is borrowed by ONNX Runtime for the call, not copied.</summary>
+    /// <exception cref="OnnxRuntimeException">ONNX Runtime failed.</exception>
+    public InferenceTensor[] Run(IReadOnlyList<InferenceTensor> inputs, IReadOnlyList<string> outputs)
+    {
+        var count = inputs.Count;
+        var names = new string[count];
+        var values = new OrtValue[count];
+        var pins = new MemoryHandle[count];
+        try
+        {
+            for (var i = 0; i < count; i++)
+            {
+                var input = inputs[i];
+                names[i] = input.Name;
+                values[i] = ToOrtValue(input, ref pins[i]);
+            }
+
+            var outputNames = outputs.Count == 0 ? _allOutputs : outputs;
+            using var results = _session.Run(_runOptions, names, values, outputNames);
+            var tensors = new InferenceTensor[results.Count];
+            var k = 0;
+            foreach (var name in outputNames)
+            {
+                tensors[k] = FromOrtValue(name, results[k]);
+                k++;
+            }
+
+            return tensors;
+        }
+        finally
+        {
+            for (var i = 0; i < count; i++)
+            {
+                values[i]?.Dispose();
+                pins[i].Dispose();
+            }
+        }
+    }
+
+    public void Dispose()
+    {
+        _session.Dispose();
+        _runOptions.Dispose();
+    }
+
+    private static unsafe OrtValue ToOrtValue(InferenceTensor input, ref MemoryHandle pin)
+    {
+        if (input.DataType == TensorDataType.Bytes)
+        {
+            var value = OrtValue.CreateTensorWithEmptyStrings(OrtAllocator.DefaultInstance, input.ShapeArray);
+            for (var j = 0; j < input.Elements.Count; j++)
+            {
+                value.StringTensorSetElementAt(input.Elements[j].Span, j);
+            }
+
+            return value;
+        }
+
+        if (input.Data.IsEmpty)
+        {
+            return OrtValue.CreateAllocatedTensorValue(OrtAllocator.DefaultInstance, input.DataType.ToOnnx(), input.ShapeArray);
+        }
+
+        pin = input.Data.Pin();
+        return OrtValue.CreateTensorValueWithData(
+            OrtMemoryInfo.DefaultInstance, input.DataType.ToOnnx(), input.ShapeArray, (IntPtr)pin.Pointer, input.Data.Length);
+    }
+
+    private static InferenceTensor FromOrtValue(string name, OrtValue value)
+    {
+        var info = value.GetTensorTypeAndShape();
+        var shape = info.Shape;
+        if (!TensorDataTypes.TryFromOnnx(info.ElementDataType, out var type))
+        {
+            throw new NotSupportedException($"output '{name}' has element type {info.ElementDataType}, which the protocol cannot carry");
+        }
+
+        if (type == TensorDataType.Bytes)
+        {
+            var elements = new ReadOnlyMemory<byte>[info.ElementCount];
+            for (var i = 0; i < elements.Length; i++)
+            {
+                elements[i] = Encoding.UTF8.GetBytes(value.GetStringElement(i));
+            }
+
+            return InferenceTensor.FromElements(name, shape, elements);
+        }
+
+        return InferenceTensor.FromBytes(name, type, shape, value.GetTensorDataAsSpan<byte>().ToArray());
+    }
+}

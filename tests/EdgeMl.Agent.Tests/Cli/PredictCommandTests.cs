@@ -1,0 +1,61 @@
+using System.Text.Json;
+using EdgeMl.Agent.Cli;
+using EdgeMl.Runtime.Providers;
+using EdgeMl.Testing;
+
+namespace EdgeMl.Agent.Tests.Cli;
+
+public sealed class PredictCommandTests
+{
+    [Fact]
+    public async Task Run_ClassifierWithGeneratedSample_PrintsProbabilitiesAndLatency()
+    {
+        var (code, output, error) = await Run(new PredictOptions(new FileInfo(ModelFixtures.Classifier), null, "1,3,48,192", 5, ProviderChainOptions.CpuOnly, 1));
+
+        Assert.Equal(0, code);
+        using var json = JsonDocument.Parse(output);
+        var data = json.RootElement.GetProperty("outputs")[0].GetProperty("data").EnumerateArray().Select(v => v.GetSingle()).ToArray();
+        Assert.Equal(2, data.Length);
+        Assert.Equal(1f, data.Sum(), 4);
+        Assert.Matches(@"5 predictions: p50 [0-9.]+ ms, p99 [0-9.]+ ms", error);
+    }
+
+    [Fact]
+    public async Task Run_InputFile_UsesItsTensors()
+    {
+        var file = Path.Combine(Directory.CreateTempSubdirectory("edgeml-predict-").FullName, "request.json");
+        var values = string.Join(",", ModelFixtures.SampleInput([1, 3, 48, 192], 9).Select(v => v.ToString("R", System.Globalization.CultureInfo.InvariantCulture)));
+        await File.WriteAllTextAsync(file, $$"""{"inputs":[{"name":"x","datatype":"FP32","shape":[1,3,48,192],"data":[{{values}}]}]}""");
+
+        var (code, output, _) = await Run(new PredictOptions(new FileInfo(ModelFixtures.Classifier), new FileInfo(file), null, 1, ProviderChainOptions.CpuOnly, 1));
+
+        Assert.Equal(0, code);
+        Assert.Contains("\"softmax_0.tmp_0\"", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Run_RequiredProviderMissing_ExitsOneWithTheReason()
+    {
+        var (code, _, error) = await Run(new PredictOptions(new FileInfo(ModelFixtures.Classifier), null, "1,3,48,192", 1, ProviderChainOptions.Of(ProviderPolicy.Require, "cuda", "cpu"), 1));
+
+        Assert.Equal(1, code);
+        Assert.Contains("Providers: provider 'cuda' is required but unavailable", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Run_NeitherInputNorShape_ExitsTwoWithUsage()
+    {
+        var (code, _, error) = await Run(new PredictOptions(new FileInfo(ModelFixtures.Classifier), null, null, 1, ProviderChainOptions.CpuOnly, 1));
+
+        Assert.Equal(2, code);
+        Assert.Contains("give --input FILE, or --shape for a generated sample input", error, StringComparison.Ordinal);
+    }
+
+    private static async Task<(int Code, string Output, string Error)> Run(PredictOptions options)
+    {
+        using var output = new StringWriter();
+        using var error = new StringWriter();
+        var code = await PredictCommand.RunAsync(options, output, error, CancellationToken.None);
+        return (code, output.ToString(), error.ToString());
+    }
+}

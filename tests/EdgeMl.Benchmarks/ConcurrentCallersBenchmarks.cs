@@ -1,0 +1,81 @@
+using BenchmarkDotNet.Attributes;
+using EdgeMl.Runtime.Providers;
+using EdgeMl.Runtime.Serving;
+using EdgeMl.Runtime.Sessions;
+using EdgeMl.Runtime.Tensors;
+using EdgeMl.Testing;
+
+namespace EdgeMl.Benchmarks;
+
+/// <summary>
+/// Eight callers, each sending single-image requests to the classifier, with and without dynamic batching
+/// (same session threads and concurrency). One operation is 8 × <see cref="RequestsPerCaller"/> predictions,
+/// so throughput is their ratio of times.
+/// </summary>
+[Config(typeof(EdgeMlBenchmarkConfig))]
+public class ConcurrentCallersBenchmarks
+{
+    public const int Callers = 8;
+    public const int RequestsPerCaller = 32;
+
+    private InferenceEngine _engine = null!;
+    private InferenceRequest[] _requests = null!;
+
+    [Params(false, true)]
+    public bool Batching { get; set; }
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        _engine = new InferenceEngine(new ModelLoader(), new RuntimeMetrics(new TestMeterFactory()), TimeProvider.System);
+        var activation = _engine.ActivateAsync(new ModelDefinition
+        {
+            Name = "cls",
+            Version = 1,
+            ModelPath = ModelFixtures.Classifier,
+            Session = new ModelSessionOptions { IntraOpThreads = 1 },
+            Providers = ProviderChainOptions.CpuOnly,
+            WarmUp = new WarmUpOptions { Runs = 3, Shapes = { ["x"] = [8, 3, 48, 192] } },
+            Serving = new ServingOptions
+            {
+                MaxConcurrency = 2,
+                MaxQueue = 64,
+                Batching = new BatchingOptions { Enabled = Batching, MaxBatchSize = 8, MaxDelay = TimeSpan.FromMilliseconds(2) },
+            },
+        }).GetAwaiter().GetResult();
+        if (!activation.Succeeded)
+        {
+            throw new InvalidOperationException(activation.Failure!.Reason);
+        }
+
+        _requests = Enumerable.Range(0, Callers)
+            .Select(i => new InferenceRequest([InferenceTensor.Create("x", [1, 3, 48, 192], ModelFixtures.SampleInput([1, 3, 48, 192], i))]))
+            .ToArray();
+    }
+
+    [Benchmark(OperationsPerInvoke = Callers * RequestsPerCaller)]
+    public async Task EightCallers()
+    {
+        var callers = new Task[Callers];
+        for (var c = 0; c < Callers; c++)
+        {
+            var request = _requests[c];
+            callers[c] = Task.Run(async () =>
+            {
+                for (var i = 0; i < RequestsPerCaller; i++)
+                {
+                    var result = await _engine.InferAsync("cls", request);
+                    if (!result.IsSuccess)
+                    {
+                        throw new InvalidOperationException(result.Error!.Message);
+                    }
+                }
+            });
+        }
+
+        await Task.WhenAll(callers);
+    }
+
+    [GlobalCleanup]
+    public void Cleanup() => _engine.Dispose();
+}

@@ -1,0 +1,159 @@
+using EdgeMl.Runtime.Serving;
+using EdgeMl.Runtime.Sessions;
+using EdgeMl.Runtime.Tensors;
+using EdgeMl.Testing;
+using Microsoft.Extensions.Diagnostics.Metrics.Testing;
+
+namespace EdgeMl.Runtime.Tests.Serving;
+
+public sealed class InferenceEngineTests
+{
+    private const int RetiredEvent = 1006;
+
+    [Fact]
+    public async Task Activate_WhileEightCallersRun_SwapsFiveTimesWithZeroFailedRequests()
+    {
+        using var engine = Classifier.Engine(out var logger);
+        Assert.True((await engine.ActivateAsync(Classifier.Definition(version: 1))).Succeeded);
+        using var stop = new CancellationTokenSource();
+        var served = new System.Collections.Concurrent.ConcurrentDictionary<long, int>();
+        var failures = new System.Collections.Concurrent.ConcurrentQueue<string>();
+
+        var callers = Enumerable.Range(0, 8).Select(c => Task.Run(async () =>
+        {
+            var input = Classifier.Request(c);
+            while (!stop.IsCancellationRequested)
+            {
+                var result = await engine.InferAsync(Classifier.Name, input);
+                if (result.IsSuccess)
+                {
+                    served.AddOrUpdate(result.Version, 1, (_, n) => n + 1);
+                }
+                else
+                {
+                    failures.Enqueue(result.Error!.ToString());
+                }
+            }
+        })).ToArray();
+
+        for (var version = 2; version <= 6; version++)
+        {
+            var activation = await engine.ActivateAsync(Classifier.Definition(version: version));
+            Assert.True(activation.Succeeded, activation.Failure?.Reason);
+            Assert.Equal(version - 1, activation.PreviousVersion);
+        }
+
+        stop.Cancel();
+        await Task.WhenAll(callers);
+
+        Assert.Empty(failures);
+        Assert.True(served.Keys.Count >= 2, $"versions served: {string.Join(", ", served)}");
+        Assert.Equal(6, engine.GetStatus(Classifier.Name)!.Version);
+        Assert.Equal(5, logger.Count(RetiredEvent));
+    }
+
+    [Fact]
+    public async Task Activate_CandidateFailsGoldenCheck_RunningVersionKeepsServing()
+    {
+        using var engine = Classifier.Engine(out _);
+        await engine.ActivateAsync(Classifier.Definition(version: 1));
+
+        var result = await engine.ActivateAsync(Classifier.Definition(version: 2, golden: [Classifier.Golden(1, perturb: 0.5f)]));
+
+        Assert.False(result.Succeeded);
+        Assert.Equal(ModelLoadStage.GoldenCheck, result.Failure!.Stage);
+        Assert.Equal(1, result.PreviousVersion);
+        var status = engine.GetStatus(Classifier.Name)!;
+        Assert.Equal((ModelState.Ready, 1L, 2L), (status.State, status.Version!.Value, status.LastFailure!.Version));
+        var answer = await engine.InferAsync(Classifier.Name, Classifier.Request(1));
+        Assert.True(answer.IsSuccess);
+        Assert.Equal(1, answer.Version);
+    }
+
+    [Fact]
+    public async Task Rollback_AfterActivation_ServesThePreviousVersion()
+    {
+        using var engine = Classifier.Engine(out _);
+        await engine.ActivateAsync(Classifier.Definition(version: 1));
+        await engine.ActivateAsync(Classifier.Definition(version: 2));
+
+        var result = await engine.RollbackAsync(Classifier.Name);
+
+        Assert.True(result.Succeeded);
+        Assert.Equal((1L, 2L), (result.Version, result.PreviousVersion!.Value));
+        Assert.Equal(1, (await engine.InferAsync(Classifier.Name, Classifier.Request(1))).Version);
+    }
+
+    [Fact]
+    public async Task Infer_UnknownModelOrVersion_IsModelNotFound()
+    {
+        using var engine = Classifier.Engine(out _);
+        await engine.ActivateAsync(Classifier.Definition(version: 3));
+
+        var unknown = await engine.InferAsync("ocr-det", Classifier.Request(1));
+        var otherVersion = await engine.InferAsync(Classifier.Name, Classifier.Request(1), version: 2);
+
+        Assert.Equal(new InferenceError(InferenceErrorKind.ModelNotFound, "model 'ocr-det' is not served"), unknown.Error);
+        Assert.Equal(new InferenceError(InferenceErrorKind.ModelNotFound, "model 'ocr-cls' version 2 is not served; the active version is 3"), otherVersion.Error);
+        Assert.True((await engine.InferAsync(Classifier.Name, Classifier.Request(1), version: 3)).IsSuccess);
+    }
+
+    [Fact]
+    public async Task Infer_AllTurnsTakenAndQueueFull_IsOverloadedAtOnce()
+    {
+        using var engine = Classifier.Engine(out _);
+        await engine.ActivateAsync(Classifier.Definition(serving: new ServingOptions { MaxConcurrency = 1, MaxQueue = 1 }));
+        var turns = ((DirectExecutor)engine.ExecutorOf(Classifier.Name)!).Turns;
+        turns.Wait();
+
+        var waiting = engine.InferAsync(Classifier.Name, Classifier.Request(1)).AsTask();
+        var rejected = engine.InferAsync(Classifier.Name, Classifier.Request(2)).AsTask();
+
+        Assert.True(rejected.IsCompleted);
+        Assert.Equal(
+            new InferenceError(InferenceErrorKind.Overloaded, "model 'ocr-cls' is overloaded: 1 running and 1 waiting"),
+            (await rejected).Error);
+        Assert.False(waiting.IsCompleted);
+        turns.Release();
+        Assert.True((await waiting).IsSuccess);
+    }
+
+    [Fact]
+    public async Task Infer_CancelledWhileWaiting_IsCancelledAndFreesItsPlace()
+    {
+        using var engine = Classifier.Engine(out _);
+        await engine.ActivateAsync(Classifier.Definition(serving: new ServingOptions { MaxConcurrency = 1, MaxQueue = 1 }));
+        var turns = ((DirectExecutor)engine.ExecutorOf(Classifier.Name)!).Turns;
+        turns.Wait();
+        using var cancel = new CancellationTokenSource();
+
+        var waiting = engine.InferAsync(Classifier.Name, Classifier.Request(1), cancellationToken: cancel.Token).AsTask();
+        await cancel.CancelAsync();
+
+        Assert.Equal(InferenceErrorKind.Canceled, (await waiting).Error!.Kind);
+        turns.Release();
+        Assert.True((await engine.InferAsync(Classifier.Name, Classifier.Request(1))).IsSuccess);
+    }
+
+    [Fact]
+    public async Task Infer_Metrics_CountRequestsFailuresBatchesAndSwaps()
+    {
+        using var meters = new TestMeterFactory();
+        using var engine = new InferenceEngine(new ModelLoader(), new RuntimeMetrics(meters), TimeProvider.System);
+        using var requests = new MetricCollector<long>(meters, RuntimeMetrics.MeterName, "edgeml.inference.requests");
+        using var failures = new MetricCollector<long>(meters, RuntimeMetrics.MeterName, "edgeml.inference.failures");
+        using var swaps = new MetricCollector<long>(meters, RuntimeMetrics.MeterName, "edgeml.model.swaps");
+        using var duration = new MetricCollector<double>(meters, RuntimeMetrics.MeterName, "edgeml.inference.duration");
+
+        await engine.ActivateAsync(Classifier.Definition(version: 1));
+        await engine.ActivateAsync(Classifier.Definition(version: 2, golden: [Classifier.Golden(1, perturb: 1)]));
+        await engine.InferAsync(Classifier.Name, Classifier.Request(1));
+        await engine.InferAsync(Classifier.Name, new InferenceRequest([]));
+
+        Assert.Equal(2, requests.GetMeasurementSnapshot().EvaluateAsCounter());
+        var failure = Assert.Single(failures.GetMeasurementSnapshot());
+        Assert.Equal(("ocr-cls", "invalid_input"), ((string)failure.Tags["model"]!, (string)failure.Tags["reason"]!));
+        Assert.Equal(["activated", "refused"], swaps.GetMeasurementSnapshot().Select(m => (string)m.Tags["outcome"]!));
+        Assert.Single(duration.GetMeasurementSnapshot());
+    }
+}

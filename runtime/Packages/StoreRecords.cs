@@ -6,6 +6,7 @@ namespace EdgeMl.Runtime.Packages;
 /// <summary><c>models/{name}/active.json</c>: the version serving, and the good versions before it, newest first.</summary>
 public sealed record ActiveRecord(long Version, IReadOnlyList<long> History, DateTimeOffset Activated)
 {
+    [JsonIgnore]
     public long? Previous => History.Count > 0 ? History[0] : null;
 }
 

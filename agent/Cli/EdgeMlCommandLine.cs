@@ -10,6 +10,8 @@ internal static class EdgeMlCommandLine
         return new RootCommand("EdgeMl edge inference agent")
         {
             PredictCommand.Create(),
+            KeysCommand.Create(),
+            ModelCommand.Create(),
         };
     }
 }

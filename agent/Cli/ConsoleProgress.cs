@@ -1,0 +1,58 @@
+using System.Diagnostics;
+using EdgeMl.CloudSync.Registries;
+
+namespace EdgeMl.Agent.Cli;
+
+/// <summary>A progress bar on stderr for long transfers; redrawn at most ten times a second, silent when stderr is not a terminal.</summary>
+internal sealed class ConsoleProgress(TextWriter error, bool interactive) : IProgress<DownloadProgress>
+{
+    private const int Width = 30;
+    private readonly Stopwatch _clock = Stopwatch.StartNew();
+    private readonly Lock _gate = new();
+    private TimeSpan _lastDraw = TimeSpan.MinValue;
+    private string? _path;
+    private long _startBytes;
+    private TimeSpan _startTime;
+
+    public static ConsoleProgress ForConsole() => new(Console.Error, !Console.IsErrorRedirected);
+
+    public void Report(DownloadProgress value)
+    {
+        if (!interactive)
+        {
+            return;
+        }
+
+        lock (_gate)
+        {
+            var now = _clock.Elapsed;
+            if (value.Path != _path)
+            {
+                if (_path is not null)
+                {
+                    error.WriteLine();
+                }
+
+                (_path, _startBytes, _startTime, _lastDraw) = (value.Path, value.Received, now, TimeSpan.MinValue);
+            }
+
+            var done = value.Received >= value.Total;
+            if (!done && now - _lastDraw < TimeSpan.FromMilliseconds(100))
+            {
+                return;
+            }
+
+            _lastDraw = now;
+            var fraction = value.Total == 0 ? 1 : (double)value.Received / value.Total;
+            var filled = (int)(fraction * Width);
+            var seconds = Math.Max((now - _startTime).TotalSeconds, 0.001);
+            var rate = (value.Received - _startBytes) / seconds / 1e6;
+            error.Write($"\r{value.Path} [{new string('#', filled)}{new string('.', Width - filled)}] {fraction,4:P0} {value.Received / 1e6:F1}/{value.Total / 1e6:F1} MB {rate:F1} MB/s");
+            if (done)
+            {
+                error.WriteLine();
+                _path = null;
+            }
+        }
+    }
+}

@@ -1,0 +1,119 @@
+using System.CommandLine;
+using System.Globalization;
+using EdgeMl.CloudSync.Registries;
+using EdgeMl.Runtime.Packages;
+using EdgeMl.Runtime.Sessions;
+
+namespace EdgeMl.Agent.Cli;
+
+/// <summary><c>edgeml model publish|pull|rollback</c>: moving versions between an operator, a registry and a device.</summary>
+internal static class ModelTransferCommands
+{
+    public static Command Publish()
+    {
+        var folder = new Argument<DirectoryInfo>("DIR") { Description = "Signed package folder" };
+        var registry = new Option<string>("--registry") { Description = "Folder, http(s):// URL accepting PUT, blob container URL, or blob connection string with Container=NAME", Required = true };
+        var key = new Option<FileInfo>("--key") { Description = "Private key PEM that signs versions.json (and signed the package)", Required = true };
+        var days = new Option<double>("--expires-days") { Description = "Days until versions.json expires; re-publish or renew before then", DefaultValueFactory = _ => 30 };
+        var command = new Command("publish", "Upload a signed package and add it to the model's signed versions.json") { folder, registry, key, days };
+        command.SetAction(async (parse, ct) => await RunAsync("publish", async () =>
+        {
+            using var signing = SigningKey.FromPem(await File.ReadAllTextAsync(parse.GetValue(key)!.FullName, ct));
+            var target = RegistryTarget.Create(parse.GetValue(registry)!);
+            var list = await new ModelPublisher(target).PublishAsync(
+                parse.GetValue(folder)!.FullName, signing, TimeSpan.FromDays(parse.GetValue(days)), ConsoleProgress.ForConsole(), ct);
+            await Console.Error.WriteLineAsync(
+                $"published {list.Name} v{list.Latest?.Version} to {target.Description}; versions.json lists {string.Join(", ", list.Versions.Select(v => v.Version))}, expires {list.Expires:O}");
+            return ExitCodes.Ok;
+        }));
+        return command;
+    }
+
+    public static Command Pull()
+    {
+        var name = new Argument<string>("NAME") { Description = "Model name" };
+        var version = new Option<string>("--version") { Description = "A version number, or latest", DefaultValueFactory = _ => "latest" };
+        var registry = new Option<string>("--registry") { Description = "Folder, http(s):// URL, blob container URL, or blob connection string with Container=NAME", Required = true };
+        var trust = ModelCommand.TrustOption();
+        var data = new Option<DirectoryInfo>("--data") { Description = "The device data directory (models/ and downloads/ live there)", Required = true };
+        var allowUnsigned = new Option<bool>("--allow-unsigned") { Description = "Accept unsigned packages and version lists (not for production)" };
+        var pin = new Option<bool>("--pin") { Description = "Accept this version even if a higher one was accepted before (deliberate rollback)" };
+        var minRate = new Option<long>("--min-rate") { Description = "Bytes per second below which a transfer counts as stalled", DefaultValueFactory = _ => 4096 };
+        var stall = new Option<double>("--stall-seconds") { Description = "Window over which the minimum rate is measured", DefaultValueFactory = _ => 30 };
+        var keep = new Option<int>("--keep-extra") { Description = "Versions kept beyond the active and the previous good one", DefaultValueFactory = _ => 1 };
+        var command = new Command("pull", "Download, verify, install and activate a model version, as the agent does")
+        {
+            name, version, registry, trust, data, allowUnsigned, pin, minRate, stall, keep,
+        };
+        command.SetAction(async (parse, ct) => await RunAsync("pull", async () =>
+        {
+            var requested = parse.GetValue(version)!;
+            long? wanted = requested == "latest" ? null
+                : long.TryParse(requested, NumberStyles.None, CultureInfo.InvariantCulture, out var v) ? v
+                : throw new ArgumentException($"--version '{requested}' must be a number or latest");
+            using var keys = ModelCommand.LoadTrust(parse.GetValue(trust) ?? []);
+            var store = new ModelStore(new ModelStoreOptions { DataDirectory = parse.GetValue(data)!.FullName, KeepExtraVersions = parse.GetValue(keep) });
+            store.Recover();
+            var downloader = new FileDownloader(new DownloadOptions
+            {
+                MinBytesPerSecond = parse.GetValue(minRate),
+                StallWindow = TimeSpan.FromSeconds(parse.GetValue(stall)),
+            });
+            var puller = new ModelPuller(RegistryTarget.Create(parse.GetValue(registry)!), store, new TrustPolicy(keys, parse.GetValue(allowUnsigned)), downloader);
+            var result = await puller.PullAsync(
+                new PullRequest(parse.GetValue(name)!, wanted) { Pinned = parse.GetValue(pin) }, new LoaderValidator(new ModelLoader()), ConsoleProgress.ForConsole(), ct);
+            if (result.AlreadyActive)
+            {
+                await Console.Out.WriteLineAsync($"{result.Name} v{result.Version} is already active");
+                return ExitCodes.Ok;
+            }
+
+            var activation = result.Activation!;
+            if (!activation.Activated)
+            {
+                await Console.Error.WriteLineAsync(
+                    $"edgeml model pull: {result.Name} v{result.Version} was refused at {activation.Validation.Stage}: {activation.Validation.Reason}; v{activation.ActiveVersion?.ToString(CultureInfo.InvariantCulture) ?? "(none)"} stays active");
+                return ExitCodes.CandidateRefused;
+            }
+
+            await Console.Out.WriteLineAsync($"{result.Name} v{result.Version} is active");
+            return ExitCodes.Ok;
+        }));
+        return command;
+    }
+
+    public static Command Rollback()
+    {
+        var name = new Argument<string>("NAME") { Description = "Model name" };
+        var data = new Option<DirectoryInfo>("--data") { Description = "The device data directory", Required = true };
+        var command = new Command("rollback", "Make the previous good version active again") { name, data };
+        command.SetAction(parse => ModelCommand.Run("rollback", () =>
+        {
+            var store = new ModelStore(new ModelStoreOptions { DataDirectory = parse.GetValue(data)!.FullName });
+            var model = parse.GetValue(name)!;
+            var from = store.GetActive(model)?.Version;
+            if (store.Rollback(model) is not { } record)
+            {
+                Console.Error.WriteLine($"edgeml model rollback: {model} has no previous good version installed");
+                return ExitCodes.CandidateRefused;
+            }
+
+            Console.Out.WriteLine($"{model} rolled back from v{from} to v{record.Version}");
+            return ExitCodes.Ok;
+        }));
+        return command;
+    }
+
+    private static async Task<int> RunAsync(string verb, Func<Task<int>> action)
+    {
+        try
+        {
+            return await action();
+        }
+        catch (Exception e) when (ExitCodes.For(e) is { } code)
+        {
+            await Console.Error.WriteLineAsync($"edgeml model {verb}: {e.Message}");
+            return code;
+        }
+    }
+}

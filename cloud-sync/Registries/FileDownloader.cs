@@ -1,0 +1,210 @@
+using System.Security.Cryptography;
+using EdgeMl.Runtime.Packages;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace EdgeMl.CloudSync.Registries;
+
+/// <summary>
+/// Downloads one declared file into <c>{target}.partial</c>: resumes where a previous try ended, hashes while
+/// streaming, stops the moment more than the declared size arrives, cuts a transfer that stalls below the
+/// configured rate, and renames to <c>{target}</c> only when size and SHA-256 match.
+/// </summary>
+public sealed class FileDownloader(DownloadOptions options, TimeProvider? time = null, ILogger<FileDownloader>? logger = null)
+{
+    public const string PartialSuffix = ".partial";
+    private readonly TimeProvider _time = time ?? TimeProvider.System;
+    private readonly ILogger _logger = logger ?? NullLogger<FileDownloader>.Instance;
+
+    /// <exception cref="DownloadException">The file could not be completed; the failure says why.</exception>
+    public async Task DownloadAsync(
+        IModelRegistry registry, string remotePath, string target, long size, string sha256, IProgress<DownloadProgress>? progress, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(registry);
+        if (File.Exists(target) && new FileInfo(target).Length == size && await HashFileAsync(target, ct).ConfigureAwait(false) == sha256)
+        {
+            progress?.Report(new DownloadProgress(remotePath, size, size));
+            return;
+        }
+
+        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(target))!);
+        var partial = target + PartialSuffix;
+        Exception? last = null;
+        var delay = options.RetryDelay;
+        for (var attempt = 1; attempt <= options.MaxAttempts; attempt++)
+        {
+            if (attempt > 1 && delay > TimeSpan.Zero)
+            {
+                await Task.Delay(delay, _time, ct).ConfigureAwait(false);
+                delay *= 2;
+            }
+
+            try
+            {
+                var before = File.Exists(partial) ? new FileInfo(partial).Length : 0;
+                var received = await TryOnceAsync(registry, remotePath, partial, size, progress, ct).ConfigureAwait(false);
+                if (received == size)
+                {
+                    break;
+                }
+
+                if (received <= before)
+                {
+                    // A clean end with nothing new: the source itself is shorter than declared.
+                    throw new DownloadException(DownloadFailure.Truncated,
+                        $"{remotePath} from {registry.Description} ends after {received} bytes; the manifest declares {size}");
+                }
+
+                last = new IOException($"the transfer ended after {received} of {size} bytes");
+            }
+            catch (Exception e) when (e is IOException or HttpRequestException or (RegistryException { Failure: RegistryFailure.Unavailable }) or StallException)
+            {
+                last = e;
+                Log.TransferCut(_logger, remotePath, registry.Description, attempt, options.MaxAttempts, e.Message);
+            }
+            catch (RegistryException e) when (e.Failure == RegistryFailure.NotFound)
+            {
+                throw new DownloadException(DownloadFailure.NotFound, e.Message, e);
+            }
+
+            if (attempt == options.MaxAttempts)
+            {
+                var have = File.Exists(partial) ? new FileInfo(partial).Length : 0;
+                throw last is StallException s
+                    ? new DownloadException(DownloadFailure.Stalled, $"{remotePath} from {registry.Description} stalled: {s.Message}; {have} of {size} bytes kept for resuming", s)
+                    : new DownloadException(DownloadFailure.RegistryUnavailable,
+                        $"{remotePath} from {registry.Description} failed after {options.MaxAttempts} tries: {last?.Message}; {have} of {size} bytes kept for resuming", last);
+            }
+        }
+
+        var actual = await HashFileAsync(partial, ct).ConfigureAwait(false);
+        if (actual != sha256)
+        {
+            File.Delete(partial);
+            throw new DownloadException(DownloadFailure.HashMismatch, $"{remotePath} from {registry.Description} has sha256 {actual}; the manifest declares {sha256}");
+        }
+
+        Durable.FlushFile(partial);
+        File.Move(partial, target, overwrite: true);
+    }
+
+    // The bytes the partial file holds after this try.
+    private async Task<long> TryOnceAsync(IModelRegistry registry, string remotePath, string partial, long size, IProgress<DownloadProgress>? progress, CancellationToken ct)
+    {
+        var offset = File.Exists(partial) ? new FileInfo(partial).Length : 0;
+        if (offset > size)
+        {
+            File.Delete(partial);
+            offset = 0;
+        }
+
+        if (offset == size)
+        {
+            return size;
+        }
+
+        using var watchdog = new StallWatchdog(options, _time, ct);
+        var content = await registry.OpenReadAsync(remotePath, offset, watchdog.Token).ConfigureAwait(false);
+        await using (content.ConfigureAwait(false))
+        {
+            await using var file = new FileStream(partial, FileMode.OpenOrCreate, FileAccess.Write, FileShare.None, 1 << 16, useAsync: true);
+            // A source that cannot seek starts again from zero.
+            file.SetLength(content.Offset < offset ? content.Offset : offset);
+            file.Seek(0, SeekOrigin.End);
+            var received = file.Length;
+            var buffer = new byte[options.BufferSize];
+            while (true)
+            {
+                int read;
+                try
+                {
+                    read = await content.Stream.ReadAsync(buffer, watchdog.Token).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException) when (watchdog.Stalled && !ct.IsCancellationRequested)
+                {
+                    throw new StallException(watchdog.Describe());
+                }
+
+                if (read == 0)
+                {
+                    break;
+                }
+
+                if (received + read > size)
+                {
+                    file.Close();
+                    File.Delete(partial);
+                    throw new DownloadException(DownloadFailure.SizeExceeded,
+                        $"{remotePath} from {registry.Description} sent more than the {size} bytes the manifest declares; download aborted");
+                }
+
+                await file.WriteAsync(buffer.AsMemory(0, read), ct).ConfigureAwait(false);
+                received += read;
+                watchdog.Add(read);
+                progress?.Report(new DownloadProgress(remotePath, received, size));
+            }
+
+            await file.FlushAsync(ct).ConfigureAwait(false);
+            return received;
+        }
+    }
+
+    private static async Task<string> HashFileAsync(string path, CancellationToken ct)
+    {
+        await using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, useAsync: true);
+        return Convert.ToHexStringLower(await SHA256.HashDataAsync(stream, ct).ConfigureAwait(false));
+    }
+
+    private sealed class StallException(string message) : Exception(message);
+
+    /// <summary>Cancels the transfer when fewer bytes than the minimum rate arrive within one window.</summary>
+    private sealed class StallWatchdog : IDisposable
+    {
+        private readonly CancellationTokenSource _cts;
+        private readonly ITimer _timer;
+        private readonly DownloadOptions _options;
+        private long _bytes;
+        private long _atLastTick;
+
+        public StallWatchdog(DownloadOptions options, TimeProvider time, CancellationToken outer)
+        {
+            _options = options;
+            _cts = CancellationTokenSource.CreateLinkedTokenSource(outer);
+            _timer = time.CreateTimer(_ => Tick(), null, options.StallWindow, options.StallWindow);
+        }
+
+        public CancellationToken Token => _cts.Token;
+
+        public bool Stalled { get; private set; }
+
+        public void Add(int bytes) => Interlocked.Add(ref _bytes, bytes);
+
+        public string Describe() =>
+            $"fewer than {_options.MinBytesPerSecond} bytes/s over {_options.StallWindow.TotalSeconds:0.###} s";
+
+        public void Dispose()
+        {
+            _timer.Dispose();
+            _cts.Dispose();
+        }
+
+        private void Tick()
+        {
+            var now = Interlocked.Read(ref _bytes);
+            var inWindow = now - _atLastTick;
+            _atLastTick = now;
+            if (inWindow < _options.MinBytesPerSecond * _options.StallWindow.TotalSeconds)
+            {
+                Stalled = true;
+                try
+                {
+                    _cts.Cancel();
+                }
+                catch (ObjectDisposedException)
+                {
+                    // The transfer ended between the tick and the cancel.
+                }
+            }
+        }
+    }
+}

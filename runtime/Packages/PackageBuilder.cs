@@ -1,0 +1,157 @@
+using System.Runtime.InteropServices;
+using System.Security.Cryptography;
+using EdgeMl.Runtime.Tensors;
+using Microsoft.ML.OnnxRuntime;
+
+namespace EdgeMl.Runtime.Packages;
+
+/// <summary>What <see cref="PackageBuilder"/> puts in a new package beside the model itself.</summary>
+public sealed class PackageBuildOptions
+{
+    public required string Name { get; init; }
+
+    public required long Version { get; init; }
+
+    public string? Description { get; init; }
+
+    public int WarmUpRuns { get; init; } = 1;
+
+    /// <summary>Concrete shapes for dynamic inputs, used for warm-up and generated golden samples.</summary>
+    public IDictionary<string, long[]> Shapes { get; init; } = new Dictionary<string, long[]>(StringComparer.Ordinal);
+
+    /// <summary>Golden samples to generate: seeded pseudo-random FP32 inputs and the outputs this model gives for them.</summary>
+    public int GoldenSamples { get; init; }
+
+    public int GoldenSeed { get; init; } = 1;
+
+    public IReadOnlyList<string> Providers { get; init; } = [];
+}
+
+/// <summary>Builds a package folder from an ONNX model: signature read from the model, files hashed, golden samples recorded.</summary>
+public static class PackageBuilder
+{
+    public const string ModelFileName = "model.onnx";
+
+    /// <summary>Writes <c>model.onnx</c>, golden input files and <c>manifest.json</c> (unsigned) into <paramref name="outFolder"/>.</summary>
+    /// <exception cref="ModelManifestException">The model's signature cannot be described in a manifest.</exception>
+    public static ModelManifest Pack(string onnxPath, string outFolder, PackageBuildOptions options, TimeProvider? time = null)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        Directory.CreateDirectory(outFolder);
+        File.Copy(onnxPath, Path.Combine(outFolder, ModelFileName), overwrite: true);
+        var files = new List<ManifestFile>();
+        var golden = new List<ManifestGoldenSample>();
+        IReadOnlyList<ManifestTensorSpec> inputs, outputs;
+        using (var session = new InferenceSession(onnxPath))
+        {
+            inputs = Describe(session.InputMetadata);
+            outputs = Describe(session.OutputMetadata);
+            for (var i = 0; i < options.GoldenSamples; i++)
+            {
+                golden.Add(RecordGolden(session, inputs, options, i, outFolder));
+            }
+        }
+
+        foreach (var path in Directory.EnumerateFiles(outFolder, "*", SearchOption.AllDirectories).Order(StringComparer.Ordinal))
+        {
+            var relative = Path.GetRelativePath(outFolder, path).Replace(Path.DirectorySeparatorChar, '/');
+            if (relative is ModelManifest.FileName or DetachedSignature.ManifestFileName)
+            {
+                continue;
+            }
+
+            using var stream = File.OpenRead(path);
+            files.Add(new ManifestFile(relative, Convert.ToHexStringLower(SHA256.HashData(stream)), stream.Length));
+        }
+
+        var manifest = new ModelManifest
+        {
+            Name = options.Name,
+            Version = options.Version,
+            Description = options.Description,
+            Created = (time ?? TimeProvider.System).GetUtcNow(),
+            Entry = ModelFileName,
+            Files = files,
+            Inputs = inputs,
+            Outputs = outputs,
+            WarmUp = new ManifestWarmUp
+            {
+                Runs = options.WarmUpRuns,
+                Shapes = options.Shapes.ToDictionary(p => p.Key, p => (IReadOnlyList<long>)p.Value),
+            },
+            Golden = golden,
+            Providers = options.Providers,
+        };
+        var bytes = manifest.ToJson();
+        var parsed = ModelManifest.Parse(bytes);
+        File.WriteAllBytes(Path.Combine(outFolder, ModelManifest.FileName), bytes);
+        File.Delete(Path.Combine(outFolder, DetachedSignature.ManifestFileName));
+        return parsed;
+    }
+
+    /// <summary>Signs the exact bytes of the folder's <c>manifest.json</c> into <c>manifest.sig</c>.</summary>
+    public static DetachedSignature Sign(string folder, SigningKey key)
+    {
+        ArgumentNullException.ThrowIfNull(key);
+        var signature = key.Sign(File.ReadAllBytes(Path.Combine(folder, ModelManifest.FileName)));
+        File.WriteAllBytes(Path.Combine(folder, DetachedSignature.ManifestFileName), signature.ToJson());
+        return signature;
+    }
+
+    private static ManifestTensorSpec[] Describe(IReadOnlyDictionary<string, NodeMetadata> metadata) =>
+        metadata.Select(p => new ManifestTensorSpec(
+                p.Key,
+                p.Value.IsTensor && TensorDataTypes.TryFromOnnx(p.Value.ElementDataType, out var type)
+                    ? type.ToProtocolName()
+                    : throw new ModelManifestException([$"'{p.Key}' is not a tensor of a supported datatype"]),
+                p.Value.Dimensions.Select(d => (long)d).ToArray()))
+            .ToArray();
+
+    private static ManifestGoldenSample RecordGolden(InferenceSession session, IReadOnlyList<ManifestTensorSpec> inputs, PackageBuildOptions options, int index, string outFolder)
+    {
+        var manifestInputs = new List<ManifestTensor>();
+        var values = new List<OrtValue>();
+        try
+        {
+            var random = new Random(options.GoldenSeed + index);
+            foreach (var spec in inputs)
+            {
+                if (spec.Datatype != "FP32")
+                {
+                    throw new ModelManifestException([$"golden samples can be generated for FP32 inputs only; '{spec.Name}' is {spec.Datatype}"]);
+                }
+
+                var shape = options.Shapes.TryGetValue(spec.Name, out var s) ? s : spec.Shape.Select(d => d < 0 ? 1 : d).ToArray();
+                var data = new float[shape.Aggregate(1L, (a, b) => a * b)];
+                for (var i = 0; i < data.Length; i++)
+                {
+                    data[i] = random.NextSingle();
+                }
+
+                var relative = $"golden/{index}/{spec.Name}.bin";
+                var path = Path.Combine(outFolder, "golden", index.ToString(System.Globalization.CultureInfo.InvariantCulture), spec.Name + ".bin");
+                Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+                File.WriteAllBytes(path, MemoryMarshal.AsBytes(data.AsSpan()).ToArray());
+                manifestInputs.Add(new ManifestTensor(spec.Name, "FP32", shape) { File = relative });
+                values.Add(OrtValue.CreateTensorValueFromMemory(data, shape));
+            }
+
+            using var run = new RunOptions();
+            using var results = session.Run(run, inputs.Select(i => i.Name).ToArray(), values, session.OutputNames);
+            var outputs = session.OutputNames.Zip(results, (name, value) =>
+            {
+                var shape = value.GetTensorTypeAndShape().Shape;
+                var floats = value.GetTensorDataAsSpan<float>().ToArray();
+                return ManifestTensors.Inline(InferenceTensor.Create(name, shape, floats));
+            }).ToArray();
+            return new ManifestGoldenSample(manifestInputs, outputs);
+        }
+        finally
+        {
+            foreach (var v in values)
+            {
+                v.Dispose();
+            }
+        }
+    }
+}

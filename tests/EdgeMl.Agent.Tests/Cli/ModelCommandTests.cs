@@ -1,0 +1,109 @@
+using EdgeMl.Agent.Cli;
+using EdgeMl.Runtime.Packages;
+using EdgeMl.Runtime.Serving;
+using EdgeMl.Runtime.Sessions;
+using EdgeMl.Runtime.Tensors;
+using EdgeMl.Testing;
+using EdgeMl.Testing.Distribution;
+
+namespace EdgeMl.Agent.Tests.Cli;
+
+/// <summary>The operator's flow through the real <c>edgeml</c> executable: keys, pack, sign, verify, publish, pull.</summary>
+public sealed class ModelCommandTests : IDisposable
+{
+    private static readonly TimeSpan Guard = TimeSpan.FromMinutes(3);
+    private readonly TestPackages.TempFolder _temp = new();
+
+    public void Dispose() => _temp.Dispose();
+
+    [Fact]
+    public async Task OperatorFlow_PackSignPublishPull_ActivatesThenRefusesBrokenGoldenAndKeepsServingV1()
+    {
+        var keys = _temp.Sub("keys");
+        var registry = _temp.Sub("registry");
+        var data = _temp.Sub("data");
+        await Ok(["keys", "create", "--name", "ops", "--out", keys]);
+        var privateKey = Path.Combine(keys, "ops.key.pem");
+        var publicKey = Path.Combine(keys, "ops.pub.pem");
+        foreach (var v in new[] { "1", "2" })
+        {
+            var folder = _temp.Sub("p" + v);
+            await Ok(["model", "pack", ModelFixtures.Classifier, "--name", "cls", "--version", v, "--out", folder, "--shape", "x=1,3,48,192"]);
+            if (v == "2")
+            {
+                using var key = SigningKey.FromPem(await File.ReadAllTextAsync(privateKey));
+                TestPackages.BreakGolden(folder, key);
+            }
+
+            await Ok(["model", "sign", folder, "--key", privateKey]);
+            await Ok(["model", "verify", folder, "--trust", publicKey]);
+            await Ok(["model", "publish", folder, "--registry", registry, "--key", privateKey]);
+        }
+
+        await Ok(["model", "pull", "cls", "--version", "1", "--registry", registry, "--trust", publicKey, "--data", data]);
+        var (code, _, error) = await EdgeMlProcess.RunAsync(["model", "pull", "cls", "--registry", registry, "--trust", publicKey, "--data", data], Guard);
+
+        Assert.Equal(ExitCodes.CandidateRefused, code);
+        Assert.Contains("cls v2 was refused at GoldenCheck", error, StringComparison.Ordinal);
+        Assert.Contains("v1 stays active", error, StringComparison.Ordinal);
+        var store = new ModelStore(new ModelStoreOptions { DataDirectory = data });
+        Assert.Equal(1, store.GetActive("cls")!.Version);
+        Assert.Equal(2, store.GetLastRejection("cls")!.Version);
+        await AssertServesAsync(store.VersionFolder("cls", 1), expectedVersion: 1);
+    }
+
+    [Fact]
+    public async Task Pull_UntrustedKey_ExitsThreeNamingTheKey()
+    {
+        var registry = _temp.Sub("registry");
+        using var key = SigningKey.Create();
+        using var stranger = SigningKey.Create();
+        TestPackages.PublishToFolder(registry, TestPackages.Classifier(_temp.Sub("p1"), "cls", 1, key, goldenSamples: 0), key, DateTimeOffset.UtcNow.AddDays(1));
+        var trust = _temp.Sub("stranger.pub.pem");
+        await File.WriteAllTextAsync(trust, stranger.ExportPublicKeyPem());
+
+        var (code, _, error) = await EdgeMlProcess.RunAsync(["model", "pull", "cls", "--registry", registry, "--trust", trust, "--data", _temp.Sub("data")], Guard);
+
+        Assert.Equal(ExitCodes.Verification, code);
+        Assert.Contains(key.KeyId, error, StringComparison.Ordinal);
+        Assert.Null(new ModelStore(new ModelStoreOptions { DataDirectory = _temp.Sub("data") }).GetActive("cls"));
+    }
+
+    [Fact]
+    public async Task Rollback_AfterTwoActivations_PreviousActiveAgain()
+    {
+        var registry = _temp.Sub("registry");
+        using var key = SigningKey.Create();
+        var trust = _temp.Sub("k.pub.pem");
+        await File.WriteAllTextAsync(trust, key.ExportPublicKeyPem());
+        TestPackages.PublishToFolder(registry, TestPackages.Classifier(_temp.Sub("p1"), "cls", 1, key), key, DateTimeOffset.UtcNow.AddDays(1));
+        TestPackages.PublishToFolder(registry, TestPackages.Classifier(_temp.Sub("p2"), "cls", 2, key), key, DateTimeOffset.UtcNow.AddDays(1));
+        var data = _temp.Sub("data");
+        await Ok(["model", "pull", "cls", "--version", "1", "--registry", registry, "--trust", trust, "--data", data]);
+        await Ok(["model", "pull", "cls", "--registry", registry, "--trust", trust, "--data", data]);
+
+        var (_, output, _) = await Ok(["model", "rollback", "cls", "--data", data]);
+
+        Assert.Contains("rolled back from v2 to v1", output, StringComparison.Ordinal);
+        Assert.Equal(1, new ModelStore(new ModelStoreOptions { DataDirectory = data }).GetActive("cls")!.Version);
+    }
+
+    private static async Task<(int Code, string Output, string Error)> Ok(string[] args)
+    {
+        var result = await EdgeMlProcess.RunAsync(args, Guard);
+        Assert.True(result.Code == 0, $"edgeml {string.Join(' ', args)} exited {result.Code}: {result.Error}");
+        return result;
+    }
+
+    private static async Task AssertServesAsync(string packageFolder, long expectedVersion)
+    {
+        using var meters = new TestMeterFactory();
+        using var engine = new InferenceEngine(new ModelLoader(), new RuntimeMetrics(meters), TimeProvider.System);
+        var activation = await engine.ActivateAsync(ModelPackage.Open(packageFolder).CreateDefinition());
+        Assert.True(activation.Succeeded, activation.Failure?.Reason);
+        var input = InferenceTensor.Create(ModelFixtures.ClassifierInput, ModelFixtures.ClassifierShape, ModelFixtures.SampleInput(ModelFixtures.ClassifierShape, 3));
+        var result = await engine.InferAsync("cls", new InferenceRequest([input]));
+        Assert.True(result.IsSuccess);
+        Assert.Equal(expectedVersion, result.Version);
+    }
+}

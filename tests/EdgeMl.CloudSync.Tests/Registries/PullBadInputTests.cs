@@ -1,0 +1,221 @@
+using EdgeMl.CloudSync.Registries;
+using EdgeMl.Runtime.Packages;
+using EdgeMl.Testing.Distribution;
+
+namespace EdgeMl.CloudSync.Tests.Registries;
+
+/// <summary>Every bad input of the issue: the specific error, and the previously active version still active and intact.</summary>
+public sealed class PullBadInputTests : IDisposable
+{
+    private readonly DistributionHarness _h = new();
+
+    public void Dispose() => _h.Dispose();
+
+    [Fact]
+    public async Task PullAsync_FlippedBitInModel_RefusedAsHashMismatchAndV1StaysActive()
+    {
+        await _h.StartWithActiveV1Async();
+        var published = _h.Publish(_h.Package(2));
+        TestPackages.FlipBit(Path.Combine(published, PackageBuilder.ModelFileName), 4242);
+
+        var e = await Assert.ThrowsAsync<DownloadException>(() => _h.PullAsync());
+
+        Assert.Equal(DownloadFailure.HashMismatch, e.Failure);
+        Assert.Contains("model.onnx", e.Message, StringComparison.Ordinal);
+        _h.AssertActiveAndIntact(1);
+        Assert.DoesNotContain(2L, _h.Store.GetInstalledVersions("cls"));
+    }
+
+    [Fact]
+    public async Task PullAsync_FlippedBitInManifest_RefusedAsBadSignatureAndV1StaysActive()
+    {
+        await _h.StartWithActiveV1Async();
+        var published = _h.Publish(_h.Package(2));
+        TestPackages.FlipBit(Path.Combine(published, ModelManifest.FileName), 40, 1);
+
+        var e = await Assert.ThrowsAsync<PackageVerificationException>(() => _h.PullAsync());
+
+        Assert.Equal(VerificationFailure.BadSignature, e.Failure);
+        _h.AssertActiveAndIntact(1);
+    }
+
+    [Fact]
+    public async Task PullAsync_FlippedBitInSignature_RefusedAsBadSignatureAndV1StaysActive()
+    {
+        await _h.StartWithActiveV1Async();
+        var published = _h.Publish(_h.Package(2));
+        var sigPath = Path.Combine(published, DetachedSignature.ManifestFileName);
+        var sig = DetachedSignature.Parse(File.ReadAllBytes(sigPath), "test");
+        var raw = Convert.FromBase64String(sig.Signature);
+        raw[20] ^= 0x04;
+        File.WriteAllBytes(sigPath, (sig with { Signature = Convert.ToBase64String(raw) }).ToJson());
+
+        var e = await Assert.ThrowsAsync<PackageVerificationException>(() => _h.PullAsync());
+
+        Assert.Equal(VerificationFailure.BadSignature, e.Failure);
+        _h.AssertActiveAndIntact(1);
+    }
+
+    [Fact]
+    public async Task PullAsync_SignedByUnknownKey_RefusedAsUnknownKeyAndV1StaysActive()
+    {
+        await _h.StartWithActiveV1Async();
+        var package = _h.Package(2);
+        using var stranger = SigningKey.Create();
+        PackageBuilder.Sign(package, stranger);
+        _h.Publish(package);
+
+        var e = await Assert.ThrowsAsync<PackageVerificationException>(() => _h.PullAsync());
+
+        Assert.Equal(VerificationFailure.UnknownKey, e.Failure);
+        Assert.Contains(stranger.KeyId, e.Message, StringComparison.Ordinal);
+        _h.AssertActiveAndIntact(1);
+    }
+
+    [Fact]
+    public async Task PullAsync_NoSignature_RefusedAsUnsignedAndV1StaysActive()
+    {
+        await _h.StartWithActiveV1Async();
+        var published = _h.Publish(_h.Package(2));
+        File.Delete(Path.Combine(published, DetachedSignature.ManifestFileName));
+
+        var e = await Assert.ThrowsAsync<PackageVerificationException>(() => _h.PullAsync());
+
+        Assert.Equal(VerificationFailure.Unsigned, e.Failure);
+        _h.AssertActiveAndIntact(1);
+    }
+
+    [Fact]
+    public async Task PullAsync_ExpiredVersionList_RefusedAsExpiredAndV1StaysActive()
+    {
+        await _h.StartWithActiveV1Async();
+        _h.Expires = DateTimeOffset.UtcNow.AddMinutes(-1);
+        _h.Publish(_h.Package(2));
+
+        var e = await Assert.ThrowsAsync<PackageVerificationException>(() => _h.PullAsync());
+
+        Assert.Equal(VerificationFailure.Expired, e.Failure);
+        _h.AssertActiveAndIntact(1);
+    }
+
+    [Fact]
+    public async Task PullAsync_Downgrade_RefusedUnlessPinned()
+    {
+        await _h.StartWithActiveV1Async();
+        _h.Publish(_h.Package(2));
+        await _h.PullAsync(2);
+
+        var e = await Assert.ThrowsAsync<PackageVerificationException>(() => _h.PullAsync(1));
+
+        Assert.Equal(VerificationFailure.Downgrade, e.Failure);
+        _h.AssertActiveAndIntact(2);
+        var pinned = await _h.PullAsync(1, pinned: true);
+        Assert.True(pinned.Activation!.Activated);
+        _h.AssertActiveAndIntact(1);
+    }
+
+    [Fact]
+    public async Task PullAsync_FileLargerThanDeclared_AbortedAsSizeExceededAndV1StaysActive()
+    {
+        await _h.StartWithActiveV1Async();
+        var published = _h.Publish(_h.Package(2));
+        await using (var model = new FileStream(Path.Combine(published, PackageBuilder.ModelFileName), FileMode.Append))
+        {
+            model.Write(new byte[100_000]);
+        }
+
+        var e = await Assert.ThrowsAsync<DownloadException>(() => _h.PullAsync());
+
+        Assert.Equal(DownloadFailure.SizeExceeded, e.Failure);
+        Assert.False(File.Exists(Path.Combine(_h.Store.DownloadFolder("cls", 2), PackageBuilder.ModelFileName + FileDownloader.PartialSuffix)));
+        _h.AssertActiveAndIntact(1);
+    }
+
+    [Fact]
+    public async Task PullAsync_TruncatedFile_RefusedAsTruncatedAndV1StaysActive()
+    {
+        await _h.StartWithActiveV1Async();
+        var published = _h.Publish(_h.Package(2));
+        await using (var model = new FileStream(Path.Combine(published, PackageBuilder.ModelFileName), FileMode.Open))
+        {
+            model.SetLength(model.Length - 1000);
+        }
+
+        var e = await Assert.ThrowsAsync<DownloadException>(() => _h.PullAsync());
+
+        Assert.Equal(DownloadFailure.Truncated, e.Failure);
+        _h.AssertActiveAndIntact(1);
+    }
+
+    [Theory]
+    [InlineData("../../../evil.bin")]
+    [InlineData("/tmp/evil.bin")]
+    public async Task PullAsync_UnsafeFilePath_RefusedAsUnsafePathAndV1StaysActive(string path)
+    {
+        await _h.StartWithActiveV1Async();
+        var package = _h.Package(2);
+        TestPackages.EditManifest(package, json => json.Replace("\"path\": \"golden/0/x.bin\"", $"\"path\": \"{path}\"", StringComparison.Ordinal), DistributionHarness.Key);
+        _h.Publish(package);
+
+        var e = await Assert.ThrowsAsync<PackageVerificationException>(() => _h.PullAsync());
+
+        Assert.Equal(VerificationFailure.UnsafePath, e.Failure);
+        _h.AssertActiveAndIntact(1);
+    }
+
+    [Fact]
+    public async Task PullAsync_ExternalDataOutsidePackage_RefusedAndV1StaysActive()
+    {
+        await _h.StartWithActiveV1Async();
+        var package = _h.Package(2);
+        var modelPath = Path.Combine(package, PackageBuilder.ModelFileName);
+        var original = File.ReadAllBytes(modelPath);
+        var evil = OnnxFiles.WithExternalData(original, "../../../../etc/passwd");
+        File.WriteAllBytes(modelPath, evil);
+        TestPackages.EditManifest(package, json => json
+            .Replace(Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(original)), Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(evil)), StringComparison.Ordinal)
+            .Replace($"\"size\": {original.Length}", $"\"size\": {evil.Length}", StringComparison.Ordinal), DistributionHarness.Key);
+        _h.Publish(package);
+
+        var e = await Assert.ThrowsAsync<PackageVerificationException>(() => _h.PullAsync());
+
+        Assert.Equal(VerificationFailure.ExternalDataOutside, e.Failure);
+        _h.AssertActiveAndIntact(1);
+        Assert.DoesNotContain(2L, _h.Store.GetInstalledVersions("cls"));
+    }
+
+    [Fact]
+    public async Task PullAsync_DiskFull_RefusedBeforeDownloadAndV1StaysActive()
+    {
+        await _h.StartWithActiveV1Async();
+        _h.Publish(_h.Package(2));
+        _h.FreeSpace = 100_000;
+
+        var e = await Assert.ThrowsAsync<InsufficientSpaceException>(() => _h.PullAsync());
+
+        Assert.Contains("100000 bytes free", e.Message, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(Path.Combine(_h.Store.DownloadFolder("cls", 2), "golden")));
+        _h.AssertActiveAndIntact(1);
+    }
+
+    [Fact]
+    public async Task PullAsync_NotListedVersion_RefusedAsNotListed()
+    {
+        await _h.StartWithActiveV1Async();
+
+        var e = await Assert.ThrowsAsync<PackageVerificationException>(() => _h.PullAsync(7));
+
+        Assert.Equal(VerificationFailure.NotListed, e.Failure);
+        _h.AssertActiveAndIntact(1);
+    }
+
+    [Fact]
+    public async Task PullAsync_SameVersionAgain_ReportsAlreadyActive()
+    {
+        await _h.StartWithActiveV1Async();
+
+        var result = await _h.PullAsync();
+
+        Assert.True(result.AlreadyActive);
+    }
+}

@@ -1,0 +1,138 @@
+using EdgeMl.Runtime.Packages;
+using EdgeMl.Testing.Distribution;
+
+namespace EdgeMl.Runtime.Tests.Packages;
+
+public sealed class PackageVerifierTests : IDisposable
+{
+    private readonly TestPackages.TempFolder _temp = new();
+    private readonly SigningKey _key = SigningKey.Create();
+    private readonly TrustedKeys _trusted;
+
+    public PackageVerifierTests() => _trusted = TrustedKeys.FromPem([_key.ExportPublicKeyPem()]);
+
+    private TrustPolicy Trust => new(_trusted);
+
+    public void Dispose()
+    {
+        _trusted.Dispose();
+        _key.Dispose();
+        _temp.Dispose();
+    }
+
+    [Fact]
+    public void Verify_IntactSignedPackage_ReturnsPackage()
+    {
+        var folder = TestPackages.Classifier(_temp.Sub("p"), "cls", 1, _key);
+
+        var package = PackageVerifier.Verify(folder, Trust, new PackageExpectation("cls", 1));
+
+        Assert.Equal(1, package.Manifest.Version);
+        Assert.Single(package.Manifest.Golden);
+    }
+
+    [Fact]
+    public void Verify_FlippedBitInModel_RefusedAsHashMismatch()
+    {
+        var folder = TestPackages.Classifier(_temp.Sub("p"), "cls", 1, _key);
+        TestPackages.FlipBit(Path.Combine(folder, PackageBuilder.ModelFileName), 5000);
+
+        var e = Assert.Throws<PackageVerificationException>(() => PackageVerifier.Verify(folder, Trust, new PackageExpectation("cls", 1)));
+
+        Assert.Equal(VerificationFailure.HashMismatch, e.Failure);
+        Assert.Contains("model.onnx", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Verify_TruncatedFile_RefusedAsSizeMismatch()
+    {
+        var folder = TestPackages.Classifier(_temp.Sub("p"), "cls", 1, _key);
+        var model = Path.Combine(folder, PackageBuilder.ModelFileName);
+        using (var stream = File.OpenWrite(model))
+        {
+            stream.SetLength(stream.Length / 2);
+        }
+
+        var e = Assert.Throws<PackageVerificationException>(() => PackageVerifier.Verify(folder, Trust, new PackageExpectation("cls", 1)));
+
+        Assert.Equal(VerificationFailure.SizeMismatch, e.Failure);
+    }
+
+    [Theory]
+    [InlineData("../escape.onnx")]
+    [InlineData("/etc/passwd")]
+    [InlineData("golden/../../x")]
+    public void Verify_UnsafeFilePath_RefusedAsUnsafePath(string path)
+    {
+        var folder = TestPackages.Classifier(_temp.Sub("p"), "cls", 1, _key);
+        TestPackages.EditManifest(folder, json => json.Replace("\"path\": \"golden/0/x.bin\"", $"\"path\": \"{path}\"", StringComparison.Ordinal), _key);
+
+        var e = Assert.Throws<PackageVerificationException>(() => PackageVerifier.Verify(folder, Trust, new PackageExpectation("cls", 1)));
+
+        Assert.Equal(VerificationFailure.UnsafePath, e.Failure);
+        Assert.Contains(path, e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Verify_FileReachedThroughLink_RefusedAsUnsafePath()
+    {
+        var folder = TestPackages.Classifier(_temp.Sub("p"), "cls", 1, _key);
+        var outside = _temp.Sub("outside");
+        Directory.Move(Path.Combine(folder, "golden"), outside);
+        Directory.CreateSymbolicLink(Path.Combine(folder, "golden"), outside);
+
+        var e = Assert.Throws<PackageVerificationException>(() => PackageVerifier.Verify(folder, Trust, new PackageExpectation("cls", 1)));
+
+        Assert.Equal(VerificationFailure.UnsafePath, e.Failure);
+        Assert.Contains("link", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Verify_ExternalDataOutsidePackage_RefusedAsExternalDataOutside()
+    {
+        var folder = _temp.Sub("p");
+        var model = OnnxWithExternalData("../../secrets.bin");
+        var onnx = Path.Combine(_temp.Path, "ext.onnx");
+        File.WriteAllBytes(onnx, model);
+        PackageBuilder.Pack(ModelFixtures(), folder, new PackageBuildOptions { Name = "cls", Version = 1 });
+        File.WriteAllBytes(Path.Combine(folder, PackageBuilder.ModelFileName), model);
+        TestPackages.EditManifest(folder, json => RehashModel(json, folder), _key);
+
+        var e = Assert.Throws<PackageVerificationException>(() => PackageVerifier.Verify(folder, Trust, new PackageExpectation("cls", 1)));
+
+        Assert.Equal(VerificationFailure.ExternalDataOutside, e.Failure);
+        Assert.Contains("../../secrets.bin", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void FindLocations_ClassifierModel_HasNoExternalData()
+    {
+        Assert.Empty(OnnxExternalData.FindLocations(File.ReadAllBytes(EdgeMl.Testing.ModelFixtures.Classifier)));
+        Assert.Equal(["../../secrets.bin"], OnnxExternalData.FindLocations(OnnxWithExternalData("../../secrets.bin")));
+    }
+
+    [Fact]
+    public void Verify_ManifestNotTheListedOne_RefusedAsManifestHashMismatch()
+    {
+        var folder = TestPackages.Classifier(_temp.Sub("p"), "cls", 1, _key);
+
+        var e = Assert.Throws<PackageVerificationException>(() =>
+            PackageVerifier.Verify(folder, Trust, new PackageExpectation("cls", 1) { ManifestSha256 = new string('0', 64) }));
+
+        Assert.Equal(VerificationFailure.ManifestHashMismatch, e.Failure);
+    }
+
+    private static string ModelFixtures() => EdgeMl.Testing.ModelFixtures.Classifier;
+
+    private static string RehashModel(string json, string folder)
+    {
+        var bytes = File.ReadAllBytes(Path.Combine(folder, PackageBuilder.ModelFileName));
+        var original = File.ReadAllBytes(EdgeMl.Testing.ModelFixtures.Classifier);
+        return json
+            .Replace(Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(original)), Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(bytes)), StringComparison.Ordinal)
+            .Replace($"\"size\": {original.Length}", $"\"size\": {bytes.Length}", StringComparison.Ordinal);
+    }
+
+    internal static byte[] OnnxWithExternalData(string location) =>
+        OnnxFiles.WithExternalData(File.ReadAllBytes(EdgeMl.Testing.ModelFixtures.Classifier), location);
+}

@@ -17,7 +17,7 @@ internal sealed class DriftMetrics
         meter.CreateObservableGauge("edgeml.drift.js", () => Observe(registry, f => f.JensenShannon), description: "Jensen–Shannon distance (base 2)");
         meter.CreateObservableGauge(
             "edgeml.drift.level",
-            () => registry.Monitors.Select(m => new Measurement<int>((int)m.Level, new("model", m.Model))),
+            () => registry.Monitors.Select(m => new Measurement<int>((int)m.Level, new KeyValuePair<string, object?>("model", m.Model))),
             description: "0 unknown, 1 none, 2 moderate, 3 significant");
         LevelChanges = meter.CreateCounter<long>("edgeml.drift.level_changes", description: "Drift level changes (threshold crossings)");
     }
@@ -29,5 +29,5 @@ internal sealed class DriftMetrics
             .Where(m => m.LastReport is not null)
             .SelectMany(m => m.LastReport!.Features
                 .Where(f => f.Level != DriftLevel.Unknown)
-                .Select(f => new Measurement<double>(value(f), new("model", m.Model), new("feature", f.Key), new("side", f.Side))));
+                .Select(f => new Measurement<double>(value(f), new KeyValuePair<string, object?>("model", m.Model), new KeyValuePair<string, object?>("feature", f.Key), new KeyValuePair<string, object?>("side", f.Side))));
 }

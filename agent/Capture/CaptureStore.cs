@@ -161,6 +161,22 @@ internal sealed partial class CaptureStore : IDisposable
         }
     }
 
+    /// <summary>A PRAGMA's value on the store's connection (diagnostics).</summary>
+    public string Pragma(string name)
+    {
+        if (!name.All(c => char.IsAsciiLetter(c) || c == '_'))
+        {
+            throw new ArgumentException("Not a pragma name.", nameof(name));
+        }
+
+        lock (_gate)
+        {
+            using var command = _connection.CreateCommand();
+            command.CommandText = "PRAGMA " + name;
+            return Convert.ToString(command.ExecuteScalar(), CultureInfo.InvariantCulture) ?? "";
+        }
+    }
+
     public void Dispose()
     {
         lock (_gate)

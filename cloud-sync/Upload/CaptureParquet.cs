@@ -71,10 +71,10 @@ public sealed class CaptureParquetRow
     public string? Error { get; set; }
 
     [JsonPropertyName("inputs")]
-    public IList<CaptureParquetTensor> Inputs { get; set; } = [];
+    public List<CaptureParquetTensor> Inputs { get; set; } = [];
 
     [JsonPropertyName("outputs")]
-    public IList<CaptureParquetTensor> Outputs { get; set; } = [];
+    public List<CaptureParquetTensor> Outputs { get; set; } = [];
 
     internal static CaptureParquetRow From(UploadRecord r, string deviceId, string batchId) => new()
     {
@@ -104,7 +104,7 @@ public sealed class CaptureParquetTensor
     public string Datatype { get; set; } = "";
 
     [JsonPropertyName("shape")]
-    public IList<long> Shape { get; set; } = [];
+    public List<long> Shape { get; set; } = [];
 
     [JsonPropertyName("data")]
     public byte[]? Data { get; set; }

@@ -60,6 +60,8 @@ internal sealed class AzureBlobCaptureSink : ICaptureBlobSink
         }
         catch (Exception e) when (IsExpected(e, cancellationToken))
         {
+            // The service may have come back without the container (emulators, a recreated account).
+            _containerReady = false;
             return SinkResult.Failed(e.Message);
         }
     }

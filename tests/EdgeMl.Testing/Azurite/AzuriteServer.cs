@@ -112,7 +112,10 @@ public sealed class AzuriteServer : IAsyncDisposable
         throw new TimeoutException($"Azurite did not listen on port {Port} within 60 s");
     }
 
-    /// <summary>Stops the service (the storage outage); blobs stay in its folder.</summary>
+    /// <summary>
+    /// Stops the service (the storage outage) the way a service stops, with SIGTERM, so Azurite saves its metadata
+    /// (it keeps it in memory and saves it periodically; a SIGKILL would lose recent containers and blobs).
+    /// </summary>
     public async Task StopAsync()
     {
         if (_process is null)
@@ -122,7 +125,20 @@ public sealed class AzuriteServer : IAsyncDisposable
 
         if (!_process.HasExited)
         {
-            _process.Kill(entireProcessTree: true);
+            using (var term = Process.Start("kill", ["-TERM", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
+            {
+                await term.WaitForExitAsync();
+            }
+
+            using var grace = new CancellationTokenSource(TimeSpan.FromSeconds(15));
+            try
+            {
+                await _process.WaitForExitAsync(grace.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                _process.Kill(entireProcessTree: true);
+            }
         }
 
         await _process.WaitForExitAsync();

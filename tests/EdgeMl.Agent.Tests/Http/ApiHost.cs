@@ -32,9 +32,11 @@ internal sealed class ApiHost : IAsyncDisposable
         builder.WebHost.UseUrls("http://127.0.0.1:0");
         builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = null);
         builder.Services.AddEdgeMlRuntime();
+        builder.Services.AddHttpApi();
         builder.Services.Configure<HttpApiOptions>(o => configure?.Invoke(o));
         var app = builder.Build();
         app.UseHttpApi();
+        _ = app.Services.GetRequiredService<EdgeMl.Agent.Health.PrometheusMetrics>();
         await app.StartAsync();
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         return new ApiHost(app, new Uri(address));

@@ -5,6 +5,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Time.Testing;
 
 namespace EdgeMl.CloudSync.Tests.Health;
 
@@ -73,7 +74,9 @@ public sealed class MqttHealthPublisherTests : IAsyncLifetime
     [Fact]
     public async Task Outage_EventsDuringIt_ArriveAfterTheBrokerReturns()
     {
-        using var publisher = Publisher();
+        // The publisher's back-off runs on a fake clock, so it reconnects only once the subscriber listens.
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        using var publisher = Publisher(time: time);
         await publisher.StartAsync(CancellationToken.None);
         await using (var first = await Subscribe())
         {
@@ -84,9 +87,18 @@ public sealed class MqttHealthPublisherTests : IAsyncLifetime
         publisher.PublishEvent("""{"event":"rollback","model":"ocr-cls"}"""u8.ToArray());
         await _broker.StartAgainAsync();
         await using var subscriber = await Subscribe();
+        var advancing = Task.Run(async () =>
+        {
+            while (!publisher.Link.Connected || subscriber.Messages.IsEmpty)
+            {
+                time.Advance(TimeSpan.FromMilliseconds(200));
+                await Task.Delay(20);
+            }
+        });
 
         await subscriber.WaitForAsync("edgeml/dev-1/events", p => p.Contains("rollback", StringComparison.Ordinal));
         await subscriber.WaitForAsync("edgeml/dev-1/status", p => p == "online");
+        await advancing;
         await publisher.StopAsync(CancellationToken.None);
     }
 
@@ -137,6 +149,8 @@ public sealed class MqttHealthPublisherTests : IAsyncLifetime
         await using var subscriber = await MqttSubscriber.ConnectAsync(port, "edgeml/#");
 
         await subscriber.WaitForAsync("edgeml/dev-2/status", p => p == "online");
+        Assert.True(host.Services.GetRequiredService<IHealthPublisher>().Link.Connected);
+
         await host.StopAsync();
     }
 
@@ -148,7 +162,7 @@ public sealed class MqttHealthPublisherTests : IAsyncLifetime
         Assert.Contains("ClientCertificateFile and ClientKeyFile go together.", result.Failures!);
     }
 
-    private MqttHealthPublisher Publisher(Action<MqttHealthOptions>? configure = null)
+    private MqttHealthPublisher Publisher(Action<MqttHealthOptions>? configure = null, TimeProvider? time = null)
     {
         var options = new MqttHealthOptions
         {
@@ -162,7 +176,7 @@ public sealed class MqttHealthPublisherTests : IAsyncLifetime
             ReconnectDelayMax = TimeSpan.FromMilliseconds(200),
         };
         configure?.Invoke(options);
-        return new MqttHealthPublisher(Options.Create(options), TimeProvider.System, NullLogger<MqttHealthPublisher>.Instance);
+        return new MqttHealthPublisher(Options.Create(options), time ?? TimeProvider.System, NullLogger<MqttHealthPublisher>.Instance);
     }
 
     private Task<MqttSubscriber> Subscribe() =>

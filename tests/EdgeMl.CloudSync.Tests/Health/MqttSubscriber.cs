@@ -9,6 +9,7 @@ namespace EdgeMl.CloudSync.Tests.Health;
 internal sealed class MqttSubscriber : IAsyncDisposable
 {
     private readonly IMqttClient _client = new MqttClientFactory().CreateMqttClient();
+    private string _filter = "#";
 
     public ConcurrentQueue<(string Topic, string Payload, bool Retained)> Messages { get; } = new();
 
@@ -34,6 +35,7 @@ internal sealed class MqttSubscriber : IAsyncDisposable
         }
 
         await subscriber._client.ConnectAsync(options.Build());
+        subscriber._filter = topicFilter;
         await subscriber._client.SubscribeAsync(topicFilter, MQTTnet.Protocol.MqttQualityOfServiceLevel.AtLeastOnce);
         return subscriber;
     }
@@ -42,8 +44,17 @@ internal sealed class MqttSubscriber : IAsyncDisposable
     public async Task<(string Topic, string Payload, bool Retained)> WaitForAsync(string topic, Func<string, bool> payload)
     {
         var guard = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        var resubscribe = DateTime.UtcNow + TimeSpan.FromSeconds(2);
         while (DateTime.UtcNow < guard)
         {
+            if (DateTime.UtcNow > resubscribe && _client.IsConnected)
+            {
+                // A subscription made at the instant a retained message is stored can miss it; subscribing
+                // again delivers whatever is retained now.
+                await _client.SubscribeAsync(_filter, MQTTnet.Protocol.MqttQualityOfServiceLevel.AtLeastOnce);
+                resubscribe = DateTime.UtcNow + TimeSpan.FromSeconds(2);
+            }
+
             foreach (var m in Messages)
             {
                 if (m.Topic == topic && payload(m.Payload))
@@ -60,9 +71,16 @@ internal sealed class MqttSubscriber : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        if (_client.IsConnected)
+        try
         {
-            await _client.DisconnectAsync();
+            if (_client.IsConnected)
+            {
+                await _client.DisconnectAsync();
+            }
+        }
+        catch (MQTTnet.Exceptions.MqttCommunicationException)
+        {
+            // The broker already dropped this tool's connection; nothing to say goodbye to.
         }
 
         _client.Dispose();

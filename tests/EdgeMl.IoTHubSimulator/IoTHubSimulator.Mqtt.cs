@@ -174,6 +174,14 @@ public sealed partial class IoTHubSimulator
 
         lock (identity.Subscriptions)
         {
+            // IoT Hub allows at most 5 subscriptions at a time.
+            if (identity.Subscriptions.Count >= 5 && !identity.Subscriptions.Contains(filter))
+            {
+                e.ProcessSubscription = false;
+                e.Response.ReasonCode = MqttSubscribeReasonCode.QuotaExceeded;
+                return Task.CompletedTask;
+            }
+
             identity.Subscriptions.Add(filter);
         }
 
@@ -269,6 +277,12 @@ public sealed partial class IoTHubSimulator
                 return;
             }
 
+            if (InvalidTwinKey(patch, 1) is { } problem)
+            {
+                await RespondErrorAsync(identity, rid, 400, 400005, problem);
+                return;
+            }
+
             if (Encoding.UTF8.GetByteCount(patch.ToJsonString()) > 32 * 1024)
             {
                 await RespondErrorAsync(identity, rid, 400, 400013, "The reported properties would exceed 32 KB.");
@@ -297,5 +311,29 @@ public sealed partial class IoTHubSimulator
             ["timestampUtc"] = Time.GetUtcNow().ToString("O"),
         };
         return DeliverAsync(identity, $"$iothub/twin/res/{status}/?$rid={rid}", Encoding.UTF8.GetBytes(body.ToJsonString()), MqttQualityOfServiceLevel.AtMostOnce);
+    }
+
+    /// <summary>Twin key rules: no control characters, '.', '$' or space; at most 10 levels of objects.</summary>
+    private static string? InvalidTwinKey(JsonObject obj, int depth)
+    {
+        if (depth > 10)
+        {
+            return "The patch nests objects deeper than 10 levels.";
+        }
+
+        foreach (var (key, value) in obj)
+        {
+            if (key.Length == 0 || key.Any(c => char.IsControl(c) || c is '.' or '$' or ' '))
+            {
+                return $"The property name '{key}' is not allowed (no '.', '$', space or control characters).";
+            }
+
+            if (value is JsonObject child && InvalidTwinKey(child, depth + 1) is { } inner)
+            {
+                return inner;
+            }
+        }
+
+        return null;
     }
 }

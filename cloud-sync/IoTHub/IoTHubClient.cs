@@ -74,14 +74,22 @@ internal sealed partial class IoTHubClient : BackgroundService, IIoTHubClient
                 var outcome = await ConnectOnceAsync(_identity, stoppingToken);
                 if (outcome.Connected)
                 {
-                    failures = authFailures = 0;
+                    authFailures = 0;
+                    var connectedAt = _time.GetUtcNow();
                     var renewed = await StayConnectedAsync(outcome.TokenExpiresAt, stoppingToken);
-                    if (!renewed && !stoppingToken.IsCancellationRequested)
+                    if (renewed || stoppingToken.IsCancellationRequested)
                     {
-                        // The first retry after a working connection is immediate, as in the Node SDK.
-                        SetState(IoTHubConnectionState.Disconnected, "connection lost", false, TimeSpan.Zero);
+                        failures = 0;
+                        continue;
                     }
 
+                    // The first retry after a connection that held is immediate, as in the Node SDK. One that dropped
+                    // at once (a twin module fighting for the identity, a hub refusing us after CONNACK) backs off.
+                    failures = _time.GetUtcNow() - connectedAt >= _options.ReconnectMaxDelay ? 0 : failures + 1;
+                    var retry = _backoff.Next(failures);
+                    var pause = Task.Delay(retry, _time, stoppingToken);
+                    SetState(IoTHubConnectionState.Disconnected, "connection lost", false, retry);
+                    await pause;
                     continue;
                 }
 

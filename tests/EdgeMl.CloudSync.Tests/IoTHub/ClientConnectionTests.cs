@@ -104,9 +104,10 @@ public sealed class ClientConnectionTests(ITestOutputHelper output) : IAsyncLife
         var initial = await h.NextDesiredAsync();
 
         await _sim.StopAsync();
-        await h.WaitForStateAsync(s => s.State == IoTHubConnectionState.Disconnected);
+        var down = await h.WaitForStateAsync(s => s.State == IoTHubConnectionState.Disconnected);
         var version = await _sim.UpdateDesiredAsync(device, new JsonObject { ["threshold"] = 0.6, ["batch"] = 4 });
         await _sim.StartAsync();
+        h.Time.Advance(down.RetryIn!.Value);
         await h.AdvanceUntilConnectedAsync();
         var update = await h.NextDesiredAsync();
 
@@ -154,5 +155,20 @@ public sealed class ClientConnectionTests(ITestOutputHelper output) : IAsyncLife
 
         Assert.True(patch.Succeeded, patch.Message);
         Assert.Equal("wss", device.Twin.Reported["via"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task Reconnect_ConnectionDropsRightAfterConnecting_BacksOffInsteadOfLooping()
+    {
+        var device = _sim.AddDevice("dev1");
+        await using var h = IoTHubTestHarness.Create(_sim, _sim.ConnectionString(device), output);
+        await h.StartAsync();
+        await h.WaitForConnectedAsync();
+
+        // Another instance takes the identity over: our connection drops at once, every time.
+        await _sim.StopAsync();
+        var first = await h.WaitForStateAsync(s => s.Reason == "connection lost");
+
+        Assert.True(first.RetryIn > TimeSpan.Zero, $"retry in {first.RetryIn}");
     }
 }

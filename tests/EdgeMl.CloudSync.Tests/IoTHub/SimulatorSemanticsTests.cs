@@ -165,11 +165,12 @@ public sealed class SimulatorSemanticsTests(ITestOutputHelper output) : IAsyncLi
         await h.WaitForConnectedAsync();
 
         await _sim.StopAsync();
-        await h.WaitForStateAsync(s => s.State == IoTHubConnectionState.Disconnected);
+        var down = await h.WaitForStateAsync(s => s.State == IoTHubConnectionState.Disconnected);
         var sends = Enumerable.Range(1, 6)
             .Select(i => h.Client.SendEventAsync(new IoTHubMessage(Encoding.UTF8.GetBytes($"m{i}")) { MessageId = $"{i}" }, CancellationToken.None))
             .ToList();
         await _sim.StartAsync();
+        h.Time.Advance(down.RetryIn!.Value);
         await h.AdvanceUntilConnectedAsync();
         var results = await Task.WhenAll(sends).WaitAsync(IoTHubTestHarness.Guard);
 

@@ -11,6 +11,7 @@ namespace EdgeMl.IoTHubSimulator;
 public sealed partial class IoTHubSimulator
 {
     private const string IdentityItem = "iothub-identity";
+    private const string ExpiryItem = "iothub-token-expiry";
     private int _twinRequests;
 
     /// <summary>Twin GET/PATCH requests received, answered or not.</summary>
@@ -74,6 +75,7 @@ public sealed partial class IoTHubSimulator
         if (refusal is null)
         {
             e.SessionItems[IdentityItem] = identity;
+            e.SessionItems[ExpiryItem] = TokenExpiry(e.Password);
         }
         else
         {
@@ -126,6 +128,16 @@ public sealed partial class IoTHubSimulator
 
             identity.Connections++;
             identity.IsConnected = true;
+            identity.ExpiryTimer?.Dispose();
+            identity.ExpiryTimer = null;
+            if (e.SessionItems[ExpiryItem] is DateTimeOffset expires)
+            {
+                // IoT Hub closes a SAS connection when its token expires; clients must renew before then.
+                var connection = identity.Connections;
+                var due = expires - Time.GetUtcNow();
+                identity.ExpiryTimer = Time.CreateTimer(_ => _ = DropExpiredAsync(identity, connection), null,
+                    due < TimeSpan.Zero ? TimeSpan.Zero : due, Timeout.InfiniteTimeSpan);
+            }
         }
 
         NotifyChanged();
@@ -335,5 +347,30 @@ public sealed partial class IoTHubSimulator
         }
 
         return null;
+    }
+
+    private static DateTimeOffset? TokenExpiry(string? password)
+    {
+        var at = password?.IndexOf("se=", StringComparison.Ordinal) ?? -1;
+        if (at < 0)
+        {
+            return null;
+        }
+
+        var end = password!.IndexOf('&', at);
+        var text = end < 0 ? password[(at + 3)..] : password[(at + 3)..end];
+        return long.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var se)
+            ? DateTimeOffset.FromUnixTimeSeconds(se)
+            : null;
+    }
+
+    private async Task DropExpiredAsync(SimulatedIdentity identity, int connection)
+    {
+        if (_server is { } server && identity.IsConnected && identity.Connections == connection)
+        {
+            identity.ExpiredDrops++;
+            await server.DisconnectClientAsync(identity.Key, new MqttServerFactory().CreateMqttServerClientDisconnectOptionsBuilder().Build());
+            NotifyChanged();
+        }
     }
 }

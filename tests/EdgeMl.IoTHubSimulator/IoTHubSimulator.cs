@@ -136,6 +136,8 @@ public sealed partial class IoTHubSimulator : IAsyncDisposable
             foreach (var identity in _identities.Values)
             {
                 identity.IsConnected = false;
+                identity.ExpiryTimer?.Dispose();
+                identity.ExpiryTimer = null;
                 lock (identity.Subscriptions)
                 {
                     identity.Subscriptions.Clear();

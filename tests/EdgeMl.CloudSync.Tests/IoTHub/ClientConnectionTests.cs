@@ -88,8 +88,13 @@ public sealed class ClientConnectionTests(ITestOutputHelper output) : IAsyncLife
         await _sim.WaitForConnectionsAsync(device, 2, IoTHubTestHarness.Guard);
         await h.WaitForStateAsync(s => s.State == IoTHubConnectionState.Connected);
 
+        // Past the first token's expiry: the hub (which drops expired connections) has nothing to drop.
+        h.Time.Advance(TimeSpan.FromSeconds(20));
+
         Assert.NotEqual(firstToken, device.LastPassword);
         Assert.Null(device.LastRefusal);
+        Assert.Equal(0, device.ExpiredDrops);
+        Assert.Equal(2, device.Connections);
         Assert.Equal(IoTHubConnectionState.Connected, h.Client.State);
     }
 

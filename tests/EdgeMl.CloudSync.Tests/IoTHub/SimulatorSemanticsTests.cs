@@ -90,6 +90,7 @@ public sealed class SimulatorSemanticsTests(ITestOutputHelper output) : IAsyncLi
         var (second, _, _) = await ConnectRawAsync(device);
 
         await firstDropped.Task.WaitAsync(IoTHubTestHarness.Guard);
+        await _sim.WaitForConnectionsAsync(device, 2, IoTHubTestHarness.Guard);
 
         Assert.False(first.IsConnected);
         Assert.True(second.IsConnected);

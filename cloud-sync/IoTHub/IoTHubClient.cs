@@ -71,7 +71,20 @@ internal sealed partial class IoTHubClient : BackgroundService, IIoTHubClient
             while (!stoppingToken.IsCancellationRequested)
             {
                 SetState(IoTHubConnectionState.Connecting, null, false, null);
-                var outcome = await ConnectOnceAsync(_identity, stoppingToken);
+                ConnectOutcome outcome;
+                try
+                {
+                    outcome = await ConnectOnceAsync(_identity, stoppingToken);
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException || !stoppingToken.IsCancellationRequested)
+                {
+                    // Something we did not foresee (a twin we cannot read, a library bug): the loop must outlive it,
+                    // so it is logged and treated as a failed attempt with back-off.
+                    Log.IoTHubLoopError(_logger, ex);
+                    await DisconnectQuietlyAsync();
+                    outcome = new ConnectOutcome(false, null, false, Describe(ex));
+                }
+
                 if (outcome.Connected)
                 {
                     authFailures = 0;

@@ -176,4 +176,23 @@ public sealed class ClientConnectionTests(ITestOutputHelper output) : IAsyncLife
 
         Assert.True(first.RetryIn > TimeSpan.Zero, $"retry in {first.RetryIn}");
     }
+
+    [Fact]
+    public async Task Connect_TwinFetchAnswersError_RetriesUntilTheTwinIsRead()
+    {
+        var device = _sim.AddDevice("dev1");
+        _sim.TwinBehavior = EdgeMl.IoTHubSimulator.TwinRequestBehavior.ServerError;
+        await using var h = IoTHubTestHarness.Create(_sim, _sim.ConnectionString(device), output);
+
+        await h.StartAsync();
+        var failed = await h.WaitForStateAsync(s => s.RetryIn > TimeSpan.Zero);
+        _sim.TwinBehavior = EdgeMl.IoTHubSimulator.TwinRequestBehavior.Normal;
+        h.Time.Advance(failed.RetryIn!.Value);
+        await h.AdvanceUntilConnectedAsync();
+        var desired = await h.NextDesiredAsync();
+
+        Assert.Contains("twin re-fetch after connect failed", failed.Reason, StringComparison.Ordinal);
+        Assert.Contains("500001", failed.Reason, StringComparison.Ordinal);
+        Assert.True(desired.IsFullDocument);
+    }
 }

@@ -11,6 +11,9 @@ internal sealed partial class IoTHubClient
     /// <summary>D2C body limit: C# refuses bodies over 0x3FFFF bytes, Node over 256 KiB.</summary>
     public const int MaxMessageBytes = 256 * 1024;
 
+    /// <summary>Properties travel in the topic, and an MQTT topic holds at most 65,535 bytes (C# checks the same).</summary>
+    public const int MaxTopicBytes = 65535;
+
     private readonly Channel<OutgoingMessage> _telemetry;
     private long _dropped;
 
@@ -52,6 +55,11 @@ internal sealed partial class IoTHubClient
         }
 
         var topic = IoTHubTopics.EventsBase(identity.DeviceId, identity.ModuleId) + EncodeProperties(message, outputName) + "/";
+        if (System.Text.Encoding.UTF8.GetByteCount(topic) > MaxTopicBytes)
+        {
+            return IoTHubResult.Fail(IoTHubError.TooLarge, $"The message properties make a topic over {MaxTopicBytes} bytes, the MQTT limit.");
+        }
+
         var item = new OutgoingMessage(topic, message.Body, new TaskCompletionSource<IoTHubResult>(TaskCreationOptions.RunContinuationsAsynchronously));
         if (!_telemetry.Writer.TryWrite(item))
         {
@@ -118,6 +126,11 @@ internal sealed partial class IoTHubClient
                     {
                         // Not delivered: keep it and wait for the next connection rather than lose it.
                         await DisconnectQuietlyAsync();
+                    }
+                    catch (Exception ex) when (ex is not OperationCanceledException)
+                    {
+                        // This message cannot be sent at all (the library refused it); the ones behind it still can.
+                        item.Done.TrySetResult(IoTHubResult.Fail(IoTHubError.Rejected, $"The message could not be published: {ex.Message}"));
                     }
                 }
             }

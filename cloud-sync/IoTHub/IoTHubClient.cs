@@ -71,17 +71,38 @@ internal sealed partial class IoTHubClient : BackgroundService, IIoTHubClient
             while (!stoppingToken.IsCancellationRequested)
             {
                 SetState(IoTHubConnectionState.Connecting, null, false, null);
-                var outcome = await ConnectOnceAsync(_identity, stoppingToken);
+                ConnectOutcome outcome;
+                try
+                {
+                    outcome = await ConnectOnceAsync(_identity, stoppingToken);
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException || !stoppingToken.IsCancellationRequested)
+                {
+                    // Something we did not foresee (a twin we cannot read, a library bug): the loop must outlive it,
+                    // so it is logged and treated as a failed attempt with back-off.
+                    Log.IoTHubLoopError(_logger, ex);
+                    await DisconnectQuietlyAsync();
+                    outcome = new ConnectOutcome(false, null, false, Describe(ex));
+                }
+
                 if (outcome.Connected)
                 {
-                    failures = authFailures = 0;
+                    authFailures = 0;
+                    var connectedAt = _time.GetUtcNow();
                     var renewed = await StayConnectedAsync(outcome.TokenExpiresAt, stoppingToken);
-                    if (!renewed && !stoppingToken.IsCancellationRequested)
+                    if (renewed || stoppingToken.IsCancellationRequested)
                     {
-                        // The first retry after a working connection is immediate, as in the Node SDK.
-                        SetState(IoTHubConnectionState.Disconnected, "connection lost", false, TimeSpan.Zero);
+                        failures = 0;
+                        continue;
                     }
 
+                    // The first retry after a connection that held is immediate, as in the Node SDK. One that dropped
+                    // at once (a twin module fighting for the identity, a hub refusing us after CONNACK) backs off.
+                    failures = _time.GetUtcNow() - connectedAt >= _options.ReconnectMaxDelay ? 0 : failures + 1;
+                    var retry = _backoff.Next(failures);
+                    var pause = Task.Delay(retry, _time, stoppingToken);
+                    SetState(IoTHubConnectionState.Disconnected, "connection lost", false, retry);
+                    await pause;
                     continue;
                 }
 

@@ -11,6 +11,7 @@ namespace EdgeMl.IoTHubSimulator;
 public sealed partial class IoTHubSimulator
 {
     private const string IdentityItem = "iothub-identity";
+    private const string ExpiryItem = "iothub-token-expiry";
     private int _twinRequests;
 
     /// <summary>Twin GET/PATCH requests received, answered or not.</summary>
@@ -74,6 +75,7 @@ public sealed partial class IoTHubSimulator
         if (refusal is null)
         {
             e.SessionItems[IdentityItem] = identity;
+            e.SessionItems[ExpiryItem] = TokenExpiry(e.Password);
         }
         else
         {
@@ -126,6 +128,16 @@ public sealed partial class IoTHubSimulator
 
             identity.Connections++;
             identity.IsConnected = true;
+            identity.ExpiryTimer?.Dispose();
+            identity.ExpiryTimer = null;
+            if (e.SessionItems[ExpiryItem] is DateTimeOffset expires)
+            {
+                // IoT Hub closes a SAS connection when its token expires; clients must renew before then.
+                var connection = identity.Connections;
+                var due = expires - Time.GetUtcNow();
+                identity.ExpiryTimer = Time.CreateTimer(_ => _ = DropExpiredAsync(identity, connection), null,
+                    due < TimeSpan.Zero ? TimeSpan.Zero : due, Timeout.InfiniteTimeSpan);
+            }
         }
 
         NotifyChanged();
@@ -174,6 +186,14 @@ public sealed partial class IoTHubSimulator
 
         lock (identity.Subscriptions)
         {
+            // IoT Hub allows at most 5 subscriptions at a time.
+            if (identity.Subscriptions.Count >= 5 && !identity.Subscriptions.Contains(filter))
+            {
+                e.ProcessSubscription = false;
+                e.Response.ReasonCode = MqttSubscribeReasonCode.QuotaExceeded;
+                return Task.CompletedTask;
+            }
+
             identity.Subscriptions.Add(filter);
         }
 
@@ -221,81 +241,28 @@ public sealed partial class IoTHubSimulator
         }
     }
 
-    private async Task OnTwinRequestAsync(SimulatedIdentity identity, string topic, byte[] body)
+    private static DateTimeOffset? TokenExpiry(string? password)
     {
-        Interlocked.Increment(ref _twinRequests);
-        NotifyChanged();
-        var q = topic.IndexOf('?', StringComparison.Ordinal);
-        var query = q < 0 ? [] : TopicBag.Parse(topic[(q + 1)..]);
-        var path = q < 0 ? topic : topic[..q];
-        if (!query.TryGetValue("$rid", out var rid) || rid is null || TwinBehavior == TwinRequestBehavior.Ignore)
+        var at = password?.IndexOf("se=", StringComparison.Ordinal) ?? -1;
+        if (at < 0)
         {
-            return;
+            return null;
         }
 
-        if (TwinBehavior == TwinRequestBehavior.ServerError)
-        {
-            await RespondErrorAsync(identity, rid, 500, 500001, "Simulated server error.");
-            return;
-        }
-
-        if (TwinBehavior == TwinRequestBehavior.MalformedBody)
-        {
-            await DeliverAsync(identity, $"$iothub/twin/res/200/?$rid={rid}", "{\"desired\":"u8.ToArray(), MqttQualityOfServiceLevel.AtMostOnce);
-            return;
-        }
-
-        if (path == "$iothub/twin/GET/")
-        {
-            // The GET body is ignored (Node sends " ").
-            var doc = identity.Twin.ToProperties(_options.IncludeMetadataInTwinGet);
-            await DeliverAsync(identity, $"$iothub/twin/res/200/?$rid={rid}", Encoding.UTF8.GetBytes(doc.ToJsonString()), MqttQualityOfServiceLevel.AtMostOnce);
-        }
-        else if (path == "$iothub/twin/PATCH/properties/reported/")
-        {
-            JsonObject? patch;
-            try
-            {
-                patch = JsonNode.Parse(body) as JsonObject;
-            }
-            catch (JsonException)
-            {
-                patch = null;
-            }
-
-            if (patch is null)
-            {
-                await RespondErrorAsync(identity, rid, 400, 400004, "The reported-properties patch is not a JSON object.");
-                return;
-            }
-
-            if (Encoding.UTF8.GetByteCount(patch.ToJsonString()) > 32 * 1024)
-            {
-                await RespondErrorAsync(identity, rid, 400, 400013, "The reported properties would exceed 32 KB.");
-                return;
-            }
-
-            var version = identity.Twin.PatchReported(patch, Time.GetUtcNow());
-            var suffix = EdgeHubMode ? "" : $"&$version={version}";
-            await DeliverAsync(identity, $"$iothub/twin/res/204/?$rid={rid}{suffix}", ReadOnlyMemory<byte>.Empty, MqttQualityOfServiceLevel.AtMostOnce);
-            NotifyChanged();
-        }
-        else
-        {
-            await RespondErrorAsync(identity, rid, 400, 400000, $"Unknown twin operation '{path}'.");
-        }
+        var end = password!.IndexOf('&', at);
+        var text = end < 0 ? password[(at + 3)..] : password[(at + 3)..end];
+        return long.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var se)
+            ? DateTimeOffset.FromUnixTimeSeconds(se)
+            : null;
     }
 
-    private Task RespondErrorAsync(SimulatedIdentity identity, string rid, int status, int errorCode, string message)
+    private async Task DropExpiredAsync(SimulatedIdentity identity, int connection)
     {
-        // Always a JSON errorCode body: the Node SDK looks at the body, not the status (reference §3.4).
-        var body = new JsonObject
+        if (_server is { } server && identity.IsConnected && identity.Connections == connection)
         {
-            ["errorCode"] = errorCode,
-            ["trackingId"] = Guid.NewGuid().ToString("N"),
-            ["message"] = message,
-            ["timestampUtc"] = Time.GetUtcNow().ToString("O"),
-        };
-        return DeliverAsync(identity, $"$iothub/twin/res/{status}/?$rid={rid}", Encoding.UTF8.GetBytes(body.ToJsonString()), MqttQualityOfServiceLevel.AtMostOnce);
+            identity.ExpiredDrops++;
+            await server.DisconnectClientAsync(identity.Key, new MqttServerFactory().CreateMqttServerClientDisconnectOptionsBuilder().Build());
+            NotifyChanged();
+        }
     }
 }

@@ -48,6 +48,7 @@ public sealed partial class IoTHubSimulator : IAsyncDisposable
     private TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private MqttServer? _server;
     private WebSocketBridge? _webSockets;
+    private bool _started;
 
     public IoTHubSimulator(IoTHubSimulatorOptions? options = null)
     {
@@ -58,7 +59,7 @@ public sealed partial class IoTHubSimulator : IAsyncDisposable
 
     public SimulatorCertificates Certificates { get; }
 
-    public int Port { get; }
+    public int Port { get; private set; }
 
     public string HubHostName => _options.HubHostName;
 
@@ -106,7 +107,21 @@ public sealed partial class IoTHubSimulator : IAsyncDisposable
         server.ClientDisconnectedAsync += OnClientDisconnectedAsync;
         server.InterceptingSubscriptionAsync += OnInterceptingSubscriptionAsync;
         server.InterceptingPublishAsync += OnInterceptingPublishAsync;
-        await server.StartAsync();
+        try
+        {
+            await server.StartAsync();
+        }
+        catch (SocketException) when (_options.Port == 0 && !_started)
+        {
+            // Another process took the free port between our probe and the bind: probe again, once.
+            server.Dispose();
+            Port = FreePort();
+            _started = true;
+            await StartAsync();
+            return;
+        }
+
+        _started = true;
         _server = server;
     }
 
@@ -121,6 +136,8 @@ public sealed partial class IoTHubSimulator : IAsyncDisposable
             foreach (var identity in _identities.Values)
             {
                 identity.IsConnected = false;
+                identity.ExpiryTimer?.Dispose();
+                identity.ExpiryTimer = null;
                 lock (identity.Subscriptions)
                 {
                     identity.Subscriptions.Clear();

@@ -139,6 +139,11 @@ public sealed class SimulatedIdentity
 
     public string? LastRefusal { get; internal set; }
 
+    /// <summary>Connections the hub closed because their SAS token expired.</summary>
+    public int ExpiredDrops { get; internal set; }
+
+    internal ITimer? ExpiryTimer { get; set; }
+
     internal HashSet<string> Subscriptions { get; } = new(StringComparer.Ordinal);
 
     public IReadOnlyCollection<string> CurrentSubscriptions

@@ -88,8 +88,13 @@ public sealed class ClientConnectionTests(ITestOutputHelper output) : IAsyncLife
         await _sim.WaitForConnectionsAsync(device, 2, IoTHubTestHarness.Guard);
         await h.WaitForStateAsync(s => s.State == IoTHubConnectionState.Connected);
 
+        // Past the first token's expiry: the hub (which drops expired connections) has nothing to drop.
+        h.Time.Advance(TimeSpan.FromSeconds(20));
+
         Assert.NotEqual(firstToken, device.LastPassword);
         Assert.Null(device.LastRefusal);
+        Assert.Equal(0, device.ExpiredDrops);
+        Assert.Equal(2, device.Connections);
         Assert.Equal(IoTHubConnectionState.Connected, h.Client.State);
     }
 
@@ -104,9 +109,10 @@ public sealed class ClientConnectionTests(ITestOutputHelper output) : IAsyncLife
         var initial = await h.NextDesiredAsync();
 
         await _sim.StopAsync();
-        await h.WaitForStateAsync(s => s.State == IoTHubConnectionState.Disconnected);
+        var down = await h.WaitForStateAsync(s => s.State == IoTHubConnectionState.Disconnected);
         var version = await _sim.UpdateDesiredAsync(device, new JsonObject { ["threshold"] = 0.6, ["batch"] = 4 });
         await _sim.StartAsync();
+        h.Time.Advance(down.RetryIn!.Value);
         await h.AdvanceUntilConnectedAsync();
         var update = await h.NextDesiredAsync();
 
@@ -154,5 +160,39 @@ public sealed class ClientConnectionTests(ITestOutputHelper output) : IAsyncLife
 
         Assert.True(patch.Succeeded, patch.Message);
         Assert.Equal("wss", device.Twin.Reported["via"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task Reconnect_ConnectionDropsRightAfterConnecting_BacksOffInsteadOfLooping()
+    {
+        var device = _sim.AddDevice("dev1");
+        await using var h = IoTHubTestHarness.Create(_sim, _sim.ConnectionString(device), output);
+        await h.StartAsync();
+        await h.WaitForConnectedAsync();
+
+        // Another instance takes the identity over: our connection drops at once, every time.
+        await _sim.StopAsync();
+        var first = await h.WaitForStateAsync(s => s.Reason == "connection lost");
+
+        Assert.True(first.RetryIn > TimeSpan.Zero, $"retry in {first.RetryIn}");
+    }
+
+    [Fact]
+    public async Task Connect_TwinFetchAnswersError_RetriesUntilTheTwinIsRead()
+    {
+        var device = _sim.AddDevice("dev1");
+        _sim.TwinBehavior = EdgeMl.IoTHubSimulator.TwinRequestBehavior.ServerError;
+        await using var h = IoTHubTestHarness.Create(_sim, _sim.ConnectionString(device), output);
+
+        await h.StartAsync();
+        var failed = await h.WaitForStateAsync(s => s.RetryIn > TimeSpan.Zero);
+        _sim.TwinBehavior = EdgeMl.IoTHubSimulator.TwinRequestBehavior.Normal;
+        h.Time.Advance(failed.RetryIn!.Value);
+        await h.AdvanceUntilConnectedAsync();
+        var desired = await h.NextDesiredAsync();
+
+        Assert.Contains("twin re-fetch after connect failed", failed.Reason, StringComparison.Ordinal);
+        Assert.Contains("500001", failed.Reason, StringComparison.Ordinal);
+        Assert.True(desired.IsFullDocument);
     }
 }

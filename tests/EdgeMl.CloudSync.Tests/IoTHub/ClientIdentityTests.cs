@@ -66,7 +66,7 @@ public sealed class ClientIdentityTests(ITestOutputHelper output) : IAsyncLifeti
         _workload.FailWith = 500;
         await _sim.StopAsync();
         await _sim.StartAsync();
-        var failed = await h.WaitForStateAsync(s => s.Reason?.Contains("workload API", StringComparison.Ordinal) == true);
+        var failed = await h.AdvanceUntilAsync(s => s.Reason?.Contains("workload API", StringComparison.Ordinal) == true);
         _workload.FailWith = null;
         h.Time.Advance(failed.RetryIn!.Value);
         await h.AdvanceUntilConnectedAsync();

@@ -184,4 +184,18 @@ public sealed class ClientMethodAndMessageTests(ITestOutputHelper output) : IAsy
         Assert.Equal("good", Encoding.UTF8.GetString(message.Body.Span));
         Assert.Equal(IoTHubConnectionState.Connected, _h.Client.State);
     }
+
+    [Fact]
+    public async Task SendEvent_PropertiesOverTopicLimit_RefusedAndNextMessageStillSent()
+    {
+        var huge = new IoTHubMessage(Encoding.UTF8.GetBytes("x")) { Properties = { ["blob"] = new string('a', 70_000) } };
+
+        var refused = await _h.Client.SendEventAsync(huge, CancellationToken.None);
+        var sent = await _h.Client.SendEventAsync(new IoTHubMessage(Encoding.UTF8.GetBytes("y")), CancellationToken.None);
+
+        Assert.Equal(IoTHubError.TooLarge, refused.Error);
+        Assert.Contains("65535", refused.Message, StringComparison.Ordinal);
+        Assert.True(sent.Succeeded, sent.Message);
+        Assert.Equal("y", _sim.Messages.Single().BodyText);
+    }
 }

@@ -212,4 +212,31 @@ public sealed class ClientTwinTests(ITestOutputHelper output) : IAsyncLifetime
 
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => pending.WaitAsync(IoTHubTestHarness.Guard));
     }
+
+    [Fact]
+    public async Task UpdateReported_KeyWithDot_SimulatorRejectsWith400AndErrorCode()
+    {
+        var result = await _h.Client.UpdateReportedPropertiesAsync(new JsonObject { ["model.version"] = 2 }, CancellationToken.None);
+
+        Assert.Equal(IoTHubError.Rejected, result.Error);
+        Assert.Equal(400, result.Status);
+        Assert.Contains("400005", result.Message, StringComparison.Ordinal);
+        Assert.Equal(IoTHubConnectionState.Connected, _h.Client.State);
+    }
+
+    [Fact]
+    public async Task UpdateReported_PlugAndPlayAck_StoredInReportedShape()
+    {
+        var update = await _sim.UpdateDesiredAsync(_device, new JsonObject { ["threshold"] = 0.7 });
+
+        var result = await _h.Client.UpdateReportedPropertiesAsync(
+            WritablePropertyResponse.Patch("threshold", JsonValue.Create(0.7), 200, update, "applied"), CancellationToken.None);
+
+        Assert.True(result.Succeeded, result.Message);
+        var ack = _device.Twin.Reported["threshold"]!;
+        Assert.Equal(0.7, ack["value"]!.GetValue<double>());
+        Assert.Equal(200, ack["ac"]!.GetValue<int>());
+        Assert.Equal(update, ack["av"]!.GetValue<long>());
+        Assert.Equal("applied", ack["ad"]!.GetValue<string>());
+    }
 }

@@ -82,14 +82,16 @@ internal sealed class IoTHubTestHarness : IAsyncDisposable
         WaitForStateAsync(s => s.State == IoTHubConnectionState.Connected);
 
     /// <summary>Drives reconnect back-off on the fake clock: each failure's delay is advanced as soon as it is announced.</summary>
-    public async Task AdvanceUntilConnectedAsync()
+    public Task AdvanceUntilConnectedAsync() => AdvanceUntilAsync(s => s.State == IoTHubConnectionState.Connected);
+
+    public async Task<IoTHubConnectionStateChangedEventArgs> AdvanceUntilAsync(Func<IoTHubConnectionStateChangedEventArgs, bool> match)
     {
         while (true)
         {
-            var state = await WaitForStateAsync(s => s.State == IoTHubConnectionState.Connected || s.RetryIn > TimeSpan.Zero);
-            if (state.State == IoTHubConnectionState.Connected)
+            var state = await WaitForStateAsync(s => match(s) || s.RetryIn > TimeSpan.Zero);
+            if (match(state))
             {
-                return;
+                return state;
             }
 
             Time.Advance(state.RetryIn!.Value);

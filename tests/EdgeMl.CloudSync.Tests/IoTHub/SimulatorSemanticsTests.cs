@@ -20,7 +20,7 @@ public sealed class SimulatorSemanticsTests(ITestOutputHelper output) : IAsyncLi
     public async Task DisposeAsync() => await _sim.DisposeAsync();
 
     private async Task<(IMqttClient Client, TaskCompletionSource<MqttClientDisconnectedEventArgs> Disconnected, MqttClientConnectResult Result)> ConnectRawAsync(
-        SimulatedIdentity identity, string? userName = null, MqttProtocolVersion version = MqttProtocolVersion.V311)
+        SimulatedIdentity identity, string? userName = null, MqttProtocolVersion version = MqttProtocolVersion.V311, DateTimeOffset? expires = null)
     {
         var client = new MqttClientFactory().CreateMqttClient();
         var disconnected = new TaskCompletionSource<MqttClientDisconnectedEventArgs>(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -30,7 +30,7 @@ public sealed class SimulatorSemanticsTests(ITestOutputHelper output) : IAsyncLi
             return Task.CompletedTask;
         };
         var resource = SasToken.ResourceUri(_sim.HubHostName, identity.DeviceId, identity.ModuleId);
-        var token = SasToken.Create(resource, identity.PrimaryKey!, DateTimeOffset.UtcNow.AddHours(1).ToUnixTimeSeconds());
+        var token = SasToken.Create(resource, identity.PrimaryKey!, (expires ?? DateTimeOffset.UtcNow.AddHours(1)).ToUnixTimeSeconds());
         var options = new MqttClientOptionsBuilder()
             .WithProtocolVersion(version)
             .WithClientId(identity.Key)
@@ -90,6 +90,7 @@ public sealed class SimulatorSemanticsTests(ITestOutputHelper output) : IAsyncLi
         var (second, _, _) = await ConnectRawAsync(device);
 
         await firstDropped.Task.WaitAsync(IoTHubTestHarness.Guard);
+        await _sim.WaitForConnectionsAsync(device, 2, IoTHubTestHarness.Guard);
 
         Assert.False(first.IsConnected);
         Assert.True(second.IsConnected);
@@ -165,11 +166,12 @@ public sealed class SimulatorSemanticsTests(ITestOutputHelper output) : IAsyncLi
         await h.WaitForConnectedAsync();
 
         await _sim.StopAsync();
-        await h.WaitForStateAsync(s => s.State == IoTHubConnectionState.Disconnected);
+        var down = await h.WaitForStateAsync(s => s.State == IoTHubConnectionState.Disconnected);
         var sends = Enumerable.Range(1, 6)
             .Select(i => h.Client.SendEventAsync(new IoTHubMessage(Encoding.UTF8.GetBytes($"m{i}")) { MessageId = $"{i}" }, CancellationToken.None))
             .ToList();
         await _sim.StartAsync();
+        h.Time.Advance(down.RetryIn!.Value);
         await h.AdvanceUntilConnectedAsync();
         var results = await Task.WhenAll(sends).WaitAsync(IoTHubTestHarness.Guard);
 
@@ -181,5 +183,22 @@ public sealed class SimulatorSemanticsTests(ITestOutputHelper output) : IAsyncLi
         Assert.Equal(6 - droppedCount, delivered.Count);
         Assert.Equal(["m4", "m5", "m6"], delivered.TakeLast(3));
         Assert.All(results.Where(r => r.Error != IoTHubError.Dropped), r => Assert.True(r.Succeeded, r.Message));
+    }
+
+    [Fact]
+    public async Task Connection_TokenExpires_HubClosesIt()
+    {
+        var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(DateTimeOffset.UtcNow);
+        _sim.Time = time;
+        var device = _sim.AddDevice("dev1");
+        var (client, dropped, _) = await ConnectRawAsync(device, expires: time.GetUtcNow().AddSeconds(60));
+
+        time.Advance(TimeSpan.FromSeconds(59));
+        Assert.True(client.IsConnected);
+        time.Advance(TimeSpan.FromSeconds(2));
+        await dropped.Task.WaitAsync(IoTHubTestHarness.Guard);
+
+        Assert.Equal(1, device.ExpiredDrops);
+        client.Dispose();
     }
 }

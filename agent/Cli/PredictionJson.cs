@@ -1,64 +1,39 @@
-using System.Text;
 using System.Text.Json;
-using EdgeMl.Runtime.Packages;
+using EdgeMl.Agent.Protocol;
 using EdgeMl.Runtime.Tensors;
 
 namespace EdgeMl.Agent.Cli;
 
-/// <summary>A prediction as an Open Inference Protocol response; large outputs are summarised for the terminal.</summary>
+/// <summary>
+/// A prediction as the Open Inference Protocol response the HTTP API would send; outputs too large to read on a
+/// terminal are replaced by their shape and a summary.
+/// </summary>
 internal static class PredictionJson
 {
     private const int MaxPrintedElements = 1024;
+    private static readonly JsonSerializerOptions Indented = new()
+    {
+        WriteIndented = true,
+        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+    };
 
     public static string Format(InferenceResult result)
     {
-        using var buffer = new MemoryStream();
-        using (var writer = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true }))
+        var printable = result.Outputs.Where(o => o.ElementCount <= MaxPrintedElements).ToArray();
+        var shown = InferenceResult.Success(result.Model, result.Version, printable);
+        var response = InferResponseWriter.Build(new InferCall(null, new InferenceRequest([]), false, new Dictionary<string, bool>()), shown);
+        using var doc = JsonDocument.Parse(response.Json);
+        var text = JsonSerializer.Serialize(doc.RootElement, Indented);
+        foreach (var large in result.Outputs.Except(printable))
         {
-            writer.WriteStartObject();
-            writer.WriteString("model_name", result.Model);
-            writer.WriteString("model_version", result.Version.ToString(System.Globalization.CultureInfo.InvariantCulture));
-            writer.WriteStartArray("outputs");
-            foreach (var output in result.Outputs)
-            {
-                writer.WriteStartObject();
-                writer.WriteString("name", output.Name);
-                writer.WriteString("datatype", output.DataType.ToProtocolName());
-                writer.WriteStartArray("shape");
-                foreach (var d in output.Shape)
-                {
-                    writer.WriteNumberValue(d);
-                }
-
-                writer.WriteEndArray();
-                if (output.ElementCount <= MaxPrintedElements)
-                {
-                    writer.WritePropertyName("data");
-                    ManifestTensors.Inline(output).Data!.Value.WriteTo(writer);
-                }
-                else if (output.DataType == TensorDataType.Fp32)
-                {
-                    var values = output.Span<float>();
-                    writer.WriteStartObject("data_summary");
-                    writer.WriteNumber("min", float.IsFinite(Min(values)) ? Min(values) : 0);
-                    writer.WriteNumber("max", float.IsFinite(Max(values)) ? Max(values) : 0);
-                    writer.WriteNumber("mean", Mean(values));
-                    writer.WriteEndObject();
-                }
-
-                writer.WriteEndObject();
-            }
-
-            writer.WriteEndArray();
-            writer.WriteEndObject();
+            var summary = large.DataType == TensorDataType.Fp32 ? Summary(large.Span<float>()) : "";
+            text += $"\n{large.Name} {large.DataType.ToProtocolName()} {TensorSpec.FormatShape(large.Shape)}: {large.ElementCount} values{summary}";
         }
 
-        return Encoding.UTF8.GetString(buffer.ToArray());
+        return text;
     }
 
-    private static float Min(ReadOnlySpan<float> v) => System.Numerics.Tensors.TensorPrimitives.Min(v);
-
-    private static float Max(ReadOnlySpan<float> v) => System.Numerics.Tensors.TensorPrimitives.Max(v);
-
-    private static double Mean(ReadOnlySpan<float> v) => System.Numerics.Tensors.TensorPrimitives.Sum(v) / v.Length;
+    private static string Summary(ReadOnlySpan<float> values) =>
+        FormattableString.Invariant(
+            $", min {System.Numerics.Tensors.TensorPrimitives.Min(values):G4}, max {System.Numerics.Tensors.TensorPrimitives.Max(values):G4}, mean {System.Numerics.Tensors.TensorPrimitives.Sum(values) / values.Length:G4}");
 }

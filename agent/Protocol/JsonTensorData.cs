@@ -7,7 +7,7 @@ namespace EdgeMl.Agent.Protocol;
 
 /// <summary>
 /// Tensor data as JSON: read from flat or nested arrays (any nesting, counted against the shape, as Triton
-/// does), written flat. Values must fit the datatype: booleans for BOOL, integers for integer types.
+/// does), written flat by <see cref="TensorJson"/>. Values must fit the datatype: booleans for BOOL, integers for integer types.
 /// </summary>
 internal static class JsonTensorData
 {
@@ -53,28 +53,7 @@ internal static class JsonTensorData
         return index == count ? InferenceTensor.FromBytes(name, type, shape, buffer) : throw CountMismatch(name, index, count);
     }
 
-    public static void Write(Utf8JsonWriter writer, InferenceTensor tensor)
-    {
-        writer.WriteStartArray();
-        if (tensor.DataType == TensorDataType.Bytes)
-        {
-            foreach (var element in tensor.Elements)
-            {
-                writer.WriteStringValue(element.Span);
-            }
-        }
-        else
-        {
-            var size = tensor.DataType.ElementSize();
-            var bytes = tensor.Data.Span;
-            for (var offset = 0; offset < bytes.Length; offset += size)
-            {
-                WriteValue(writer, tensor.DataType, bytes.Slice(offset, size));
-            }
-        }
-
-        writer.WriteEndArray();
-    }
+    public static void Write(Utf8JsonWriter writer, InferenceTensor tensor) => TensorJson.WriteData(writer, tensor);
 
     internal static long ElementCount(string name, long[] shape)
     {
@@ -142,50 +121,6 @@ internal static class JsonTensorData
             case TensorDataType.Fp32 when e.TryGetDouble(out var v): BinaryPrimitives.WriteSingleLittleEndian(target, (float)v); return true;
             case TensorDataType.Fp64 when e.TryGetDouble(out var v): BinaryPrimitives.WriteDoubleLittleEndian(target, v); return true;
             default: return false;
-        }
-    }
-
-    private static void WriteValue(Utf8JsonWriter writer, TensorDataType type, ReadOnlySpan<byte> v)
-    {
-        switch (type)
-        {
-            case TensorDataType.Bool: writer.WriteBooleanValue(v[0] != 0); break;
-            case TensorDataType.UInt8: writer.WriteNumberValue(v[0]); break;
-            case TensorDataType.Int8: writer.WriteNumberValue((sbyte)v[0]); break;
-            case TensorDataType.UInt16: writer.WriteNumberValue(BinaryPrimitives.ReadUInt16LittleEndian(v)); break;
-            case TensorDataType.Int16: writer.WriteNumberValue(BinaryPrimitives.ReadInt16LittleEndian(v)); break;
-            case TensorDataType.UInt32: writer.WriteNumberValue(BinaryPrimitives.ReadUInt32LittleEndian(v)); break;
-            case TensorDataType.Int32: writer.WriteNumberValue(BinaryPrimitives.ReadInt32LittleEndian(v)); break;
-            case TensorDataType.UInt64: writer.WriteNumberValue(BinaryPrimitives.ReadUInt64LittleEndian(v)); break;
-            case TensorDataType.Int64: writer.WriteNumberValue(BinaryPrimitives.ReadInt64LittleEndian(v)); break;
-            case TensorDataType.Fp32: WriteFloat(writer, BinaryPrimitives.ReadSingleLittleEndian(v)); break;
-            case TensorDataType.Fp64: WriteFloat(writer, BinaryPrimitives.ReadDoubleLittleEndian(v)); break;
-            default: throw new InvalidOperationException($"{type} cannot be written as JSON");
-        }
-    }
-
-    private static void WriteFloat(Utf8JsonWriter writer, double value)
-    {
-        // JSON has no NaN or infinity; null is what MLServer writes, and clients decode it as NaN.
-        if (double.IsFinite(value))
-        {
-            writer.WriteNumberValue(value);
-        }
-        else
-        {
-            writer.WriteNullValue();
-        }
-    }
-
-    private static void WriteFloat(Utf8JsonWriter writer, float value)
-    {
-        if (float.IsFinite(value))
-        {
-            writer.WriteNumberValue(value);
-        }
-        else
-        {
-            writer.WriteNullValue();
         }
     }
 

@@ -80,25 +80,7 @@ public static class ManifestTensors
         using var json = new MemoryStream();
         using (var writer = new Utf8JsonWriter(json))
         {
-            writer.WriteStartArray();
-            if (tensor.DataType == TensorDataType.Bytes)
-            {
-                foreach (var e in tensor.Elements)
-                {
-                    writer.WriteStringValue(Encoding.UTF8.GetString(e.Span));
-                }
-            }
-            else
-            {
-                var size = tensor.DataType.ElementSize();
-                var bytes = tensor.Data.Span;
-                for (var offset = 0; offset < bytes.Length; offset += size)
-                {
-                    WriteValue(writer, tensor.DataType, bytes.Slice(offset, size));
-                }
-            }
-
-            writer.WriteEndArray();
+            TensorJson.WriteData(writer, tensor);
         }
 
         using var doc = JsonDocument.Parse(json.ToArray());
@@ -121,26 +103,6 @@ public static class ManifestTensors
             case TensorDataType.Fp16: BinaryPrimitives.WriteHalfLittleEndian(target, (Half)value.GetDouble()); break;
             case TensorDataType.Fp32: BinaryPrimitives.WriteSingleLittleEndian(target, value.GetSingle()); break;
             case TensorDataType.Fp64: BinaryPrimitives.WriteDoubleLittleEndian(target, value.GetDouble()); break;
-            default: throw new InvalidOperationException($"{type} has no fixed element size");
-        }
-    }
-
-    private static void WriteValue(Utf8JsonWriter writer, TensorDataType type, ReadOnlySpan<byte> v)
-    {
-        switch (type)
-        {
-            case TensorDataType.Bool: writer.WriteBooleanValue(v[0] != 0); break;
-            case TensorDataType.UInt8: writer.WriteNumberValue(v[0]); break;
-            case TensorDataType.Int8: writer.WriteNumberValue((sbyte)v[0]); break;
-            case TensorDataType.UInt16: writer.WriteNumberValue(BinaryPrimitives.ReadUInt16LittleEndian(v)); break;
-            case TensorDataType.Int16: writer.WriteNumberValue(BinaryPrimitives.ReadInt16LittleEndian(v)); break;
-            case TensorDataType.UInt32: writer.WriteNumberValue(BinaryPrimitives.ReadUInt32LittleEndian(v)); break;
-            case TensorDataType.Int32: writer.WriteNumberValue(BinaryPrimitives.ReadInt32LittleEndian(v)); break;
-            case TensorDataType.UInt64: writer.WriteNumberValue(BinaryPrimitives.ReadUInt64LittleEndian(v)); break;
-            case TensorDataType.Int64: writer.WriteNumberValue(BinaryPrimitives.ReadInt64LittleEndian(v)); break;
-            case TensorDataType.Fp16: writer.WriteNumberValue((float)BinaryPrimitives.ReadHalfLittleEndian(v)); break;
-            case TensorDataType.Fp32: writer.WriteNumberValue(BinaryPrimitives.ReadSingleLittleEndian(v)); break;
-            case TensorDataType.Fp64: writer.WriteNumberValue(BinaryPrimitives.ReadDoubleLittleEndian(v)); break;
             default: throw new InvalidOperationException($"{type} has no fixed element size");
         }
     }

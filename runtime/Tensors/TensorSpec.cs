@@ -5,7 +5,7 @@ public sealed record TensorSpec(string Name, TensorDataType DataType, IReadOnlyL
 {
     public override string ToString() => $"{Name} {DataType.ToProtocolName()} {FormatShape(Shape)}";
 
-    internal static string FormatShape(IEnumerable<long> shape) => "[" + string.Join(",", shape) + "]";
+    public static string FormatShape(IEnumerable<long> shape) => "[" + string.Join(",", shape) + "]";
 }
 
 /// <summary>The inputs and outputs of a loaded model, as its session reports them.</summary>

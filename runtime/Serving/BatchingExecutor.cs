@@ -9,6 +9,9 @@ namespace EdgeMl.Runtime.Serving;
 /// Dynamic batching: requests wait in a bounded queue until <see cref="BatchingOptions.MaxBatchSize"/> rows
 /// are gathered or the first has waited <see cref="BatchingOptions.MaxDelay"/>; they run as one batch along
 /// the first dimension and the outputs are split back without copying. A full queue answers "overloaded" at once.
+/// One collector forms the batches and hands each to one of <see cref="ServingOptions.MaxConcurrency"/> runs:
+/// collectors of their own would split the waiting callers between them and each wait out the delay for
+/// requests that the other holds.
 /// </summary>
 internal sealed class BatchingExecutor : IRequestExecutor
 {
@@ -19,7 +22,8 @@ internal sealed class BatchingExecutor : IRequestExecutor
     private readonly int _maxBatch;
     private readonly TimeSpan _maxDelay;
     private readonly KeyValuePair<string, object?> _modelTag;
-    private readonly Task[] _workers;
+    private readonly SemaphoreSlim _runs;
+    private readonly Task _collector;
 
     public BatchingExecutor(ModelSession session, RuntimeMetrics metrics, TimeProvider time)
     {
@@ -33,9 +37,10 @@ internal sealed class BatchingExecutor : IRequestExecutor
         _queue = Channel.CreateBounded<PendingRequest>(new BoundedChannelOptions(Math.Max(1, serving.MaxQueue))
         {
             FullMode = BoundedChannelFullMode.Wait,
-            SingleReader = serving.MaxConcurrency == 1,
+            SingleReader = true,
         });
-        _workers = Enumerable.Range(0, serving.MaxConcurrency).Select(_ => Task.Run(WorkAsync)).ToArray();
+        _runs = new SemaphoreSlim(serving.MaxConcurrency);
+        _collector = Task.Run(CollectAsync);
     }
 
     public async ValueTask<(InferenceTensor[]? Outputs, InferenceError? Error)> ExecuteAsync(InferenceRequest request, CancellationToken cancellationToken)
@@ -60,9 +65,13 @@ internal sealed class BatchingExecutor : IRequestExecutor
         return await pending.Completion.Task;
     }
 
+    /// <summary>
+    /// Called when the last request on this version is done: the queue is empty. The turns semaphore is left to
+    /// the collector's end, since a run may still be returning its turn; it holds no wait handle to free.
+    /// </summary>
     public void Dispose() => _queue.Writer.TryComplete();
 
-    private async Task WorkAsync()
+    private async Task CollectAsync()
     {
         var batch = new List<PendingRequest>(_maxBatch);
         PendingRequest? carried = null;
@@ -102,8 +111,22 @@ internal sealed class BatchingExecutor : IRequestExecutor
             }
 
             _metrics.QueueDepth.Add(-batch.Count, _modelTag);
-            Run(batch);
+
+            // Requests that arrive while every run is busy gather into the next batch meanwhile.
+            await _runs.WaitAsync();
+            var ready = batch.ToArray();
             batch.Clear();
+            _ = Task.Run(() =>
+            {
+                try
+                {
+                    Run(ready);
+                }
+                finally
+                {
+                    _runs.Release();
+                }
+            });
         }
     }
 
@@ -120,11 +143,11 @@ internal sealed class BatchingExecutor : IRequestExecutor
         }
     }
 
-    private void Run(List<PendingRequest> batch)
+    private void Run(PendingRequest[] collected)
     {
         // From here on a request is answered by the run, not by its cancellation: the session must stay
         // leased until the run that uses it has returned.
-        batch.RemoveAll(p => !p.TryStart());
+        var batch = collected.Where(p => p.TryStart()).ToList();
         if (batch.Count == 0)
         {
             return;

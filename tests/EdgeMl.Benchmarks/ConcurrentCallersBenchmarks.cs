@@ -8,9 +8,10 @@ using EdgeMl.Testing;
 namespace EdgeMl.Benchmarks;
 
 /// <summary>
-/// Eight callers, each sending single-image requests to the classifier, with and without dynamic batching
-/// (same session threads and concurrency). One operation is 8 × <see cref="RequestsPerCaller"/> predictions,
-/// so throughput is their ratio of times.
+/// Eight callers, each sending single-image requests to the classifier, with and without dynamic batching,
+/// under two layouts of the machine's two cores: one intra-op thread per run with two runs at once, or two
+/// intra-op threads with one run at a time (the same layout on both sides of each comparison). One operation
+/// is 8 × <see cref="RequestsPerCaller"/> predictions, so throughput is their ratio of times.
 /// </summary>
 [Config(typeof(EdgeMlBenchmarkConfig))]
 public class ConcurrentCallersBenchmarks
@@ -20,6 +21,9 @@ public class ConcurrentCallersBenchmarks
 
     private InferenceEngine _engine = null!;
     private InferenceRequest[] _requests = null!;
+
+    [Params("intra1-runs2", "intra2-runs1")]
+    public string Layout { get; set; } = "intra1-runs2";
 
     [Params(false, true)]
     public bool Batching { get; set; }
@@ -33,12 +37,12 @@ public class ConcurrentCallersBenchmarks
             Name = "cls",
             Version = 1,
             ModelPath = ModelFixtures.Classifier,
-            Session = new ModelSessionOptions { IntraOpThreads = 1 },
+            Session = new ModelSessionOptions { IntraOpThreads = Layout == "intra1-runs2" ? 1 : 2 },
             Providers = ProviderChainOptions.CpuOnly,
             WarmUp = new WarmUpOptions { Runs = 3, Shapes = { ["x"] = [8, 3, 48, 192] } },
             Serving = new ServingOptions
             {
-                MaxConcurrency = 2,
+                MaxConcurrency = Layout == "intra1-runs2" ? 2 : 1,
                 MaxQueue = 64,
                 Batching = new BatchingOptions { Enabled = Batching, MaxBatchSize = 8, MaxDelay = TimeSpan.FromMilliseconds(2) },
             },

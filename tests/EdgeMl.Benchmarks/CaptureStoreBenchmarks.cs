@@ -65,6 +65,39 @@ public class CaptureStoreBenchmarks
         return stored;
     }
 
+    /// <summary>
+    /// <c>dotnet run -c Release -- capture-throughput [records] [batch] [full|normal]</c>: one sustained run, reporting
+    /// records per second of wall time and of process CPU time (the second holds up on a shared, busy machine).
+    /// </summary>
+    public static void MeasureSustained(string[] args)
+    {
+        var total = args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 500_000;
+        var bench = new CaptureStoreBenchmarks
+        {
+            BatchSize = args.Length > 2 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 2048,
+            Synchronous = args.Length > 3 && args[3] == "normal" ? CaptureSynchronous.Normal : CaptureSynchronous.Full,
+        };
+        bench.Setup();
+        bench.Append(); // warm-up
+        var process = System.Diagnostics.Process.GetCurrentProcess();
+        var cpu = process.TotalProcessorTime;
+        var wall = System.Diagnostics.Stopwatch.StartNew();
+        var stored = 0;
+        while (stored < total)
+        {
+            stored += bench.Append();
+        }
+
+        wall.Stop();
+        process.Refresh();
+        var cpuSeconds = (process.TotalProcessorTime - cpu).TotalSeconds;
+        Console.WriteLine(
+            $"capture store: {stored} records, batch {bench.BatchSize}, synchronous {bench.Synchronous}: " +
+            $"{stored / wall.Elapsed.TotalSeconds:N0} records/s wall, {stored / cpuSeconds:N0} records/s of CPU time " +
+            $"(load average {File.ReadAllText("/proc/loadavg").Split(' ')[0]})");
+        bench.Cleanup();
+    }
+
     [GlobalCleanup]
     public void Cleanup()
     {

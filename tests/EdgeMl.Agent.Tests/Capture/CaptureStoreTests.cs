@@ -47,6 +47,14 @@ public sealed class CaptureStoreTests : IDisposable
     }
 
     [Fact]
+    public void Append_ManyRecords_AllStoredInOrder()
+    {
+        var store = _kit.Open();
+        Assert.Equal(70, store.Append(Enumerable.Range(0, 70).Select(i => _kit.Record(i)).ToArray()).Stored);
+        Assert.Equal(Enumerable.Range(0, 70), store.Read(null, 0, 100).Select(CaptureTestKit.SequenceOf));
+    }
+
+    [Fact]
     public void Append_OverQuotaEvictOldest_OldestDeletedAndCounted()
     {
         _kit.Options.QuotaBytes = 64 * 1024;

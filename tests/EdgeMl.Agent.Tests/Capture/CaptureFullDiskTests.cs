@@ -72,12 +72,51 @@ public sealed class CaptureFullDiskTests : IDisposable
         Assert.Equal(kept, reopened.RecordCount);
     }
 
+    [SmallDiskFact]
+    public void Capture_DiskFull_PredictionsStillHandedOffAndEveryRecordAccountedFor()
+    {
+        var kit = Kit(out var disk);
+        kit.Options.WalCheckpointPages = 64;
+        File.WriteAllBytes(Path.Combine(disk.Path, "filler"), new byte[(int)DiskBytes - (256 * 1024)]);
+        var settings = new CaptureSettings { ChannelCapacity = 64, Store = kit.Options, Defaults = new CaptureOptions { SampleRate = 1 } };
+        var channel = new CaptureChannel(Microsoft.Extensions.Options.Options.Create(settings));
+        var recorder = new CaptureRecorder(new FixedSettings(settings), channel, kit.Metrics, kit.Time);
+        var writer = new CaptureWriterService(channel, kit.Open(), Microsoft.Extensions.Options.Options.Create(settings), Microsoft.Extensions.Logging.Abstractions.NullLogger<CaptureWriterService>.Instance);
+        var request = new EdgeMl.Runtime.Tensors.InferenceRequest([EdgeMl.Runtime.Tensors.InferenceTensor.Create("x", [1, 64], new float[64])]);
+        var result = EdgeMl.Runtime.Tensors.InferenceResult.Success("m", 1, []);
+
+        var outcomes = new List<CaptureOutcome>();
+        for (var round = 0; round < 50; round++)
+        {
+            for (var i = 0; i < 100; i++)
+            {
+                outcomes.Add(recorder.Capture(request, result, TimeSpan.Zero, "cpu"));
+            }
+
+            writer.DrainOnce();
+        }
+
+        Assert.All(outcomes, o => Assert.True(o is CaptureOutcome.Queued or CaptureOutcome.DroppedQueueFull));
+        Assert.True(kit.Metrics.Dropped(CaptureDropReason.DiskFull) > 0, "the disk never filled");
+        Assert.Equal(outcomes.Count(o => o == CaptureOutcome.DroppedQueueFull), kit.Metrics.Dropped(CaptureDropReason.QueueFull));
+        Assert.Equal(kit.Metrics.QueuedTotal, kit.Store!.RecordCount + kit.Metrics.Dropped(CaptureDropReason.DiskFull));
+    }
+
     public void Dispose()
     {
         for (var i = _cleanup.Count - 1; i >= 0; i--)
         {
             _cleanup[i].Dispose();
         }
+    }
+
+    private sealed class FixedSettings(CaptureSettings value) : Microsoft.Extensions.Options.IOptionsMonitor<CaptureSettings>
+    {
+        public CaptureSettings CurrentValue => value;
+
+        public CaptureSettings Get(string? name) => value;
+
+        public IDisposable? OnChange(Action<CaptureSettings, string?> listener) => null;
     }
 
     private CaptureTestKit Kit(out SmallDisk disk)

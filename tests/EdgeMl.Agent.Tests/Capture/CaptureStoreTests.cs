@@ -122,6 +122,24 @@ public sealed class CaptureStoreTests : IDisposable
     }
 
     [Fact]
+    public void Open_NewerSchema_MovedAsideAndFreshStore()
+    {
+        _kit.Open().Dispose();
+        using (var c = new Microsoft.Data.Sqlite.SqliteConnection(CaptureStore.ConnectionString(_kit.Options.Path)))
+        {
+            c.Open();
+            using var cmd = c.CreateCommand();
+            cmd.CommandText = "UPDATE meta SET value = '99' WHERE key = 'schema_version'";
+            cmd.ExecuteNonQuery();
+        }
+
+        var store = _kit.Reopen();
+        Assert.Contains("schema version 99", store.Startup.Problem, StringComparison.Ordinal);
+        Assert.NotNull(store.Startup.MovedAsideTo);
+        Assert.Equal(1, store.Append([_kit.Record(1)]).Stored);
+    }
+
+    [Fact]
     public void NextBatch_NotAcknowledged_SameIdAndRowsAfterReopen()
     {
         var store = _kit.Open();

@@ -94,6 +94,13 @@ public sealed class CaptureStoreOptions
     [Range(1, 100_000)]
     public int MaxBatchSize { get; set; } = 2048;
 
+    /// <summary>
+    /// WAL pages before SQLite checkpoints into the database (its <c>wal_autocheckpoint</c>). The disk needs room
+    /// for about the quota plus this many 4 KiB pages.
+    /// </summary>
+    [Range(16, 100_000)]
+    public int WalCheckpointPages { get; set; } = 1000;
+
     /// <summary>Run <c>PRAGMA integrity_check</c> on start; a corrupt database is moved aside.</summary>
     public bool IntegrityCheckOnStart { get; set; } = true;
 }

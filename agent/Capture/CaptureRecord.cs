@@ -97,18 +97,20 @@ internal static class CapturePayload
 {
     private const byte FormatVersion = 1;
 
+    /// <summary>
+    /// Encodes into one exactly sized array (the writer's hot loop: no streams, no intermediate copies). The layout
+    /// is what <see cref="BinaryReader"/> reads: 7-bit length prefixes, UTF-8 strings, little-endian doubles.
+    /// </summary>
     public static byte[] Encode(CaptureRecord record)
     {
         ArgumentNullException.ThrowIfNull(record);
-        using var stream = new MemoryStream((int)Math.Min(int.MaxValue, record.PayloadBytes + 16));
-        using (var writer = new BinaryWriter(stream, Encoding.UTF8, leaveOpen: true))
-        {
-            writer.Write(FormatVersion);
-            Write(writer, record.Inputs);
-            Write(writer, record.Outputs);
-        }
-
-        return stream.ToArray();
+        var buffer = new byte[1 + Measure(record.Inputs) + Measure(record.Outputs)];
+        var span = buffer.AsSpan();
+        var pos = 0;
+        span[pos++] = FormatVersion;
+        Write(span, ref pos, record.Inputs);
+        Write(span, ref pos, record.Outputs);
+        return buffer;
     }
 
     public static (IReadOnlyList<UploadTensor> Inputs, IReadOnlyList<UploadTensor> Outputs) Decode(byte[] payload)
@@ -124,35 +126,97 @@ internal static class CapturePayload
         return (Read(reader), Read(reader));
     }
 
-    private static void Write(BinaryWriter writer, IReadOnlyList<UploadTensor> tensors)
+    private static int Measure(IReadOnlyList<UploadTensor> tensors)
     {
-        writer.Write7BitEncodedInt(tensors.Count);
+        var size = Size7((uint)tensors.Count);
         foreach (var t in tensors)
         {
-            writer.Write(t.Name);
-            writer.Write(t.Datatype);
-            writer.Write7BitEncodedInt(t.Shape.Count);
+            size += SizeOf(t.Name) + SizeOf(t.Datatype) + Size7((uint)t.Shape.Count) + 1;
             foreach (var d in t.Shape)
             {
-                writer.Write7BitEncodedInt64(d);
+                size += Size7((ulong)d);
             }
 
-            byte flags = (byte)((t.Data is null ? 0 : 1) | (t.Mean is null ? 0 : 2));
-            writer.Write(flags);
             if (t.Data is not null)
             {
-                writer.Write7BitEncodedInt(t.Data.Length);
-                writer.Write(t.Data);
+                size += Size7((uint)t.Data.Length) + t.Data.Length;
             }
 
             if (t.Mean is not null)
             {
-                writer.Write(t.Mean.Value);
-                writer.Write(t.Std ?? double.NaN);
-                writer.Write(t.Min ?? double.NaN);
-                writer.Write(t.Max ?? double.NaN);
+                size += 4 * sizeof(double);
             }
         }
+
+        return size;
+    }
+
+    private static void Write(Span<byte> span, ref int pos, IReadOnlyList<UploadTensor> tensors)
+    {
+        Write7(span, ref pos, (uint)tensors.Count);
+        foreach (var t in tensors)
+        {
+            WriteString(span, ref pos, t.Name);
+            WriteString(span, ref pos, t.Datatype);
+            Write7(span, ref pos, (uint)t.Shape.Count);
+            foreach (var d in t.Shape)
+            {
+                Write7(span, ref pos, (ulong)d);
+            }
+
+            span[pos++] = (byte)((t.Data is null ? 0 : 1) | (t.Mean is null ? 0 : 2));
+            if (t.Data is not null)
+            {
+                Write7(span, ref pos, (uint)t.Data.Length);
+                t.Data.CopyTo(span[pos..]);
+                pos += t.Data.Length;
+            }
+
+            if (t.Mean is not null)
+            {
+                foreach (var v in new[] { t.Mean.Value, t.Std ?? double.NaN, t.Min ?? double.NaN, t.Max ?? double.NaN })
+                {
+                    BinaryPrimitives.WriteDoubleLittleEndian(span[pos..], v);
+                    pos += sizeof(double);
+                }
+            }
+        }
+    }
+
+    private static int SizeOf(string value)
+    {
+        var bytes = Encoding.UTF8.GetByteCount(value);
+        return Size7((uint)bytes) + bytes;
+    }
+
+    private static void WriteString(Span<byte> span, ref int pos, string value)
+    {
+        var bytes = Encoding.UTF8.GetByteCount(value);
+        Write7(span, ref pos, (uint)bytes);
+        pos += Encoding.UTF8.GetBytes(value, span[pos..]);
+    }
+
+    private static int Size7(ulong value)
+    {
+        var n = 1;
+        while (value >= 0x80)
+        {
+            value >>= 7;
+            n++;
+        }
+
+        return n;
+    }
+
+    private static void Write7(Span<byte> span, ref int pos, ulong value)
+    {
+        while (value >= 0x80)
+        {
+            span[pos++] = (byte)(value | 0x80);
+            value >>= 7;
+        }
+
+        span[pos++] = (byte)value;
     }
 
     private static List<UploadTensor> Read(BinaryReader reader)

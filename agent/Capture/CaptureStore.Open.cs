@@ -75,7 +75,8 @@ internal sealed partial class CaptureStore
         _connection.Open();
         Execute("PRAGMA journal_mode=WAL");
         Execute("PRAGMA synchronous=" + _options.Synchronous.ToString().ToUpperInvariant());
-        Execute("PRAGMA journal_size_limit=8388608");
+        Execute("PRAGMA journal_size_limit=" + (_options.WalCheckpointPages * 4096L).ToString(CultureInfo.InvariantCulture));
+        Execute("PRAGMA wal_autocheckpoint=" + _options.WalCheckpointPages.ToString(CultureInfo.InvariantCulture));
         if (_options.IntegrityCheckOnStart)
         {
             using var check = _connection.CreateCommand();

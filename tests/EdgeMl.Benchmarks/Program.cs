@@ -1,3 +1,12 @@
+using System.Reflection;
 using BenchmarkDotNet.Running;
+using EdgeMl.Benchmarks;
 
-BenchmarkSwitcher.FromAssembly(typeof(EdgeMl.Benchmarks.EngineBenchmarks).Assembly).Run(args);
+if (args.Length > 0 && args[0] == "capture-throughput")
+{
+    CaptureStoreBenchmarks.MeasureSustained(args);
+    return;
+}
+
+// Not typeof(Program): the agent's own Program is visible here too (InternalsVisibleTo, for the capture benchmarks).
+BenchmarkSwitcher.FromAssembly(Assembly.GetExecutingAssembly()).Run(args);

@@ -47,6 +47,14 @@ public sealed class CaptureStoreTests : IDisposable
     }
 
     [Fact]
+    public void Append_ManyRecords_AllStoredInOrder()
+    {
+        var store = _kit.Open();
+        Assert.Equal(70, store.Append(Enumerable.Range(0, 70).Select(i => _kit.Record(i)).ToArray()).Stored);
+        Assert.Equal(Enumerable.Range(0, 70), store.Read(null, 0, 100).Select(CaptureTestKit.SequenceOf));
+    }
+
+    [Fact]
     public void Append_OverQuotaEvictOldest_OldestDeletedAndCounted()
     {
         _kit.Options.QuotaBytes = 64 * 1024;
@@ -111,6 +119,24 @@ public sealed class CaptureStoreTests : IDisposable
         Assert.NotNull(reopened.Startup.MovedAsideTo);
         Assert.Equal(0, reopened.RecordCount);
         Assert.Equal(1, reopened.Append([_kit.Record(1)]).Stored);
+    }
+
+    [Fact]
+    public void Open_NewerSchema_MovedAsideAndFreshStore()
+    {
+        _kit.Open().Dispose();
+        using (var c = new Microsoft.Data.Sqlite.SqliteConnection(CaptureStore.ConnectionString(_kit.Options.Path)))
+        {
+            c.Open();
+            using var cmd = c.CreateCommand();
+            cmd.CommandText = "UPDATE meta SET value = '99' WHERE key = 'schema_version'";
+            cmd.ExecuteNonQuery();
+        }
+
+        var store = _kit.Reopen();
+        Assert.Contains("schema version 99", store.Startup.Problem, StringComparison.Ordinal);
+        Assert.NotNull(store.Startup.MovedAsideTo);
+        Assert.Equal(1, store.Append([_kit.Record(1)]).Stored);
     }
 
     [Fact]

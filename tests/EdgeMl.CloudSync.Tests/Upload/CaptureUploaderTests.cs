@@ -93,11 +93,21 @@ public sealed class CaptureUploaderTests : IDisposable
         Assert.Equal(TimeSpan.FromMinutes(10), _uploader.BackOff());
         var wait = _uploader.WaitForLinkAsync(CancellationToken.None);
         _time.Advance(TimeSpan.FromSeconds(5));
-        Assert.False(wait.IsCompleted); // probe failed, still backing off
+        await Until(() => _sink.Probes == 1);
+        Assert.False(wait.IsCompleted); // the probe failed: still backing off
 
         _sink.Available = true;
-        _time.Advance(TimeSpan.FromSeconds(5));
-        await wait.WaitAsync(TimeSpan.FromSeconds(10));
+        var advanced = TimeSpan.Zero;
+        while (!wait.IsCompleted && advanced < TimeSpan.FromMinutes(1))
+        {
+            _time.Advance(TimeSpan.FromSeconds(1));
+            advanced += TimeSpan.FromSeconds(1);
+            await Task.Delay(10);
+        }
+
+        // Resumed at the next probe, not after the ten-minute back-off.
+        Assert.True(wait.IsCompleted);
+        Assert.InRange(advanced, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(10));
         Assert.Equal(2, _sink.Probes);
         Assert.Equal(UploadOutcome.Uploaded, await _uploader.UploadOnceAsync(CancellationToken.None));
     }
@@ -148,6 +158,17 @@ public sealed class CaptureUploaderTests : IDisposable
         }
 
         Assert.Equal(Enumerable.Range(1, 25).Select(i => (long)i), ids.Order());
+    }
+
+    private static async Task Until(Func<bool> condition)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        while (!condition() && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(5);
+        }
+
+        Assert.True(condition());
     }
 
     public void Dispose()

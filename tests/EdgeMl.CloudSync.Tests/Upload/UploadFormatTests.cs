@@ -73,13 +73,14 @@ public class UploadFormatTests
         }
 
         Assert.False(copy.IsCompleted);
-        for (var i = 0; i < 20 && !copy.IsCompleted; i++)
+        for (var i = 0; i < 60 && !copy.IsCompleted; i++)
         {
             time.Advance(TimeSpan.FromSeconds(1));
             await Task.Delay(20);
         }
 
         await copy.WaitAsync(TimeSpan.FromSeconds(10));
-        Assert.InRange(time.GetUtcNow() - new FakeTimeProvider().GetUtcNow(), TimeSpan.FromSeconds(10), TimeSpan.FromSeconds(12));
+        // Never faster than the cap; the upper bound only allows for a busy machine's slow continuations.
+        Assert.InRange(time.GetUtcNow() - new FakeTimeProvider().GetUtcNow(), TimeSpan.FromSeconds(10), TimeSpan.FromSeconds(60));
     }
 }

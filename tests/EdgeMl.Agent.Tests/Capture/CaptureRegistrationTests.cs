@@ -1,0 +1,91 @@
+using EdgeMl.Agent.Capture;
+using EdgeMl.Agent.Drift;
+using EdgeMl.CloudSync.Upload;
+using EdgeMl.Runtime.Tensors;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
+
+namespace EdgeMl.Agent.Tests.Capture;
+
+public sealed class CaptureRegistrationTests : IDisposable
+{
+    private readonly string _folder = Directory.CreateTempSubdirectory("edgeml-capture-di-").FullName;
+
+    [Fact]
+    public void AddCapture_Configuration_PerModelPolicyAndServices()
+    {
+        using var services = Build(new()
+        {
+            ["Capture:Defaults:SampleRate"] = "0.5",
+            ["Capture:Models:cls:SampleRate"] = "1",
+            ["Capture:Models:cls:LowConfidenceThreshold"] = "0.6",
+            ["Drift:ModeratePsi"] = "0.15",
+        });
+
+        var settings = services.GetRequiredService<IOptions<CaptureSettings>>().Value;
+        Assert.Equal(0.5, settings.For("other").SampleRate);
+        Assert.Equal(1, settings.For("cls").SampleRate);
+        Assert.Equal(0.6, settings.For("cls").LowConfidenceThreshold);
+        Assert.Equal(0.15, services.GetRequiredService<IOptions<DriftOptions>>().Value.ModeratePsi);
+        Assert.Same(services.GetRequiredService<DriftRegistry>(), services.GetRequiredService<IDriftSignal>());
+        Assert.IsType<CaptureUploadSource>(services.GetRequiredService<ICaptureUploadSource>());
+        Assert.Equal(2, services.GetServices<IHostedService>().Count());
+
+        var recorder = services.GetRequiredService<CaptureRecorder>();
+        var outcome = recorder.Capture(
+            new InferenceRequest([InferenceTensor.Create("x", [1], new float[] { 1 })]),
+            InferenceResult.Success("cls", 1, []),
+            TimeSpan.Zero,
+            "cpu");
+        Assert.Equal(CaptureOutcome.Queued, outcome);
+        Assert.Equal(1, services.GetRequiredService<CaptureWriterService>().DrainOnce());
+        Assert.Equal(1, services.GetRequiredService<CaptureStore>().RecordCount);
+    }
+
+    [Fact]
+    public void AddCapture_BadValues_EveryProblemReported()
+    {
+        using var services = Build(new()
+        {
+            ["Capture:Defaults:SampleRate"] = "2",
+            ["Capture:Models:cls:MaxRecordBytes"] = "1",
+            ["Capture:Store:QuotaBytes"] = "10",
+        });
+
+        var e = Assert.Throws<OptionsValidationException>(() => services.GetRequiredService<IOptions<CaptureSettings>>().Value);
+        Assert.Equal(3, e.Failures.Count());
+        Assert.Contains(e.Failures, f => f.StartsWith("Capture:Defaults:", StringComparison.Ordinal));
+        Assert.Contains(e.Failures, f => f.StartsWith("Capture:Models:cls:", StringComparison.Ordinal));
+        Assert.Contains(e.Failures, f => f.StartsWith("Capture:Store:", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void AddCapture_ModerateAboveSignificant_Refused()
+    {
+        using var services = Build(new() { ["Drift:ModeratePsi"] = "0.3" });
+        Assert.Throws<OptionsValidationException>(() => services.GetRequiredService<IOptions<DriftOptions>>().Value);
+    }
+
+    public void Dispose()
+    {
+        try
+        {
+            Directory.Delete(_folder, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+
+    private ServiceProvider Build(Dictionary<string, string?> values)
+    {
+        values["Capture:Store:Path"] = Path.Combine(_folder, "capture.db");
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(values).Build();
+        var services = new ServiceCollection();
+        services.AddLogging();
+        services.AddCapture(configuration);
+        return services.BuildServiceProvider();
+    }
+}

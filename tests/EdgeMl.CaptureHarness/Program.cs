@@ -1,0 +1,3 @@
+using EdgeMl.CaptureHarness;
+
+return await Harness.RunAsync(args);

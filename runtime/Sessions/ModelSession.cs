@@ -121,6 +121,11 @@ internal sealed class ModelSession : IDisposable
             return InferenceTensor.FromElements(name, shape, elements);
         }
 
-        return InferenceTensor.FromBytes(name, type, shape, value.GetTensorDataAsSpan<byte>().ToArray());
+        // The answer outlives ONNX Runtime's buffer, so it is copied once; into an array that is not zeroed
+        // first, since every byte of it is written (large outputs would otherwise be cleared, then copied).
+        var source = value.GetTensorDataAsSpan<byte>();
+        var copy = GC.AllocateUninitializedArray<byte>(source.Length);
+        source.CopyTo(copy);
+        return InferenceTensor.FromBytes(name, type, shape, copy);
     }
 }

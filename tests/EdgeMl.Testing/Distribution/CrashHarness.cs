@@ -1,0 +1,158 @@
+using System.Diagnostics;
+using EdgeMl.Runtime.Packages;
+
+namespace EdgeMl.Testing.Distribution;
+
+/// <summary>What the kill iterations found.</summary>
+public sealed record CrashReport(int Iterations, int Killed, int FinishedFirst, int OldActive, int NewActive, IReadOnlyList<string> BadStates);
+
+/// <summary>
+/// Runs the real <c>edgeml model pull</c> (download, verify, install, load, warm-up, golden check, activate)
+/// in a child process and kills it with SIGKILL at a random instant, then checks the store: exactly v1 or v2
+/// active, every installed version hash-verified, and no debris once the next start has run its recovery.
+/// The data folder is reset only after v2 became active, so later iterations also resume from killed ones.
+/// </summary>
+public sealed class CrashHarness(string workFolder, int seed)
+{
+    private static readonly TimeSpan Guard = TimeSpan.FromMinutes(3);
+    private static readonly HashSet<string> AllowedEntries = new(StringComparer.Ordinal) { "active.json", "accepted.json", "rejected.json" };
+
+    public async Task<CrashReport> RunAsync(int iterations, Action<string>? log = null, CancellationToken ct = default)
+    {
+        using var key = SigningKey.Create();
+        using var trusted = TrustedKeys.FromPem([key.ExportPublicKeyPem()]);
+        var trust = new TrustPolicy(trusted);
+        var trustFile = Path.Combine(workFolder, "trust.pub.pem");
+        var registry = Path.Combine(workFolder, "registry");
+        var pristine = Path.Combine(workFolder, "pristine");
+        var data = Path.Combine(workFolder, "data");
+        Directory.CreateDirectory(workFolder);
+        await File.WriteAllTextAsync(trustFile, key.ExportPublicKeyPem(), ct);
+        foreach (var version in new[] { 1L, 2L })
+        {
+            TestPackages.PublishToFolder(registry, TestPackages.Classifier(Path.Combine(workFolder, $"p{version}"), "cls", version, key), key, DateTimeOffset.UtcNow.AddDays(1));
+        }
+
+        string[] Pull(string folder, string version) => ["model", "pull", "cls", "--version", version, "--registry", registry, "--trust", trustFile, "--data", folder];
+        await Expect0(Pull(pristine, "1"));
+
+        // One uninterrupted run sets the range of kill instants.
+        Reset(pristine, data);
+        var clock = Stopwatch.StartNew();
+        await Expect0(Pull(data, "2"));
+        var fullRun = clock.Elapsed;
+        log?.Invoke($"uninterrupted pull-and-activate: {fullRun.TotalMilliseconds:F0} ms");
+
+        var random = new Random(seed);
+        var bad = new List<string>();
+        int killed = 0, finished = 0, oldActive = 0, newActive = 0;
+        for (var i = 0; i < iterations; i++)
+        {
+            ct.ThrowIfCancellationRequested();
+            if (ReadActive(data) != 1)
+            {
+                Reset(pristine, data);
+            }
+
+            var delay = TimeSpan.FromMilliseconds(random.NextDouble() * fullRun.TotalMilliseconds * 1.2);
+            using (var child = Process.Start(EdgeMlProcess.StartInfo(Pull(data, "2"))) ?? throw new InvalidOperationException("edgeml did not start"))
+            {
+                var drained = Task.WhenAll(child.StandardOutput.ReadToEndAsync(CancellationToken.None), child.StandardError.ReadToEndAsync(CancellationToken.None));
+                var exited = child.WaitForExitAsync(ct);
+                if (await Task.WhenAny(exited, Task.Delay(delay, ct)) == exited)
+                {
+                    finished++;
+                }
+                else
+                {
+                    child.Kill(); // SIGKILL on Unix: no finally blocks, no flushes.
+                    killed++;
+                }
+
+                await child.WaitForExitAsync(ct).WaitAsync(Guard, ct);
+                await drained.WaitAsync(Guard, ct);
+            }
+
+            var problems = Check(data, trust, afterRecovery: false);
+            new ModelStore(new ModelStoreOptions { DataDirectory = data }).Recover();
+            problems.AddRange(Check(data, trust, afterRecovery: true));
+            var active = ReadActive(data);
+            (oldActive, newActive) = active == 1 ? (oldActive + 1, newActive) : active == 2 ? (oldActive, newActive + 1) : (oldActive, newActive);
+            foreach (var problem in problems)
+            {
+                bad.Add($"iteration {i} (kill at {delay.TotalMilliseconds:F0} ms): {problem}");
+            }
+
+            if (i % 50 == 49)
+            {
+                log?.Invoke($"{i + 1} iterations: {killed} killed, {bad.Count} bad states");
+            }
+        }
+
+        return new CrashReport(iterations, killed, finished, oldActive, newActive, bad);
+    }
+
+    private static List<string> Check(string data, TrustPolicy trust, bool afterRecovery)
+    {
+        var problems = new List<string>();
+        var store = new ModelStore(new ModelStoreOptions { DataDirectory = data });
+        try
+        {
+            var active = store.GetActive("cls");
+            if (active is null || active.Version is not (1 or 2))
+            {
+                problems.Add($"active version is {active?.Version.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "missing"}; expected 1 or 2");
+            }
+
+            foreach (var version in store.GetInstalledVersions("cls"))
+            {
+                PackageVerifier.Verify(store.VersionFolder("cls", version), trust, new PackageExpectation("cls", version));
+            }
+
+            _ = store.GetHighestAccepted("cls");
+        }
+        catch (Exception e) when (e is PackageVerificationException or InvalidDataException or ModelManifestException or IOException)
+        {
+            problems.Add(e.Message);
+        }
+
+        if (afterRecovery)
+        {
+            foreach (var entry in Directory.EnumerateFileSystemEntries(store.ModelFolder("cls")).Select(Path.GetFileName))
+            {
+                if (!AllowedEntries.Contains(entry!) && !long.TryParse(entry, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out _))
+                {
+                    problems.Add($"debris '{entry}' left in models/cls after recovery");
+                }
+            }
+        }
+
+        return problems;
+    }
+
+    private static long? ReadActive(string data) => new ModelStore(new ModelStoreOptions { DataDirectory = data }).GetActive("cls")?.Version;
+
+    private static void Reset(string pristine, string data)
+    {
+        if (Directory.Exists(data))
+        {
+            Directory.Delete(data, recursive: true);
+        }
+
+        foreach (var file in Directory.EnumerateFiles(pristine, "*", SearchOption.AllDirectories))
+        {
+            var target = Path.Combine(data, Path.GetRelativePath(pristine, file));
+            Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+            File.Copy(file, target);
+        }
+    }
+
+    private static async Task Expect0(string[] args)
+    {
+        var (code, _, error) = await EdgeMlProcess.RunAsync(args, Guard);
+        if (code != 0)
+        {
+            throw new InvalidOperationException($"edgeml {string.Join(' ', args)} exited {code}: {error}");
+        }
+    }
+}

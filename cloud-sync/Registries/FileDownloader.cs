@@ -10,7 +10,7 @@ namespace EdgeMl.CloudSync.Registries;
 /// streaming, stops the moment more than the declared size arrives, cuts a transfer that stalls below the
 /// configured rate, and renames to <c>{target}</c> only when size and SHA-256 match.
 /// </summary>
-public sealed class FileDownloader(DownloadOptions options, TimeProvider? time = null, ILogger<FileDownloader>? logger = null)
+public sealed class FileDownloader(DownloadOptions options, TimeProvider? time = null, ILogger<FileDownloader>? logger = null, DistributionMetrics? metrics = null)
 {
     public const string PartialSuffix = ".partial";
     private readonly TimeProvider _time = time ?? TimeProvider.System;
@@ -18,6 +18,20 @@ public sealed class FileDownloader(DownloadOptions options, TimeProvider? time =
 
     /// <exception cref="DownloadException">The file could not be completed; the failure says why.</exception>
     public async Task DownloadAsync(
+        IModelRegistry registry, string remotePath, string target, long size, string sha256, IProgress<DownloadProgress>? progress, CancellationToken ct)
+    {
+        try
+        {
+            await DownloadCoreAsync(registry, remotePath, target, size, sha256, progress, ct).ConfigureAwait(false);
+        }
+        catch (DownloadException e)
+        {
+            metrics?.DownloadFailures.Add(1, new KeyValuePair<string, object?>("failure", e.Failure.ToString()));
+            throw;
+        }
+    }
+
+    private async Task DownloadCoreAsync(
         IModelRegistry registry, string remotePath, string target, long size, string sha256, IProgress<DownloadProgress>? progress, CancellationToken ct)
     {
         ArgumentNullException.ThrowIfNull(registry);
@@ -141,6 +155,7 @@ public sealed class FileDownloader(DownloadOptions options, TimeProvider? time =
                 await file.WriteAsync(buffer.AsMemory(0, read), ct).ConfigureAwait(false);
                 received += read;
                 watchdog.Add(read);
+                metrics?.DownloadedBytes.Add(read);
                 progress?.Report(new DownloadProgress(remotePath, received, size));
             }
 

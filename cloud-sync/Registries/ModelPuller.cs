@@ -24,7 +24,13 @@ public sealed record PullResult(string Name, long Version, bool AlreadyActive, A
 /// leaves the download area; any refusal leaves the active version as it was.
 /// </summary>
 public sealed class ModelPuller(
-    IModelRegistry registry, ModelStore store, TrustPolicy trust, FileDownloader downloader, TimeProvider? time = null, ILogger<ModelPuller>? logger = null)
+    IModelRegistry registry,
+    ModelStore store,
+    TrustPolicy trust,
+    FileDownloader downloader,
+    TimeProvider? time = null,
+    ILogger<ModelPuller>? logger = null,
+    DistributionMetrics? metrics = null)
 {
     private readonly TimeProvider _time = time ?? TimeProvider.System;
     private readonly ILogger _logger = logger ?? NullLogger<ModelPuller>.Instance;
@@ -34,6 +40,22 @@ public sealed class ModelPuller(
     /// <exception cref="RegistryException">The registry is unreachable or lacks the model.</exception>
     /// <exception cref="InsufficientSpaceException">The disk cannot hold the package.</exception>
     public async Task<PullResult> PullAsync(PullRequest request, IPackageValidator validator, IProgress<DownloadProgress>? progress, CancellationToken ct)
+    {
+        try
+        {
+            var result = await PullCoreAsync(request, validator, progress, ct).ConfigureAwait(false);
+            var outcome = result.AlreadyActive ? "already-active" : result.Activation is { Activated: false } ? "refused" : "activated";
+            metrics?.Pulls.Add(1, new KeyValuePair<string, object?>("outcome", outcome));
+            return result;
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            metrics?.Pulls.Add(1, new KeyValuePair<string, object?>("outcome", "failed"));
+            throw;
+        }
+    }
+
+    private async Task<PullResult> PullCoreAsync(PullRequest request, IPackageValidator validator, IProgress<DownloadProgress>? progress, CancellationToken ct)
     {
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(validator);

@@ -118,6 +118,19 @@ public sealed class FileDownloader(DownloadOptions options, TimeProvider? time =
         }
 
         using var watchdog = new StallWatchdog(options, _time, ct);
+        try
+        {
+            return await TransferAsync(registry, remotePath, partial, size, offset, watchdog, progress, ct).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (watchdog.Stalled && !ct.IsCancellationRequested)
+        {
+            throw new StallException(watchdog.Describe());
+        }
+    }
+
+    private async Task<long> TransferAsync(
+        IModelRegistry registry, string remotePath, string partial, long size, long offset, StallWatchdog watchdog, IProgress<DownloadProgress>? progress, CancellationToken ct)
+    {
         var content = await registry.OpenReadAsync(remotePath, offset, watchdog.Token).ConfigureAwait(false);
         await using (content.ConfigureAwait(false))
         {
@@ -129,15 +142,7 @@ public sealed class FileDownloader(DownloadOptions options, TimeProvider? time =
             var buffer = new byte[options.BufferSize];
             while (true)
             {
-                int read;
-                try
-                {
-                    read = await content.Stream.ReadAsync(buffer, watchdog.Token).ConfigureAwait(false);
-                }
-                catch (OperationCanceledException) when (watchdog.Stalled && !ct.IsCancellationRequested)
-                {
-                    throw new StallException(watchdog.Describe());
-                }
+                var read = await content.Stream.ReadAsync(buffer, watchdog.Token).ConfigureAwait(false);
 
                 if (read == 0)
                 {
@@ -152,17 +157,40 @@ public sealed class FileDownloader(DownloadOptions options, TimeProvider? time =
                         $"{remotePath} from {registry.Description} sent more than the {size} bytes the manifest declares; download aborted");
                 }
 
-                await file.WriteAsync(buffer.AsMemory(0, read), ct).ConfigureAwait(false);
+                await WriteLocalAsync(file, buffer.AsMemory(0, read), partial, ct).ConfigureAwait(false);
                 received += read;
                 watchdog.Add(read);
                 metrics?.DownloadedBytes.Add(read);
                 progress?.Report(new DownloadProgress(remotePath, received, size));
             }
 
-            await file.FlushAsync(ct).ConfigureAwait(false);
+            await WriteLocalAsync(file, ReadOnlyMemory<byte>.Empty, partial, ct).ConfigureAwait(false);
             return received;
         }
     }
+
+    // A full disk is the device's problem, not the registry's: report it as such instead of retrying.
+    private static async Task WriteLocalAsync(FileStream file, ReadOnlyMemory<byte> data, string partial, CancellationToken ct)
+    {
+        try
+        {
+            if (data.IsEmpty)
+            {
+                await file.FlushAsync(ct).ConfigureAwait(false);
+            }
+            else
+            {
+                await file.WriteAsync(data, ct).ConfigureAwait(false);
+            }
+        }
+        catch (IOException e) when (e.HResult is NoSpaceErrno or WindowsDiskFull or unchecked((int)0x80070070))
+        {
+            throw new InsufficientSpaceException($"the disk holding {partial} is full: {e.Message}");
+        }
+    }
+
+    private const int NoSpaceErrno = 28;
+    private const int WindowsDiskFull = 112;
 
     private static async Task<string> HashFileAsync(string path, CancellationToken ct)
     {

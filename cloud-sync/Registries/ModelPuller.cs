@@ -126,8 +126,25 @@ public sealed class ModelPuller(
             File.Delete(sigPath);
         }
 
+        PruneUnlisted(root, manifest);
         var verified = PackageVerifier.Verify(root, trust, expected, ct);
         store.Install(verified, move: true, ct);
+    }
+
+    // A killed earlier try may have left temp files; only what the manifest lists moves into the store.
+    private static void PruneUnlisted(string root, ModelManifest manifest)
+    {
+        var keep = manifest.Files.Select(f => Path.GetFullPath(Path.Combine(root, f.Path)))
+            .Append(Path.Combine(root, ModelManifest.FileName))
+            .Append(Path.Combine(root, DetachedSignature.ManifestFileName))
+            .ToHashSet(StringComparer.Ordinal);
+        foreach (var file in Directory.EnumerateFiles(root, "*", SearchOption.AllDirectories))
+        {
+            if (!keep.Contains(file))
+            {
+                File.Delete(file);
+            }
+        }
     }
 
     private static long PartialLength(string target) =>

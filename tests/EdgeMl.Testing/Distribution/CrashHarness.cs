@@ -106,7 +106,16 @@ public sealed class CrashHarness(string workFolder, int seed)
 
             foreach (var version in store.GetInstalledVersions("cls"))
             {
-                PackageVerifier.Verify(store.VersionFolder("cls", version), trust, new PackageExpectation("cls", version));
+                var folder = store.VersionFolder("cls", version);
+                var package = PackageVerifier.Verify(folder, trust, new PackageExpectation("cls", version));
+                var listed = package.Manifest.Files.Select(f => f.Path).Append(ModelManifest.FileName).Append(DetachedSignature.ManifestFileName).ToHashSet(StringComparer.Ordinal);
+                foreach (var file in Directory.EnumerateFiles(folder, "*", SearchOption.AllDirectories).Select(f => Path.GetRelativePath(folder, f).Replace('\\', '/')))
+                {
+                    if (!listed.Contains(file))
+                    {
+                        problems.Add($"v{version} holds '{file}', which its manifest does not list");
+                    }
+                }
             }
 
             _ = store.GetHighestAccepted("cls");

@@ -25,7 +25,9 @@ public sealed class CrashSafetyTests(ITestOutputHelper output) : IDisposable
         var summary = $"[figure] crash harness: {report.Iterations} iterations, {report.Killed} killed mid-run, {report.FinishedFirst} finished first; " +
             $"afterwards v1 active {report.OldActive}, v2 active {report.NewActive}; {report.BadStates.Count} bad states";
         output.WriteLine(summary);
+        output.WriteLine("kills by phase: " + string.Join("; ", report.KillPhases.Select(p => $"{p.Key}: {p.Value}")));
         Console.WriteLine(summary);
+        Console.WriteLine("[figure] kills by phase: " + string.Join("; ", report.KillPhases.Select(p => $"{p.Key}: {p.Value}")));
         Assert.True(report.BadStates.Count == 0, string.Join(Environment.NewLine, report.BadStates.Take(20)));
         Assert.Equal(report.Iterations, report.OldActive + report.NewActive);
     }

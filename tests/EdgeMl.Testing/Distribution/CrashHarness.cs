@@ -4,7 +4,8 @@ using EdgeMl.Runtime.Packages;
 namespace EdgeMl.Testing.Distribution;
 
 /// <summary>What the kill iterations found.</summary>
-public sealed record CrashReport(int Iterations, int Killed, int FinishedFirst, int OldActive, int NewActive, IReadOnlyList<string> BadStates);
+public sealed record CrashReport(
+    int Iterations, int Killed, int FinishedFirst, int OldActive, int NewActive, IReadOnlyDictionary<string, int> KillPhases, IReadOnlyList<string> BadStates);
 
 /// <summary>
 /// Runs the real <c>edgeml model pull</c> (download, verify, install, load, warm-up, golden check, activate)
@@ -46,6 +47,7 @@ public sealed class CrashHarness(string workFolder, int seed)
         var random = new Random(seed);
         var bad = new List<string>();
         int killed = 0, finished = 0, oldActive = 0, newActive = 0;
+        var phases = new SortedDictionary<string, int>(StringComparer.Ordinal);
         for (var i = 0; i < iterations; i++)
         {
             ct.ThrowIfCancellationRequested();
@@ -54,12 +56,14 @@ public sealed class CrashHarness(string workFolder, int seed)
                 Reset(pristine, data);
             }
 
-            var delay = TimeSpan.FromMilliseconds(random.NextDouble() * fullRun.TotalMilliseconds * 1.2);
+            var delay = TimeSpan.FromMilliseconds(random.NextDouble() * fullRun.TotalMilliseconds * 1.5);
+            bool finishedFirst;
             using (var child = Process.Start(EdgeMlProcess.StartInfo(Pull(data, "2"))) ?? throw new InvalidOperationException("edgeml did not start"))
             {
                 var drained = Task.WhenAll(child.StandardOutput.ReadToEndAsync(CancellationToken.None), child.StandardError.ReadToEndAsync(CancellationToken.None));
                 var exited = child.WaitForExitAsync(ct);
-                if (await Task.WhenAny(exited, Task.Delay(delay, ct)) == exited)
+                finishedFirst = await Task.WhenAny(exited, Task.Delay(delay, ct)) == exited;
+                if (finishedFirst)
                 {
                     finished++;
                 }
@@ -71,6 +75,12 @@ public sealed class CrashHarness(string workFolder, int seed)
 
                 await child.WaitForExitAsync(ct).WaitAsync(Guard, ct);
                 await drained.WaitAsync(Guard, ct);
+            }
+
+            if (!finishedFirst)
+            {
+                var phase = PhaseOf(data);
+                phases[phase] = phases.GetValueOrDefault(phase) + 1;
             }
 
             var problems = Check(data, trust, afterRecovery: false);
@@ -89,7 +99,7 @@ public sealed class CrashHarness(string workFolder, int seed)
             }
         }
 
-        return new CrashReport(iterations, killed, finished, oldActive, newActive, bad);
+        return new CrashReport(iterations, killed, finished, oldActive, newActive, phases, bad);
     }
 
     private static List<string> Check(string data, TrustPolicy trust, bool afterRecovery)
@@ -137,6 +147,22 @@ public sealed class CrashHarness(string workFolder, int seed)
         }
 
         return problems;
+    }
+
+    // Where the kill landed, read from what it left behind (before recovery cleans up).
+    private static string PhaseOf(string data)
+    {
+        var store = new ModelStore(new ModelStoreOptions { DataDirectory = data });
+        var model = store.ModelFolder("cls");
+        var names = Directory.Exists(model) ? Directory.EnumerateFileSystemEntries(model).Select(Path.GetFileName).ToArray() : [];
+        var downloads = store.DownloadFolder("cls", 2);
+        return store.GetActive("cls")?.Version == 2 ? "after activation (v2 active)"
+            : names.Any(n => n!.StartsWith(".trash-", StringComparison.Ordinal)) ? "retention"
+            : names.Any(n => n!.StartsWith(".staging-", StringComparison.Ordinal)) ? "install (staging)"
+            : names.Any(n => n!.EndsWith(".tmp", StringComparison.Ordinal)) ? "record write"
+            : Directory.Exists(store.VersionFolder("cls", 2)) ? "load/warm-up/golden check (v2 installed, v1 active)"
+            : Directory.Exists(downloads) && Directory.EnumerateFiles(downloads, "*", SearchOption.AllDirectories).Any() ? "download/verify"
+            : "start-up (nothing written yet)";
     }
 
     private static long? ReadActive(string data) => new ModelStore(new ModelStoreOptions { DataDirectory = data }).GetActive("cls")?.Version;

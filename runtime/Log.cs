@@ -35,6 +35,12 @@ internal static partial class Log
     [LoggerMessage(1009, LogLevel.Warning, "Could not save the optimized graph of {Model} v{Version} to the cache")]
     public static partial void OptimizedCacheFailed(ILogger logger, Exception exception, string model, long version);
 
+    [LoggerMessage(1011, LogLevel.Information, "{Model} v{Version} serves on {Interim} while its {Provider} engine builds")]
+    public static partial void BuildingInBackground(ILogger logger, string model, long version, string interim, string provider);
+
+    [LoggerMessage(1012, LogLevel.Warning, "{Model} v{Version} stays on {Interim}: the {Provider} build did not succeed: {Reason}")]
+    public static partial void BuildFailed(ILogger logger, string model, long version, string interim, string provider, string reason);
+
     [LoggerMessage(1010, LogLevel.Information, "Unloaded {Model}")]
     public static partial void Unloaded(ILogger logger, string model);
 }

@@ -58,6 +58,20 @@ public sealed class ProviderChainOptions
 
     public ProviderPolicy Policy { get; set; } = ProviderPolicy.Prefer;
 
+    /// <summary>
+    /// When the chain starts with TensorRT, whose engines take minutes to build on first load, serve on the
+    /// rest of the chain meanwhile and swap to TensorRT once its engine is built (policy prefer only).
+    /// </summary>
+    public bool ServeWhileBuilding { get; set; } = true;
+
+    /// <summary>True when activation should serve on the rest of the chain while the first provider builds.</summary>
+    internal bool BuildsInBackground =>
+        ServeWhileBuilding && Policy == ProviderPolicy.Prefer && Providers.Count > 1
+        && string.Equals(Providers[0].Name, ProviderNames.TensorRt, StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>The chain without its first provider.</summary>
+    internal ProviderChainOptions Rest() => new() { Policy = Policy, ServeWhileBuilding = false, Providers = Providers.Skip(1).ToList() };
+
     public static ProviderChainOptions CpuOnly { get; } = new() { Providers = [new ExecutionProviderOptions()] };
 
     public static ProviderChainOptions Of(ProviderPolicy policy, params string[] names) =>

@@ -14,7 +14,7 @@ internal sealed class ProviderChain(IReadOnlyCollection<string> available, IProv
     public static ProviderChain ForThisBuild() => new(OrtEnv.Instance().GetAvailableProviders(), OnnxProviderAppender.Instance);
 
     /// <exception cref="ProviderUnavailableException">The policy is require and the first provider is missing.</exception>
-    public ProviderReport Apply(SessionOptions options, ProviderChainOptions chain, IReadOnlyCollection<string>? exclude = null)
+    public ProviderReport Apply(SessionOptions options, ProviderChainOptions chain, IReadOnlyDictionary<string, string>? failed = null)
     {
         var requested = chain.Providers.Select(p => p.Name.ToLowerInvariant()).ToList();
         var applied = new List<string>();
@@ -27,7 +27,7 @@ internal sealed class ProviderChain(IReadOnlyCollection<string> available, IProv
                 continue;
             }
 
-            var reason = Unusable(name, exclude);
+            var reason = Unusable(name, failed);
             if (reason is null)
             {
                 try
@@ -60,16 +60,16 @@ internal sealed class ProviderChain(IReadOnlyCollection<string> available, IProv
         return new ProviderReport(requested, applied, skipped, chain.Policy);
     }
 
-    private string? Unusable(string name, IReadOnlyCollection<string>? exclude)
+    private string? Unusable(string name, IReadOnlyDictionary<string, string>? failed)
     {
         if (!ProviderNames.IsKnown(name))
         {
             return $"unknown provider; known: {string.Join(", ", ProviderNames.Known)}";
         }
 
-        if (exclude?.Contains(name) == true)
+        if (failed is not null && failed.TryGetValue(name, out var failure))
         {
-            return "failed when the session was created";
+            return $"session creation failed: {failure}";
         }
 
         var onnxName = ProviderNames.ToOnnxName(name);

@@ -40,18 +40,33 @@ public sealed class InferenceEngine : IDisposable
         await slot.Activation.WaitAsync(cancellationToken);
         try
         {
+            slot.CancelBuild();
             slot.Loading = definition.Version;
+            var background = definition.Providers.BuildsInBackground;
             LoadedModel loaded;
             try
             {
-                loaded = await _loader.LoadAsync(definition, cancellationToken);
+                loaded = await _loader.LoadAsync(background ? definition.WithProviders(definition.Providers.Rest()) : definition, cancellationToken);
             }
             catch (ModelLoadException e)
             {
                 return Refuse(slot, definition, e.Stage, e.Reason);
             }
 
-            return Swap(slot, loaded);
+            if (!background)
+            {
+                return Swap(slot, loaded, definition);
+            }
+
+            var provider = definition.Providers.Providers[0].Name.ToLowerInvariant();
+            loaded.Session.Providers = loaded.Providers with
+            {
+                Requested = definition.Providers.Providers.Select(p => p.Name.ToLowerInvariant()).ToArray(),
+                Skipped = [new Providers.ProviderSkip(provider, "its engine is building in the background"), .. loaded.Providers.Skipped],
+            };
+            var result = Swap(slot, loaded, definition);
+            StartBuild(slot, definition, provider);
+            return result;
         }
         finally
         {
@@ -68,7 +83,8 @@ public sealed class InferenceEngine : IDisposable
         await slot.Activation.WaitAsync(cancellationToken);
         try
         {
-            return Swap(slot, loaded);
+            slot.CancelBuild();
+            return Swap(slot, loaded, loaded.Session.Definition);
         }
         finally
         {
@@ -147,6 +163,7 @@ public sealed class InferenceEngine : IDisposable
             return false;
         }
 
+        slot.CancelBuild();
         slot.Swap(null);
         Log.Unloaded(_logger, model);
         return true;
@@ -155,6 +172,9 @@ public sealed class InferenceEngine : IDisposable
     public ModelStatus? GetStatus(string model) => _slots.TryGetValue(model, out var slot) ? Status(slot) : null;
 
     public IReadOnlyList<ModelStatus> GetStatuses() => _slots.Values.Select(Status).OrderBy(s => s.Name, StringComparer.Ordinal).ToArray();
+
+    /// <summary>The model's latest background engine build; tests wait for it.</summary>
+    internal Task BackgroundBuildOf(string model) => _slots.TryGetValue(model, out var slot) ? slot.LastBuild : Task.CompletedTask;
 
     /// <summary>The executor of the active version; tests use it to hold the model busy.</summary>
     internal IRequestExecutor? ExecutorOf(string model) => _slots.TryGetValue(model, out var slot) ? slot.Current?.Executor : null;
@@ -167,14 +187,105 @@ public sealed class InferenceEngine : IDisposable
         }
     }
 
-    private ActivationResult Swap(ModelSlot slot, LoadedModel loaded)
+    /// <summary>
+    /// Builds the first provider's engine beside the serving version and swaps it in when it is ready; a new
+    /// activation of the model cancels it, and a failed build leaves the interim version serving, with the reason.
+    /// </summary>
+    private void StartBuild(ModelSlot slot, ModelDefinition definition, string provider)
+    {
+        var cancel = new CancellationTokenSource();
+        slot.Build = (provider, cancel);
+        var interim = slot.Current!.Session;
+        Log.BuildingInBackground(_logger, definition.Name, definition.Version, interim.Providers.Effective, provider);
+        slot.LastBuild = Task.Run(async () =>
+        {
+            try
+            {
+                var reason = await BuildAsync(slot, definition, provider, interim, cancel.Token);
+                if (reason is null)
+                {
+                    return;
+                }
+
+                await slot.Activation.WaitAsync(CancellationToken.None);
+                try
+                {
+                    if (!cancel.IsCancellationRequested)
+                    {
+                        // The interim version keeps serving; its report now says why it is not on the first provider.
+                        interim.Providers = interim.Providers with
+                        {
+                            Skipped = [new Providers.ProviderSkip(provider, $"its engine failed to build: {reason}"), .. interim.Providers.Skipped.Where(s => s.Provider != provider)],
+                        };
+                        slot.Build = null;
+                        Log.BuildFailed(_logger, definition.Name, definition.Version, interim.Providers.Effective, provider, reason);
+                    }
+                }
+                finally
+                {
+                    slot.Activation.Release();
+                }
+            }
+            finally
+            {
+                cancel.Dispose();
+            }
+        });
+    }
+
+    /// <returns>Null when the built version was swapped in or the build was cancelled; otherwise why it failed.</returns>
+    private async Task<string?> BuildAsync(ModelSlot slot, ModelDefinition definition, string provider, ModelSession interim, CancellationToken cancellationToken)
+    {
+        LoadedModel loaded;
+        try
+        {
+            loaded = await _loader.LoadAsync(definition, cancellationToken);
+        }
+        catch (ModelLoadException e)
+        {
+            return e.Message;
+        }
+        catch (OperationCanceledException)
+        {
+            return null;
+        }
+
+        if (loaded.Providers.Effective != provider)
+        {
+            var reason = loaded.Providers.Skipped.FirstOrDefault(s => s.Provider == provider)?.Reason ?? $"it fell back to {loaded.Providers.Effective}";
+            loaded.Dispose();
+            return reason;
+        }
+
+        await slot.Activation.WaitAsync(CancellationToken.None);
+        try
+        {
+            if (cancellationToken.IsCancellationRequested || !ReferenceEquals(slot.Current?.Session, interim))
+            {
+                loaded.Dispose();
+            }
+            else
+            {
+                slot.Build = null;
+                Swap(slot, loaded, definition);
+            }
+
+            return null;
+        }
+        finally
+        {
+            slot.Activation.Release();
+        }
+    }
+
+    private ActivationResult Swap(ModelSlot slot, LoadedModel loaded, ModelDefinition definition)
     {
         var session = loaded.Session;
         IRequestExecutor executor = session.Definition.Serving.Batching.Enabled && session.Signature.IsBatchable
             ? new BatchingExecutor(session, _metrics, _time)
             : new DirectExecutor(session, _metrics);
-        var lease = new ModelLease(session, executor, _logger) { ActivatedAt = _time.GetUtcNow() };
-        var previous = slot.Current?.Session.Definition;
+        var lease = new ModelLease(session, executor, _logger) { ActivatedAt = _time.GetUtcNow(), Definition = definition };
+        var previous = slot.Current?.Definition;
         slot.Swap(lease);
         slot.Previous = previous ?? slot.Previous;
         slot.LastFailure = null;
@@ -208,6 +319,9 @@ public sealed class InferenceEngine : IDisposable
         var session = lease?.Session;
         var state = session is not null ? ModelState.Ready : slot.Loading is not null ? ModelState.Loading : ModelState.Failed;
         return new ModelStatus(
-            slot.Name, state, session?.Definition.Version, session?.Signature, session?.Providers, lease?.ActivatedAt, slot.Loading, slot.LastFailure);
+            slot.Name, state, session?.Definition.Version, session?.Signature, session?.Providers, lease?.ActivatedAt, slot.Loading, slot.LastFailure)
+        {
+            Building = slot.Build?.Provider,
+        };
     }
 }

@@ -14,6 +14,9 @@ internal sealed class ModelLease(ModelSession session, IRequestExecutor executor
 
     public ModelSession Session { get; } = session;
 
+    /// <summary>The definition as the operator gave it (the session may run an interim provider chain of it).</summary>
+    public required ModelDefinition Definition { get; init; }
+
     public IRequestExecutor Executor { get; } = executor;
 
     public DateTimeOffset ActivatedAt { get; init; }
@@ -64,6 +67,21 @@ internal sealed class ModelSlot(string name)
     public ModelFailure? LastFailure { get; set; }
 
     public long? Loading { get; set; }
+
+    /// <summary>The provider being built in the background, and how to stop it.</summary>
+    public (string Provider, CancellationTokenSource Cancel)? Build { get; set; }
+
+    /// <summary>The most recent background build, finished or not; tests await it.</summary>
+    public Task LastBuild { get; set; } = Task.CompletedTask;
+
+    public void CancelBuild()
+    {
+        if (Build is { } build)
+        {
+            build.Cancel.Cancel();
+            Build = null;
+        }
+    }
 
     /// <summary>The current lease with a reference taken, or null when nothing is served.</summary>
     public ModelLease? Acquire()

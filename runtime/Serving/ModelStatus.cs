@@ -28,7 +28,11 @@ public sealed record ModelStatus(
     ProviderReport? Providers,
     DateTimeOffset? ActivatedAt,
     long? LoadingVersion,
-    ModelFailure? LastFailure);
+    ModelFailure? LastFailure)
+{
+    /// <summary>A provider whose engine is being built in the background while the model serves on another.</summary>
+    public string? Building { get; init; }
+}
 
 /// <summary>The outcome of activating a version: swapped in, or refused with the stage and reason.</summary>
 public sealed record ActivationResult(string Model, long Version, long? PreviousVersion, ProviderReport? Providers, ModelFailure? Failure)

@@ -28,6 +28,20 @@ public sealed class ModelDefinition
     public ServingOptions Serving { get; init; } = new();
 
     public override string ToString() => $"{Name} v{Version}";
+
+    /// <summary>The same model and settings on another provider chain.</summary>
+    internal ModelDefinition WithProviders(ProviderChainOptions providers) => new()
+    {
+        Name = Name,
+        Version = Version,
+        ModelPath = ModelPath,
+        DeclaredSignature = DeclaredSignature,
+        Session = Session,
+        Providers = providers,
+        WarmUp = WarmUp,
+        Golden = Golden,
+        Serving = Serving,
+    };
 }
 
 public enum OptimizationLevel

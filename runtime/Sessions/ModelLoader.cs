@@ -7,6 +7,19 @@ using Microsoft.ML.OnnxRuntime;
 
 namespace EdgeMl.Runtime.Sessions;
 
+/// <summary>Creates ONNX Runtime sessions; a seam so tests can stand in for a slow TensorRT engine build.</summary>
+internal interface ISessionFactory
+{
+    InferenceSession Create(string modelPath, SessionOptions options, ProviderReport providers);
+}
+
+internal sealed class OnnxSessionFactory : ISessionFactory
+{
+    public static OnnxSessionFactory Instance { get; } = new();
+
+    public InferenceSession Create(string modelPath, SessionOptions options, ProviderReport providers) => new(modelPath, options);
+}
+
 /// <summary>
 /// Makes a model version ready to serve: session with its provider chain, signature check, warm-up and golden
 /// check. A version that fails any stage is disposed and never served.
@@ -15,15 +28,17 @@ public sealed class ModelLoader
 {
     private readonly ILogger _logger;
     private readonly ProviderChain _providers;
+    private readonly ISessionFactory _sessions;
 
     public ModelLoader(ILogger<ModelLoader>? logger = null)
-        : this(ProviderChain.ForThisBuild(), logger)
+        : this(ProviderChain.ForThisBuild(), OnnxSessionFactory.Instance, logger)
     {
     }
 
-    internal ModelLoader(ProviderChain providers, ILogger<ModelLoader>? logger = null)
+    internal ModelLoader(ProviderChain providers, ISessionFactory sessions, ILogger<ModelLoader>? logger = null)
     {
         _providers = providers;
+        _sessions = sessions;
         _logger = (ILogger?)logger ?? NullLogger.Instance;
     }
 
@@ -84,7 +99,7 @@ public sealed class ModelLoader
 
     private (InferenceSession Session, ProviderReport Report) CreateSession(ModelDefinition definition, OptimizedModelCache? cache)
     {
-        var failed = new List<string>();
+        var failed = new Dictionary<string, string>(StringComparer.Ordinal);
         while (true)
         {
             using var options = SessionOptionsFor(definition, cache);
@@ -101,14 +116,14 @@ public sealed class ModelLoader
             try
             {
                 var path = cache?.ExistingPath ?? definition.ModelPath;
-                return (new InferenceSession(path, options), report);
+                return (_sessions.Create(path, options, report), report);
             }
             catch (OnnxRuntimeException e) when (report.Effective != ProviderNames.Cpu && definition.Providers.Policy == ProviderPolicy.Prefer)
             {
                 // A provider present in the build can still fail on this model or device (a TensorRT engine
                 // that does not build, a CUDA driver mismatch): fall back along the chain, and say so.
                 Log.ProviderSessionFailed(_logger, e, report.Effective, definition.Name, definition.Version);
-                failed.Add(report.Effective);
+                failed[report.Effective] = e.Message;
             }
             catch (OnnxRuntimeException e)
             {

@@ -2,14 +2,15 @@ using System.Diagnostics.Metrics;
 
 namespace EdgeMl.Testing;
 
-/// <summary>An <see cref="IMeterFactory"/> for code under test outside a host.</summary>
+/// <summary>An <see cref="IMeterFactory"/> for tests: meters scoped to this factory, disposed with it.</summary>
 public sealed class TestMeterFactory : IMeterFactory
 {
     private readonly List<Meter> _meters = [];
 
     public Meter Create(MeterOptions options)
     {
-        var meter = new Meter(options.Name, options.Version, options.Tags, scope: this);
+        ArgumentNullException.ThrowIfNull(options);
+        var meter = new Meter(new MeterOptions(options.Name) { Version = options.Version, Tags = options.Tags, Scope = this });
         lock (_meters)
         {
             _meters.Add(meter);

@@ -1,0 +1,22 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace EdgeMl.Agent.Http;
+
+/// <summary>The local HTTP API: the Open Inference Protocol and the diagnostics page.</summary>
+internal sealed class HttpApiOptions
+{
+    public const string Section = "EdgeMl:Http";
+
+    /// <summary>Where Kestrel listens; loopback unless the operator says otherwise.</summary>
+    [Required]
+    public string Urls { get; set; } = "http://127.0.0.1:8000";
+
+    /// <summary>
+    /// Bearer token for every endpoint but health. Required when <see cref="Urls"/> binds beyond loopback.
+    /// </summary>
+    public string? Token { get; set; }
+
+    /// <summary>The largest request body accepted (Triton's default is 64 MiB).</summary>
+    [Range(1024, 1L << 32)]
+    public long MaxRequestBodyBytes { get; set; } = 64L * 1024 * 1024;
+}

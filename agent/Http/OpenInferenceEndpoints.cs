@@ -1,0 +1,232 @@
+using System.Globalization;
+using System.IO.Compression;
+using System.Text.Json;
+using EdgeMl.Agent.Protocol;
+using EdgeMl.Runtime.Serving;
+using EdgeMl.Runtime.Tensors;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+
+namespace EdgeMl.Agent.Http;
+
+/// <summary>
+/// The Open Inference Protocol (KServe v2) over HTTP, as Triton and KServe clients expect it: bodies read
+/// raw whatever the Content-Type, the binary tensor extension, errors as <c>{"error": …}</c>.
+/// </summary>
+internal static class OpenInferenceEndpoints
+{
+    private const string HeaderLength = "Inference-Header-Content-Length";
+    private static readonly string ServerVersion = typeof(OpenInferenceEndpoints).Assembly.GetName().Version?.ToString(3) ?? "0.0.0";
+
+    public static IEndpointRouteBuilder MapOpenInferenceProtocol(this IEndpointRouteBuilder app)
+    {
+        var v2 = app.MapGroup("/v2");
+        v2.MapGet("/", ServerMetadata);
+        v2.MapGet("/health/live", (HttpContext c) => Json(c, 200, w => w.WriteBoolean("live", true)));
+        v2.MapGet("/health/ready", ServerReady);
+        v2.MapGet("/models/{model}", (HttpContext c, string model) => ModelMetadata(c, model, null));
+        v2.MapGet("/models/{model}/versions/{version}", (HttpContext c, string model, string version) => ModelMetadata(c, model, version));
+        v2.MapGet("/models/{model}/ready", (HttpContext c, string model) => ModelReady(c, model, null));
+        v2.MapGet("/models/{model}/versions/{version}/ready", (HttpContext c, string model, string version) => ModelReady(c, model, version));
+        v2.MapPost("/models/{model}/infer", (HttpContext c, string model) => Infer(c, model, null));
+        v2.MapPost("/models/{model}/versions/{version}/infer", (HttpContext c, string model, string version) => Infer(c, model, version));
+        return app;
+    }
+
+    private static Task ServerMetadata(HttpContext context) => Json(context, 200, w =>
+    {
+        w.WriteString("name", "edgeml");
+        w.WriteString("version", ServerVersion);
+        w.WriteStartArray("extensions");
+        w.WriteStringValue("binary_tensor_data");
+        w.WriteEndArray();
+    });
+
+    private static Task ServerReady(HttpContext context)
+    {
+        var models = Engine(context).GetStatuses();
+        var ready = models.All(m => m.State == ModelState.Ready);
+        return Json(context, ready ? 200 : 503, w => w.WriteBoolean("ready", ready));
+    }
+
+    private static Task ModelMetadata(HttpContext context, string model, string? version)
+    {
+        var status = Find(context, model, version);
+        return Json(context, 200, w =>
+        {
+            w.WriteString("name", status.Name);
+            w.WriteStartArray("versions");
+            w.WriteStringValue(status.Version!.Value.ToString(CultureInfo.InvariantCulture));
+            w.WriteEndArray();
+            w.WriteString("platform", "onnxruntime_onnx");
+            WriteSpecs(w, "inputs", status.Signature!.Inputs);
+            WriteSpecs(w, "outputs", status.Signature.Outputs);
+        });
+    }
+
+    private static Task ModelReady(HttpContext context, string model, string? version)
+    {
+        var status = Find(context, model, version);
+        return Json(context, 200, w =>
+        {
+            w.WriteString("name", status.Name);
+            w.WriteBoolean("ready", true);
+        });
+    }
+
+    private static async Task Infer(HttpContext context, string model, string? versionText)
+    {
+        var version = ParseVersion(versionText);
+        var options = context.RequestServices.GetRequiredService<IOptions<HttpApiOptions>>().Value;
+        long? headerLength = null;
+        if (context.Request.Headers.TryGetValue(HeaderLength, out var headerValue))
+        {
+            headerLength = long.TryParse(headerValue.ToString(), NumberStyles.None, CultureInfo.InvariantCulture, out var parsed)
+                ? parsed
+                : throw ProtocolException.BadRequest($"{HeaderLength} '{headerValue}' is not a byte count");
+        }
+
+        using var body = await PooledBody.ReadAsync(context.Request, options.MaxRequestBodyBytes, context.RequestAborted);
+        var call = InferRequestReader.Read(body.Memory, headerLength);
+        var result = await Engine(context).InferAsync(model, call.Request, version, context.RequestAborted);
+        if (!result.IsSuccess)
+        {
+            throw new ProtocolException(StatusOf(result.Error!.Kind), result.Error.Message);
+        }
+
+        await WriteInferResponse(context, InferResponseWriter.Build(call, result));
+    }
+
+    private static async Task WriteInferResponse(HttpContext context, InferResponse response)
+    {
+        var http = context.Response;
+        http.StatusCode = 200;
+        http.ContentType = response.HasBinary ? "application/octet-stream" : "application/json";
+        if (response.HasBinary)
+        {
+            http.Headers[HeaderLength] = response.Json.Length.ToString(CultureInfo.InvariantCulture);
+        }
+
+        var encoding = ChooseEncoding(context.Request.Headers.AcceptEncoding.ToString());
+        if (encoding is null)
+        {
+            http.ContentLength = response.Length;
+            await http.Body.WriteAsync(response.Json, context.RequestAborted);
+            foreach (var blob in response.Blobs)
+            {
+                await http.Body.WriteAsync(blob, context.RequestAborted);
+            }
+
+            return;
+        }
+
+        http.Headers.ContentEncoding = encoding;
+        await using Stream compressed = encoding == "gzip"
+            ? new GZipStream(http.Body, CompressionLevel.Fastest, leaveOpen: true)
+            : new ZLibStream(http.Body, CompressionLevel.Fastest, leaveOpen: true);
+        await compressed.WriteAsync(response.Json, context.RequestAborted);
+        foreach (var blob in response.Blobs)
+        {
+            await compressed.WriteAsync(blob, context.RequestAborted);
+        }
+    }
+
+    /// <summary>gzip or deflate (zlib) when the client asks, by q-value; only infer responses are compressed.</summary>
+    internal static string? ChooseEncoding(string acceptEncoding)
+    {
+        string? best = null;
+        var bestQ = 0.0;
+        foreach (var part in acceptEncoding.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
+        {
+            var pieces = part.Split(';', StringSplitOptions.TrimEntries);
+            var q = 1.0;
+            foreach (var p in pieces.Skip(1))
+            {
+                if (p.StartsWith("q=", StringComparison.OrdinalIgnoreCase) && double.TryParse(p[2..], NumberStyles.Float, CultureInfo.InvariantCulture, out var parsed))
+                {
+                    q = parsed;
+                }
+            }
+
+            var name = pieces[0].ToLowerInvariant();
+            if (name is "gzip" or "deflate" or "identity" && q > bestQ)
+            {
+                (best, bestQ) = (name, q);
+            }
+        }
+
+        return best == "identity" ? null : best;
+    }
+
+    private static ModelStatus Find(HttpContext context, string model, string? versionText)
+    {
+        var version = ParseVersion(versionText);
+        var status = Engine(context).GetStatus(model) ?? throw new ProtocolException(404, $"Request for unknown model: '{model}' is not found");
+        if (status.State != ModelState.Ready)
+        {
+            throw new ProtocolException(503, $"model '{model}' has no ready version{(status.LastFailure is { } f ? $": v{f.Version} failed at {f.Stage}: {f.Reason}" : "")}");
+        }
+
+        if (version is { } wanted && wanted != status.Version)
+        {
+            throw new ProtocolException(404, $"Request for unknown model: '{model}' version {wanted} is not found; the active version is {status.Version}");
+        }
+
+        return status;
+    }
+
+    private static long? ParseVersion(string? text) =>
+        text is null ? null
+        : long.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var v) && v > 0 ? v
+        : throw ProtocolException.BadRequest($"model version '{text}' must be a positive integer");
+
+    internal static int StatusOf(InferenceErrorKind kind) => kind switch
+    {
+        InferenceErrorKind.InvalidInput or InferenceErrorKind.Canceled => 400,
+        InferenceErrorKind.ModelNotFound => 404,
+        InferenceErrorKind.NotReady or InferenceErrorKind.Overloaded => 503,
+        _ => 500,
+    };
+
+    private static void WriteSpecs(Utf8JsonWriter w, string property, IReadOnlyList<TensorSpec> specs)
+    {
+        w.WriteStartArray(property);
+        foreach (var spec in specs)
+        {
+            w.WriteStartObject();
+            w.WriteString("name", spec.Name);
+            w.WriteString("datatype", spec.DataType.ToProtocolName());
+            w.WriteStartArray("shape");
+            foreach (var d in spec.Shape)
+            {
+                w.WriteNumberValue(d);
+            }
+
+            w.WriteEndArray();
+            w.WriteEndObject();
+        }
+
+        w.WriteEndArray();
+    }
+
+    private static InferenceEngine Engine(HttpContext context) => context.RequestServices.GetRequiredService<InferenceEngine>();
+
+    internal static async Task Json(HttpContext context, int status, Action<Utf8JsonWriter> body)
+    {
+        using var buffer = new MemoryStream();
+        await using (var writer = new Utf8JsonWriter(buffer, InferResponseWriter.WriterOptions))
+        {
+            writer.WriteStartObject();
+            body(writer);
+            writer.WriteEndObject();
+        }
+
+        context.Response.StatusCode = status;
+        context.Response.ContentType = "application/json";
+        context.Response.ContentLength = buffer.Length;
+        await context.Response.Body.WriteAsync(buffer.GetBuffer().AsMemory(0, (int)buffer.Length), context.RequestAborted);
+    }
+}

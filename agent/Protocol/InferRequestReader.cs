@@ -1,0 +1,238 @@
+using System.Buffers.Binary;
+using System.Text.Json;
+using EdgeMl.Runtime.Tensors;
+
+namespace EdgeMl.Agent.Protocol;
+
+/// <summary>What an infer request asked for: the tensors, and how each output is to be returned.</summary>
+internal sealed record InferCall(string? Id, InferenceRequest Request, bool BinaryByDefault, IReadOnlyDictionary<string, bool> BinaryOutputs)
+{
+    public bool IsBinary(string output) => BinaryOutputs.TryGetValue(output, out var binary) ? binary : BinaryByDefault;
+}
+
+/// <summary>
+/// Reads an Open Inference Protocol infer request: the JSON header (the first
+/// <c>Inference-Header-Content-Length</c> bytes, or the whole body without it) and the binary tensor data that
+/// follows, taken in input order. Binary inputs are sliced from the body, not copied.
+/// </summary>
+internal static class InferRequestReader
+{
+    private static readonly JsonDocumentOptions JsonOptions = new() { MaxDepth = 128 };
+
+    public static InferCall Read(ReadOnlyMemory<byte> body, long? headerLength)
+    {
+        var length = headerLength ?? body.Length;
+        if (length < 0 || length > body.Length)
+        {
+            throw ProtocolException.BadRequest($"Inference-Header-Content-Length is {length}, but the body has {body.Length} bytes");
+        }
+
+        if (length == 0)
+        {
+            throw ProtocolException.BadRequest("raw binary requests (Inference-Header-Content-Length: 0) are not supported; send a JSON header");
+        }
+
+        JsonDocument doc;
+        try
+        {
+            doc = JsonDocument.Parse(body[..(int)length], JsonOptions);
+        }
+        catch (JsonException e)
+        {
+            throw ProtocolException.BadRequest($"failed to parse the request JSON: {e.Message}");
+        }
+
+        using (doc)
+        {
+            var root = doc.RootElement;
+            if (root.ValueKind != JsonValueKind.Object)
+            {
+                throw ProtocolException.BadRequest("the request must be a JSON object");
+            }
+
+            string? id = null;
+            if (root.TryGetProperty("id", out var idElement))
+            {
+                id = idElement.ValueKind == JsonValueKind.String ? idElement.GetString() : throw ProtocolException.BadRequest("'id' must be a string");
+            }
+
+            var binaryByDefault = root.TryGetProperty("parameters", out var parameters) && Flag(parameters, "binary_data_output", "request parameter");
+            if (!root.TryGetProperty("inputs", out var inputsElement) || inputsElement.ValueKind != JsonValueKind.Array)
+            {
+                throw ProtocolException.BadRequest("the request has no 'inputs' array");
+            }
+
+            var cursor = (int)length;
+            var inputs = new List<InferenceTensor>(inputsElement.GetArrayLength());
+            foreach (var input in inputsElement.EnumerateArray())
+            {
+                inputs.Add(ReadInput(input, body, ref cursor, headerLength is not null));
+            }
+
+            if (cursor != body.Length)
+            {
+                throw ProtocolException.BadRequest($"unexpected additional input data: {body.Length - cursor} bytes after the last binary input");
+            }
+
+            var (outputs, binaryOutputs) = ReadOutputs(root);
+            return new InferCall(id, new InferenceRequest(inputs, outputs), binaryByDefault, binaryOutputs);
+        }
+    }
+
+    private static InferenceTensor ReadInput(JsonElement input, ReadOnlyMemory<byte> body, ref int cursor, bool hasHeaderLength)
+    {
+        if (input.ValueKind != JsonValueKind.Object)
+        {
+            throw ProtocolException.BadRequest("each input must be a JSON object");
+        }
+
+        var name = input.TryGetProperty("name", out var n) && n.ValueKind == JsonValueKind.String && n.GetString() is { Length: > 0 } s
+            ? s
+            : throw ProtocolException.BadRequest("an input has no 'name'");
+        var datatype = input.TryGetProperty("datatype", out var dt) && dt.ValueKind == JsonValueKind.String ? dt.GetString() : null;
+        if (datatype == "STRING")
+        {
+            datatype = "BYTES";
+        }
+
+        if (!TensorDataTypes.TryParse(datatype, out var type))
+        {
+            throw ProtocolException.BadRequest($"input '{name}': datatype '{datatype}' is not one of BOOL, UINT8-64, INT8-64, FP16, FP32, FP64, BYTES");
+        }
+
+        var shape = ReadShape(name, input);
+        long? binarySize = null;
+        if (input.TryGetProperty("parameters", out var parameters) && parameters.ValueKind == JsonValueKind.Object
+            && parameters.TryGetProperty("binary_data_size", out var sizeElement))
+        {
+            binarySize = sizeElement.TryGetInt64(out var size) && size >= 0
+                ? size
+                : throw ProtocolException.BadRequest($"input '{name}': binary_data_size must be a non-negative integer");
+        }
+
+        var hasData = input.TryGetProperty("data", out var data);
+        if (hasData == binarySize.HasValue)
+        {
+            throw ProtocolException.BadRequest($"input '{name}' must set exactly one of 'data' or 'parameters.binary_data_size'");
+        }
+
+        if (hasData)
+        {
+            return JsonTensorData.Read(name, type, shape, data);
+        }
+
+        if (!hasHeaderLength)
+        {
+            throw ProtocolException.BadRequest($"input '{name}' is binary: the request must give Inference-Header-Content-Length");
+        }
+
+        var n2 = binarySize!.Value;
+        if (n2 > body.Length - cursor)
+        {
+            throw ProtocolException.BadRequest($"unexpected size for input '{name}': expecting {n2} additional bytes, {body.Length - cursor} remain");
+        }
+
+        var bytes = body.Slice(cursor, (int)n2);
+        cursor += (int)n2;
+        return type == TensorDataType.Bytes ? ReadByteElements(name, shape, bytes) : InferenceTensor.FromBytes(name, type, shape, bytes);
+    }
+
+    private static InferenceTensor ReadByteElements(string name, long[] shape, ReadOnlyMemory<byte> bytes)
+    {
+        var count = JsonTensorData.ElementCount(name, shape);
+        var elements = new ReadOnlyMemory<byte>[count];
+        var offset = 0;
+        for (var i = 0; i < count; i++)
+        {
+            if (bytes.Length - offset < 4)
+            {
+                throw ProtocolException.BadRequest($"input '{name}': BYTES data ends inside the length of element {i}");
+            }
+
+            var length = BinaryPrimitives.ReadUInt32LittleEndian(bytes.Span[offset..]);
+            offset += 4;
+            if (length > bytes.Length - offset)
+            {
+                throw ProtocolException.BadRequest($"input '{name}': BYTES element {i} claims {length} bytes, {bytes.Length - offset} remain");
+            }
+
+            elements[i] = bytes.Slice(offset, (int)length);
+            offset += (int)length;
+        }
+
+        return offset == bytes.Length
+            ? InferenceTensor.FromElements(name, shape, elements)
+            : throw ProtocolException.BadRequest($"input '{name}': {bytes.Length - offset} bytes left after its {count} BYTES elements");
+    }
+
+    private static long[] ReadShape(string name, JsonElement input)
+    {
+        if (!input.TryGetProperty("shape", out var shape) || shape.ValueKind != JsonValueKind.Array)
+        {
+            throw ProtocolException.BadRequest($"input '{name}' has no 'shape' array");
+        }
+
+        var dims = new long[shape.GetArrayLength()];
+        var i = 0;
+        foreach (var d in shape.EnumerateArray())
+        {
+            dims[i++] = d.ValueKind == JsonValueKind.Number && d.TryGetInt64(out var v) && v >= 0
+                ? v
+                : throw ProtocolException.BadRequest($"input '{name}': shape elements must be non-negative integers");
+        }
+
+        return dims;
+    }
+
+    private static (string[] Names, Dictionary<string, bool> Binary) ReadOutputs(JsonElement root)
+    {
+        var binary = new Dictionary<string, bool>(StringComparer.Ordinal);
+        if (!root.TryGetProperty("outputs", out var outputs))
+        {
+            return ([], binary);
+        }
+
+        if (outputs.ValueKind != JsonValueKind.Array)
+        {
+            throw ProtocolException.BadRequest("'outputs' must be an array");
+        }
+
+        var names = new List<string>();
+        foreach (var output in outputs.EnumerateArray())
+        {
+            var name = output.ValueKind == JsonValueKind.Object && output.TryGetProperty("name", out var n) && n.ValueKind == JsonValueKind.String
+                ? n.GetString()!
+                : throw ProtocolException.BadRequest("each requested output needs a 'name'");
+            names.Add(name);
+            if (output.TryGetProperty("parameters", out var parameters) && parameters.ValueKind == JsonValueKind.Object)
+            {
+                if (parameters.TryGetProperty("classification", out _))
+                {
+                    throw new ProtocolException(501, $"output '{name}': the classification extension is not supported");
+                }
+
+                if (parameters.TryGetProperty("binary_data", out _))
+                {
+                    binary[name] = Flag(parameters, "binary_data", $"output '{name}' parameter");
+                }
+            }
+        }
+
+        return (names.ToArray(), binary);
+    }
+
+    private static bool Flag(JsonElement parameters, string key, string what)
+    {
+        if (parameters.ValueKind != JsonValueKind.Object || !parameters.TryGetProperty(key, out var value))
+        {
+            return false;
+        }
+
+        return value.ValueKind switch
+        {
+            JsonValueKind.True => true,
+            JsonValueKind.False => false,
+            _ => throw ProtocolException.BadRequest($"{what} '{key}' must be true or false"),
+        };
+    }
+}

@@ -1,0 +1,192 @@
+using System.Diagnostics.Metrics;
+using System.Security.Cryptography;
+using System.Text.Json.Nodes;
+using System.Threading.Channels;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using MQTTnet;
+
+namespace EdgeMl.CloudSync.IoTHub;
+
+/// <summary>
+/// The IoT Hub / edgeHub MQTT client. One singleton in two roles: the <see cref="IIoTHubClient"/> others call,
+/// and the hosted service whose loop keeps the connection up (connect, subscribe, re-fetch the twin, renew the
+/// token, back off on failure).
+/// </summary>
+internal sealed partial class IoTHubClient : BackgroundService, IIoTHubClient
+{
+    private readonly IoTHubClientOptions _options;
+    private readonly TimeProvider _time;
+    private readonly ILogger<IoTHubClient> _logger;
+    private readonly IoTHubMetrics _metrics;
+    private readonly Func<string, string?> _environment;
+    private IMqttClient _mqtt;
+    private readonly ReconnectBackoff _backoff;
+    private readonly ReconnectBackoff _authBackoff;
+    private readonly PendingRequests _pending = new();
+    private readonly Channel<DesiredPropertiesUpdate> _desired = Channel.CreateUnbounded<DesiredPropertiesUpdate>(new() { SingleReader = true });
+    private readonly Lock _stateLock = new();
+    private IoTHubIdentity? _identity;
+    private TaskCompletionSource _connectedSignal = NewSignal();
+    private TaskCompletionSource<string> _connectionLost = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private volatile IoTHubConnectionState _state;
+
+    public IoTHubClient(IOptions<IoTHubClientOptions> options, TimeProvider time, ILogger<IoTHubClient> logger, IMeterFactory meterFactory)
+        : this(options, time, logger, meterFactory, Environment.GetEnvironmentVariable, () => RandomNumberGenerator.GetInt32(int.MaxValue) / (double)int.MaxValue)
+    {
+    }
+
+    internal IoTHubClient(IOptions<IoTHubClientOptions> options, TimeProvider time, ILogger<IoTHubClient> logger, IMeterFactory meterFactory,
+        Func<string, string?> environment, Func<double> random)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        _options = options.Value;
+        _time = time ?? throw new ArgumentNullException(nameof(time));
+        _logger = logger ?? throw new ArgumentNullException(nameof(logger));
+        _metrics = new IoTHubMetrics(meterFactory);
+        _environment = environment;
+        _backoff = new ReconnectBackoff(_options.ReconnectMinDelay, _options.ReconnectMaxDelay, random);
+        _authBackoff = new ReconnectBackoff(_options.AuthenticationFailureMinDelay, _options.AuthenticationFailureMaxDelay, random);
+        _telemetry = CreateTelemetryQueue(_options.TelemetryQueueCapacity);
+        _mqtt = new MqttClientFactory().CreateMqttClient();
+    }
+
+    public IoTHubConnectionState State => _state;
+
+    public event EventHandler<IoTHubConnectionStateChangedEventArgs>? ConnectionStateChanged;
+
+    internal IoTHubIdentity? Identity => _identity;
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        // A configuration problem at start is fatal on purpose (IoT Edge restarts the module).
+        _identity = await IoTHubIdentityResolver.ResolveAsync(_options, _environment, stoppingToken);
+        var pump = PumpTelemetryAsync(stoppingToken);
+        var inputs = PumpInputsAsync(stoppingToken);
+        var failures = 0;
+        var authFailures = 0;
+        try
+        {
+            while (!stoppingToken.IsCancellationRequested)
+            {
+                SetState(IoTHubConnectionState.Connecting, null, false, null);
+                var outcome = await ConnectOnceAsync(_identity, stoppingToken);
+                if (outcome.Connected)
+                {
+                    failures = authFailures = 0;
+                    var renewed = await StayConnectedAsync(outcome.TokenExpiresAt, stoppingToken);
+                    if (!renewed && !stoppingToken.IsCancellationRequested)
+                    {
+                        // The first retry after a working connection is immediate, as in the Node SDK.
+                        SetState(IoTHubConnectionState.Disconnected, "connection lost", false, TimeSpan.Zero);
+                    }
+
+                    continue;
+                }
+
+                _metrics.ConnectFailures.Add(1);
+                var delay = outcome.AuthenticationFailed ? _authBackoff.Next(++authFailures) : _backoff.Next(++failures);
+                if (outcome.AuthenticationFailed)
+                {
+                    Log.IoTHubUnauthorized(_logger, delay, outcome.Reason);
+                }
+                else
+                {
+                    Log.IoTHubConnectFailed(_logger, delay, outcome.Reason);
+                }
+
+                // The timer starts before observers hear of the failure, so a fake clock advanced on that news fires it.
+                var wait = Task.Delay(delay, _time, stoppingToken);
+                SetState(IoTHubConnectionState.Disconnected, outcome.Reason, outcome.AuthenticationFailed, delay);
+                await wait;
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+        finally
+        {
+            _telemetry.Writer.TryComplete();
+            _inputs.Writer.TryComplete();
+            _desired.Writer.TryComplete();
+            await DisconnectQuietlyAsync();
+            SetState(IoTHubConnectionState.Disconnected, "stopped", false, null);
+            _pending.FailAll(IoTHubError.NotConnected, "The IoT Hub client stopped.");
+            await Task.WhenAll(pump, inputs).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        }
+    }
+
+    /// <summary>Waits for the connection to drop or for the token to need renewal; true when renewing.</summary>
+    private async Task<bool> StayConnectedAsync(DateTimeOffset? tokenExpiresAt, CancellationToken stoppingToken)
+    {
+        var lost = _connectionLost.Task;
+        Task renewal = Task.Delay(Timeout.Infinite, stoppingToken);
+        if (tokenExpiresAt is { } expires)
+        {
+            var margin = _options.SasTokenTimeToLive * (_options.SasTokenRenewalPercent / 100.0);
+            var wait = expires - margin - _time.GetUtcNow();
+            renewal = Task.Delay(wait < TimeSpan.Zero ? TimeSpan.Zero : wait, _time, stoppingToken);
+        }
+
+        var done = await Task.WhenAny(lost, renewal);
+        if (done == lost)
+        {
+            Log.IoTHubDisconnected(_logger, lost.Result);
+            return false;
+        }
+
+        stoppingToken.ThrowIfCancellationRequested();
+        Log.IoTHubRenewingToken(_logger, tokenExpiresAt!.Value);
+        await DisconnectQuietlyAsync();
+        return true;
+    }
+
+    private void SetState(IoTHubConnectionState state, string? reason, bool authFailure, TimeSpan? retryIn)
+    {
+        lock (_stateLock)
+        {
+            _state = state;
+            if (state == IoTHubConnectionState.Connected)
+            {
+                _connectedSignal.TrySetResult();
+            }
+            else if (_connectedSignal.Task.IsCompleted)
+            {
+                _connectedSignal = NewSignal();
+            }
+        }
+
+        try
+        {
+            ConnectionStateChanged?.Invoke(this, new IoTHubConnectionStateChangedEventArgs(state, reason, authFailure, retryIn));
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            // A subscriber's bug must not stop the connection loop.
+            Log.IoTHubLoopError(_logger, ex);
+        }
+    }
+
+    private Task WaitForConnectedAsync(CancellationToken cancellationToken)
+    {
+        lock (_stateLock)
+        {
+            return _connectedSignal.Task.WaitAsync(cancellationToken);
+        }
+    }
+
+    private static TaskCompletionSource NewSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public override void Dispose()
+    {
+        _mqtt.Dispose();
+        base.Dispose();
+    }
+
+    public IAsyncEnumerable<DesiredPropertiesUpdate> ReadDesiredUpdatesAsync(CancellationToken cancellationToken) =>
+        _desired.Reader.ReadAllAsync(cancellationToken);
+
+    internal static JsonObject ParseObject(ReadOnlySpan<byte> body) =>
+        JsonNode.Parse(body) as JsonObject ?? throw new System.Text.Json.JsonException("Expected a JSON object.");
+}

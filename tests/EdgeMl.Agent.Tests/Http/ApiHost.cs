@@ -1,0 +1,51 @@
+using EdgeMl.Agent.Http;
+using EdgeMl.Runtime;
+using EdgeMl.Runtime.Serving;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace EdgeMl.Agent.Tests.Http;
+
+/// <summary>The real HTTP API on Kestrel, on a free loopback port, serving a real engine.</summary>
+internal sealed class ApiHost : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+
+    private ApiHost(WebApplication app, Uri address)
+    {
+        _app = app;
+        Client = new HttpClient { BaseAddress = address };
+    }
+
+    public HttpClient Client { get; }
+
+    public InferenceEngine Engine => _app.Services.GetRequiredService<InferenceEngine>();
+
+    public static async Task<ApiHost> StartAsync(Action<HttpApiOptions>? configure = null)
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = null);
+        builder.Services.AddEdgeMlRuntime();
+        builder.Services.AddHttpApi();
+        builder.Services.Configure<HttpApiOptions>(o => configure?.Invoke(o));
+        var app = builder.Build();
+        app.UseHttpApi();
+        _ = app.Services.GetRequiredService<EdgeMl.Agent.Health.PrometheusMetrics>();
+        await app.StartAsync();
+        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        return new ApiHost(app, new Uri(address));
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        Client.Dispose();
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+    }
+}

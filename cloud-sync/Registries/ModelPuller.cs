@@ -60,6 +60,7 @@ public sealed class ModelPuller(
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(validator);
         var name = request.Name;
+        _ = store.ModelFolder(name); // refuses a name that could leave the store or the registry layout
         var listing = await ReadRequiredAsync($"{name}/{VersionsDocument.FileName}", PackageLimits.MaxManifestBytes, ct).ConfigureAwait(false);
         var listingSig = await registry.TryReadAsync($"{name}/{VersionsDocument.SignatureFileName}", PackageLimits.MaxSignatureBytes, ct).ConfigureAwait(false);
         var versions = VersionsDocument.ParseVerified(listing, listingSig, listingSig is not null, trust, name, _time.GetUtcNow());

@@ -43,6 +43,7 @@ public sealed class FileDownloader(DownloadOptions options, TimeProvider? time =
 
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(target))!);
         var partial = target + PartialSuffix;
+        using var hash = new StreamingHash();
         Exception? last = null;
         var delay = options.RetryDelay;
         for (var attempt = 1; attempt <= options.MaxAttempts; attempt++)
@@ -56,7 +57,7 @@ public sealed class FileDownloader(DownloadOptions options, TimeProvider? time =
             try
             {
                 var before = File.Exists(partial) ? new FileInfo(partial).Length : 0;
-                var received = await TryOnceAsync(registry, remotePath, partial, size, progress, ct).ConfigureAwait(false);
+                var received = await TryOnceAsync(registry, remotePath, partial, size, hash, progress, ct).ConfigureAwait(false);
                 if (received == size)
                 {
                     break;
@@ -91,7 +92,9 @@ public sealed class FileDownloader(DownloadOptions options, TimeProvider? time =
             }
         }
 
-        var actual = await HashFileAsync(partial, ct).ConfigureAwait(false);
+        // The hash was computed while the bytes streamed in (and over the kept prefix once, on a resume).
+        await hash.CatchUpAsync(partial, size, ct).ConfigureAwait(false);
+        var actual = hash.Current();
         if (actual != sha256)
         {
             File.Delete(partial);
@@ -103,7 +106,8 @@ public sealed class FileDownloader(DownloadOptions options, TimeProvider? time =
     }
 
     // The bytes the partial file holds after this try.
-    private async Task<long> TryOnceAsync(IModelRegistry registry, string remotePath, string partial, long size, IProgress<DownloadProgress>? progress, CancellationToken ct)
+    private async Task<long> TryOnceAsync(
+        IModelRegistry registry, string remotePath, string partial, long size, StreamingHash hash, IProgress<DownloadProgress>? progress, CancellationToken ct)
     {
         var offset = File.Exists(partial) ? new FileInfo(partial).Length : 0;
         if (offset > size)
@@ -120,7 +124,7 @@ public sealed class FileDownloader(DownloadOptions options, TimeProvider? time =
         using var watchdog = new StallWatchdog(options, _time, ct);
         try
         {
-            return await TransferAsync(registry, remotePath, partial, size, offset, watchdog, progress, ct).ConfigureAwait(false);
+            return await TransferAsync(registry, remotePath, partial, size, offset, hash, watchdog, progress, ct).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (watchdog.Stalled && !ct.IsCancellationRequested)
         {
@@ -129,14 +133,17 @@ public sealed class FileDownloader(DownloadOptions options, TimeProvider? time =
     }
 
     private async Task<long> TransferAsync(
-        IModelRegistry registry, string remotePath, string partial, long size, long offset, StallWatchdog watchdog, IProgress<DownloadProgress>? progress, CancellationToken ct)
+        IModelRegistry registry, string remotePath, string partial, long size, long offset, StreamingHash hash, StallWatchdog watchdog,
+        IProgress<DownloadProgress>? progress, CancellationToken ct)
     {
         var content = await registry.OpenReadAsync(remotePath, offset, watchdog.Token).ConfigureAwait(false);
         await using (content.ConfigureAwait(false))
         {
-            await using var file = new FileStream(partial, FileMode.OpenOrCreate, FileAccess.Write, FileShare.None, 1 << 16, useAsync: true);
             // A source that cannot seek starts again from zero.
-            file.SetLength(content.Offset < offset ? content.Offset : offset);
+            var start = content.Offset < offset ? content.Offset : offset;
+            await hash.CatchUpAsync(partial, start, ct).ConfigureAwait(false);
+            await using var file = new FileStream(partial, FileMode.OpenOrCreate, FileAccess.Write, FileShare.None, 1 << 16, useAsync: true);
+            file.SetLength(start);
             file.Seek(0, SeekOrigin.End);
             var received = file.Length;
             var buffer = new byte[options.BufferSize];
@@ -158,6 +165,7 @@ public sealed class FileDownloader(DownloadOptions options, TimeProvider? time =
                 }
 
                 await WriteLocalAsync(file, buffer.AsMemory(0, read), partial, ct).ConfigureAwait(false);
+                hash.Append(buffer.AsSpan(0, read));
                 received += read;
                 watchdog.Add(read);
                 metrics?.DownloadedBytes.Add(read);
@@ -199,6 +207,55 @@ public sealed class FileDownloader(DownloadOptions options, TimeProvider? time =
     }
 
     private sealed class StallException(string message) : Exception(message);
+
+    /// <summary>
+    /// SHA-256 of the partial file's first <see cref="_bytes"/> bytes, extended as bytes arrive. When a try
+    /// starts from another offset (a resume in a new process, a server that restarts from zero) it re-hashes
+    /// the kept prefix once, so the file is never read back just to hash it.
+    /// </summary>
+    private sealed class StreamingHash : IDisposable
+    {
+        private readonly IncrementalHash _hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        private long _bytes;
+
+        public void Append(ReadOnlySpan<byte> data)
+        {
+            _hash.AppendData(data);
+            _bytes += data.Length;
+        }
+
+        public async Task CatchUpAsync(string partial, long length, CancellationToken ct)
+        {
+            if (_bytes == length)
+            {
+                return;
+            }
+
+            _hash.GetHashAndReset();
+            _bytes = 0;
+            if (length == 0)
+            {
+                return;
+            }
+
+            await using var stream = new FileStream(partial, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, 1 << 16, useAsync: true);
+            var buffer = new byte[1 << 16];
+            while (_bytes < length)
+            {
+                var read = await stream.ReadAsync(buffer.AsMemory(0, (int)Math.Min(buffer.Length, length - _bytes)), ct).ConfigureAwait(false);
+                if (read == 0)
+                {
+                    throw new IOException($"{partial} is shorter than the {length} bytes expected");
+                }
+
+                Append(buffer.AsSpan(0, read));
+            }
+        }
+
+        public string Current() => Convert.ToHexStringLower(_hash.GetCurrentHash());
+
+        public void Dispose() => _hash.Dispose();
+    }
 
     /// <summary>Cancels the transfer when fewer bytes than the minimum rate arrive within one window.</summary>
     private sealed class StallWatchdog : IDisposable

@@ -44,6 +44,10 @@ public sealed class CrashHarness(string workFolder, int seed)
         var fullRun = clock.Elapsed;
         log?.Invoke($"uninterrupted pull-and-activate: {fullRun.TotalMilliseconds:F0} ms");
 
+        // Kill instants span the recent run length: on a machine whose load changes, one calibration run
+        // could make the window far too long (nearly every run finishes first) or too short.
+        var recent = new Queue<double>([fullRun.TotalMilliseconds]);
+
         var random = new Random(seed);
         var bad = new List<string>();
         int killed = 0, finished = 0, oldActive = 0, newActive = 0;
@@ -56,7 +60,9 @@ public sealed class CrashHarness(string workFolder, int seed)
                 Reset(pristine, data);
             }
 
-            var delay = TimeSpan.FromMilliseconds(random.NextDouble() * fullRun.TotalMilliseconds * 1.5);
+            var window = recent.Order().ElementAt(recent.Count / 2) * 1.2;
+            var delay = TimeSpan.FromMilliseconds(random.NextDouble() * window);
+            var started = Stopwatch.StartNew();
             bool finishedFirst;
             using (var child = Process.Start(EdgeMlProcess.StartInfo(Pull(data, "2"))) ?? throw new InvalidOperationException("edgeml did not start"))
             {
@@ -66,6 +72,14 @@ public sealed class CrashHarness(string workFolder, int seed)
                 if (finishedFirst)
                 {
                     finished++;
+                    if (ReadActive(data) == 2)
+                    {
+                        recent.Enqueue(started.Elapsed.TotalMilliseconds);
+                        if (recent.Count > 9)
+                        {
+                            recent.Dequeue();
+                        }
+                    }
                 }
                 else
                 {

@@ -10,7 +10,7 @@ namespace EdgeMl.CloudSync.Registries;
 /// streaming, stops the moment more than the declared size arrives, cuts a transfer that stalls below the
 /// configured rate, and renames to <c>{target}</c> only when size and SHA-256 match.
 /// </summary>
-public sealed class FileDownloader(DownloadOptions options, TimeProvider? time = null, ILogger<FileDownloader>? logger = null)
+public sealed class FileDownloader(DownloadOptions options, TimeProvider? time = null, ILogger<FileDownloader>? logger = null, DistributionMetrics? metrics = null)
 {
     public const string PartialSuffix = ".partial";
     private readonly TimeProvider _time = time ?? TimeProvider.System;
@@ -18,6 +18,20 @@ public sealed class FileDownloader(DownloadOptions options, TimeProvider? time =
 
     /// <exception cref="DownloadException">The file could not be completed; the failure says why.</exception>
     public async Task DownloadAsync(
+        IModelRegistry registry, string remotePath, string target, long size, string sha256, IProgress<DownloadProgress>? progress, CancellationToken ct)
+    {
+        try
+        {
+            await DownloadCoreAsync(registry, remotePath, target, size, sha256, progress, ct).ConfigureAwait(false);
+        }
+        catch (DownloadException e)
+        {
+            metrics?.DownloadFailures.Add(1, new KeyValuePair<string, object?>("failure", e.Failure.ToString()));
+            throw;
+        }
+    }
+
+    private async Task DownloadCoreAsync(
         IModelRegistry registry, string remotePath, string target, long size, string sha256, IProgress<DownloadProgress>? progress, CancellationToken ct)
     {
         ArgumentNullException.ThrowIfNull(registry);
@@ -29,6 +43,7 @@ public sealed class FileDownloader(DownloadOptions options, TimeProvider? time =
 
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(target))!);
         var partial = target + PartialSuffix;
+        using var hash = new StreamingHash();
         Exception? last = null;
         var delay = options.RetryDelay;
         for (var attempt = 1; attempt <= options.MaxAttempts; attempt++)
@@ -42,7 +57,7 @@ public sealed class FileDownloader(DownloadOptions options, TimeProvider? time =
             try
             {
                 var before = File.Exists(partial) ? new FileInfo(partial).Length : 0;
-                var received = await TryOnceAsync(registry, remotePath, partial, size, progress, ct).ConfigureAwait(false);
+                var received = await TryOnceAsync(registry, remotePath, partial, size, hash, progress, ct).ConfigureAwait(false);
                 if (received == size)
                 {
                     break;
@@ -77,7 +92,9 @@ public sealed class FileDownloader(DownloadOptions options, TimeProvider? time =
             }
         }
 
-        var actual = await HashFileAsync(partial, ct).ConfigureAwait(false);
+        // The hash was computed while the bytes streamed in (and over the kept prefix once, on a resume).
+        await hash.CatchUpAsync(partial, size, ct).ConfigureAwait(false);
+        var actual = hash.Current();
         if (actual != sha256)
         {
             File.Delete(partial);
@@ -89,7 +106,8 @@ public sealed class FileDownloader(DownloadOptions options, TimeProvider? time =
     }
 
     // The bytes the partial file holds after this try.
-    private async Task<long> TryOnceAsync(IModelRegistry registry, string remotePath, string partial, long size, IProgress<DownloadProgress>? progress, CancellationToken ct)
+    private async Task<long> TryOnceAsync(
+        IModelRegistry registry, string remotePath, string partial, long size, StreamingHash hash, IProgress<DownloadProgress>? progress, CancellationToken ct)
     {
         var offset = File.Exists(partial) ? new FileInfo(partial).Length : 0;
         if (offset > size)
@@ -104,26 +122,34 @@ public sealed class FileDownloader(DownloadOptions options, TimeProvider? time =
         }
 
         using var watchdog = new StallWatchdog(options, _time, ct);
+        try
+        {
+            return await TransferAsync(registry, remotePath, partial, size, offset, hash, watchdog, progress, ct).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (watchdog.Stalled && !ct.IsCancellationRequested)
+        {
+            throw new StallException(watchdog.Describe());
+        }
+    }
+
+    private async Task<long> TransferAsync(
+        IModelRegistry registry, string remotePath, string partial, long size, long offset, StreamingHash hash, StallWatchdog watchdog,
+        IProgress<DownloadProgress>? progress, CancellationToken ct)
+    {
         var content = await registry.OpenReadAsync(remotePath, offset, watchdog.Token).ConfigureAwait(false);
         await using (content.ConfigureAwait(false))
         {
-            await using var file = new FileStream(partial, FileMode.OpenOrCreate, FileAccess.Write, FileShare.None, 1 << 16, useAsync: true);
             // A source that cannot seek starts again from zero.
-            file.SetLength(content.Offset < offset ? content.Offset : offset);
+            var start = content.Offset < offset ? content.Offset : offset;
+            await hash.CatchUpAsync(partial, start, ct).ConfigureAwait(false);
+            await using var file = new FileStream(partial, FileMode.OpenOrCreate, FileAccess.Write, FileShare.None, 1 << 16, useAsync: true);
+            file.SetLength(start);
             file.Seek(0, SeekOrigin.End);
             var received = file.Length;
             var buffer = new byte[options.BufferSize];
             while (true)
             {
-                int read;
-                try
-                {
-                    read = await content.Stream.ReadAsync(buffer, watchdog.Token).ConfigureAwait(false);
-                }
-                catch (OperationCanceledException) when (watchdog.Stalled && !ct.IsCancellationRequested)
-                {
-                    throw new StallException(watchdog.Describe());
-                }
+                var read = await content.Stream.ReadAsync(buffer, watchdog.Token).ConfigureAwait(false);
 
                 if (read == 0)
                 {
@@ -138,16 +164,41 @@ public sealed class FileDownloader(DownloadOptions options, TimeProvider? time =
                         $"{remotePath} from {registry.Description} sent more than the {size} bytes the manifest declares; download aborted");
                 }
 
-                await file.WriteAsync(buffer.AsMemory(0, read), ct).ConfigureAwait(false);
+                await WriteLocalAsync(file, buffer.AsMemory(0, read), partial, ct).ConfigureAwait(false);
+                hash.Append(buffer.AsSpan(0, read));
                 received += read;
                 watchdog.Add(read);
+                metrics?.DownloadedBytes.Add(read);
                 progress?.Report(new DownloadProgress(remotePath, received, size));
             }
 
-            await file.FlushAsync(ct).ConfigureAwait(false);
+            await WriteLocalAsync(file, ReadOnlyMemory<byte>.Empty, partial, ct).ConfigureAwait(false);
             return received;
         }
     }
+
+    // A full disk is the device's problem, not the registry's: report it as such instead of retrying.
+    private static async Task WriteLocalAsync(FileStream file, ReadOnlyMemory<byte> data, string partial, CancellationToken ct)
+    {
+        try
+        {
+            if (data.IsEmpty)
+            {
+                await file.FlushAsync(ct).ConfigureAwait(false);
+            }
+            else
+            {
+                await file.WriteAsync(data, ct).ConfigureAwait(false);
+            }
+        }
+        catch (IOException e) when (e.HResult is NoSpaceErrno or WindowsDiskFull or unchecked((int)0x80070070))
+        {
+            throw new InsufficientSpaceException($"the disk holding {partial} is full: {e.Message}");
+        }
+    }
+
+    private const int NoSpaceErrno = 28;
+    private const int WindowsDiskFull = 112;
 
     private static async Task<string> HashFileAsync(string path, CancellationToken ct)
     {
@@ -156,6 +207,55 @@ public sealed class FileDownloader(DownloadOptions options, TimeProvider? time =
     }
 
     private sealed class StallException(string message) : Exception(message);
+
+    /// <summary>
+    /// SHA-256 of the partial file's first <see cref="_bytes"/> bytes, extended as bytes arrive. When a try
+    /// starts from another offset (a resume in a new process, a server that restarts from zero) it re-hashes
+    /// the kept prefix once, so the file is never read back just to hash it.
+    /// </summary>
+    private sealed class StreamingHash : IDisposable
+    {
+        private readonly IncrementalHash _hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        private long _bytes;
+
+        public void Append(ReadOnlySpan<byte> data)
+        {
+            _hash.AppendData(data);
+            _bytes += data.Length;
+        }
+
+        public async Task CatchUpAsync(string partial, long length, CancellationToken ct)
+        {
+            if (_bytes == length)
+            {
+                return;
+            }
+
+            _hash.GetHashAndReset();
+            _bytes = 0;
+            if (length == 0)
+            {
+                return;
+            }
+
+            await using var stream = new FileStream(partial, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, 1 << 16, useAsync: true);
+            var buffer = new byte[1 << 16];
+            while (_bytes < length)
+            {
+                var read = await stream.ReadAsync(buffer.AsMemory(0, (int)Math.Min(buffer.Length, length - _bytes)), ct).ConfigureAwait(false);
+                if (read == 0)
+                {
+                    throw new IOException($"{partial} is shorter than the {length} bytes expected");
+                }
+
+                Append(buffer.AsSpan(0, read));
+            }
+        }
+
+        public string Current() => Convert.ToHexStringLower(_hash.GetCurrentHash());
+
+        public void Dispose() => _hash.Dispose();
+    }
 
     /// <summary>Cancels the transfer when fewer bytes than the minimum rate arrive within one window.</summary>
     private sealed class StallWatchdog : IDisposable

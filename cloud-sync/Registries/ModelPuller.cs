@@ -24,7 +24,13 @@ public sealed record PullResult(string Name, long Version, bool AlreadyActive, A
 /// leaves the download area; any refusal leaves the active version as it was.
 /// </summary>
 public sealed class ModelPuller(
-    IModelRegistry registry, ModelStore store, TrustPolicy trust, FileDownloader downloader, TimeProvider? time = null, ILogger<ModelPuller>? logger = null)
+    IModelRegistry registry,
+    ModelStore store,
+    TrustPolicy trust,
+    FileDownloader downloader,
+    TimeProvider? time = null,
+    ILogger<ModelPuller>? logger = null,
+    DistributionMetrics? metrics = null)
 {
     private readonly TimeProvider _time = time ?? TimeProvider.System;
     private readonly ILogger _logger = logger ?? NullLogger<ModelPuller>.Instance;
@@ -35,9 +41,26 @@ public sealed class ModelPuller(
     /// <exception cref="InsufficientSpaceException">The disk cannot hold the package.</exception>
     public async Task<PullResult> PullAsync(PullRequest request, IPackageValidator validator, IProgress<DownloadProgress>? progress, CancellationToken ct)
     {
+        try
+        {
+            var result = await PullCoreAsync(request, validator, progress, ct).ConfigureAwait(false);
+            var outcome = result.AlreadyActive ? "already-active" : result.Activation is { Activated: false } ? "refused" : "activated";
+            metrics?.Pulls.Add(1, new KeyValuePair<string, object?>("outcome", outcome));
+            return result;
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            metrics?.Pulls.Add(1, new KeyValuePair<string, object?>("outcome", "failed"));
+            throw;
+        }
+    }
+
+    private async Task<PullResult> PullCoreAsync(PullRequest request, IPackageValidator validator, IProgress<DownloadProgress>? progress, CancellationToken ct)
+    {
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(validator);
         var name = request.Name;
+        _ = store.ModelFolder(name); // refuses a name that could leave the store or the registry layout
         var listing = await ReadRequiredAsync($"{name}/{VersionsDocument.FileName}", PackageLimits.MaxManifestBytes, ct).ConfigureAwait(false);
         var listingSig = await registry.TryReadAsync($"{name}/{VersionsDocument.SignatureFileName}", PackageLimits.MaxSignatureBytes, ct).ConfigureAwait(false);
         var versions = VersionsDocument.ParseVerified(listing, listingSig, listingSig is not null, trust, name, _time.GetUtcNow());
@@ -104,8 +127,25 @@ public sealed class ModelPuller(
             File.Delete(sigPath);
         }
 
+        PruneUnlisted(root, manifest);
         var verified = PackageVerifier.Verify(root, trust, expected, ct);
         store.Install(verified, move: true, ct);
+    }
+
+    // A killed earlier try may have left temp files; only what the manifest lists moves into the store.
+    private static void PruneUnlisted(string root, ModelManifest manifest)
+    {
+        var keep = manifest.Files.Select(f => Path.GetFullPath(Path.Combine(root, f.Path)))
+            .Append(Path.Combine(root, ModelManifest.FileName))
+            .Append(Path.Combine(root, DetachedSignature.ManifestFileName))
+            .ToHashSet(StringComparer.Ordinal);
+        foreach (var file in Directory.EnumerateFiles(root, "*", SearchOption.AllDirectories))
+        {
+            if (!keep.Contains(file))
+            {
+                File.Delete(file);
+            }
+        }
     }
 
     private static long PartialLength(string target) =>

@@ -94,6 +94,9 @@ internal static partial class ManifestRules
         return problems;
     }
 
+    /// <summary>A model name: 1-64 characters of a-z, 0-9, '-', '_' or '.', starting with a letter or digit.</summary>
+    public static bool IsValidName(string? name) => name is not null && ModelName().IsMatch(name);
+
     /// <summary>A path inside the package folder: relative, '/'-separated, no '..', '.' or empty segment.</summary>
     public static bool IsSafeRelativePath(string? path)
     {

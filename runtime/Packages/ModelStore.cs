@@ -31,12 +31,17 @@ public sealed class ModelStore
 
     public string ModelsFolder => Path.Combine(Root, "models");
 
-    public string ModelFolder(string name) => Path.Combine(ModelsFolder, name);
+    /// <exception cref="ArgumentException">The name is not a valid model name (it could leave the store).</exception>
+    public string ModelFolder(string name) =>
+        ManifestRules.IsValidName(name)
+            ? Path.Combine(ModelsFolder, name)
+            : throw new ArgumentException($"model name '{name}' must be 1-64 characters of a-z, 0-9, '-', '_' or '.', starting with a letter or digit", nameof(name));
 
     public string VersionFolder(string name, long version) => Path.Combine(ModelFolder(name), version.ToString(CultureInfo.InvariantCulture));
 
     /// <summary>Where a download of a version collects its files before verification; never served from.</summary>
-    public string DownloadFolder(string name, long version) => Path.Combine(Root, "downloads", name, version.ToString(CultureInfo.InvariantCulture));
+    public string DownloadFolder(string name, long version) =>
+        Path.Combine(Root, "downloads", Path.GetFileName(ModelFolder(name)), version.ToString(CultureInfo.InvariantCulture));
 
     public ActiveRecord? GetActive(string name) => StoreJsonContext.Read(ActivePath(name), StoreJsonContext.Default.ActiveRecord);
 

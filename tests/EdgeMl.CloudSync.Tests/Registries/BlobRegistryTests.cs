@@ -1,15 +1,15 @@
 using Azure.Storage.Blobs;
 using EdgeMl.CloudSync.Registries;
-using EdgeMl.Testing.Distribution;
+using EdgeMl.Testing.Azurite;
 
 namespace EdgeMl.CloudSync.Tests.Registries;
 
-/// <summary>One real Azurite for the blob tests of this class.</summary>
+/// <summary>One real Azurite for the blob tests of this class; missing Azurite fails them (scripts/setup.sh installs it).</summary>
 public sealed class AzuriteFixture : IAsyncLifetime
 {
     public AzuriteServer Server { get; private set; } = null!;
 
-    public async Task InitializeAsync() => Server = await AzuriteServer.StartAsync();
+    public async Task InitializeAsync() => Server = await AzuriteServer.StartNewAsync();
 
     public async Task DisposeAsync() => await Server.DisposeAsync();
 }

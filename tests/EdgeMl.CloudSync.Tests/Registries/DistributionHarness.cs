@@ -1,12 +1,18 @@
 using System.Collections.Concurrent;
 using EdgeMl.CloudSync.Registries;
 using EdgeMl.Runtime.Packages;
+using EdgeMl.Runtime.Serving;
+using EdgeMl.Runtime.Sessions;
+using EdgeMl.Runtime.Tensors;
 using EdgeMl.Testing;
 using EdgeMl.Testing.Distribution;
 
 namespace EdgeMl.CloudSync.Tests.Registries;
 
-/// <summary>A device data folder, a registry folder and a publisher key; packages of the real classifier built once per process.</summary>
+/// <summary>
+/// A device: data folder, store and the real serving engine that activation goes through; a registry folder and
+/// a publisher key. Packages of the real classifier are built once per process.
+/// </summary>
 internal sealed class DistributionHarness : IDisposable
 {
     public static readonly SigningKey Key = SigningKey.Create();
@@ -14,11 +20,13 @@ internal sealed class DistributionHarness : IDisposable
     private static readonly string TemplateRoot = Path.Combine(Path.GetTempPath(), "edgeml-templates-" + Environment.ProcessId);
 
     private readonly TestPackages.TempFolder _temp = new();
+    private readonly TestMeterFactory _meters = new();
 
     public DistributionHarness(long freeSpace = long.MaxValue)
     {
         Trusted = TrustedKeys.FromPem([Key.ExportPublicKeyPem()]);
         Store = new ModelStore(new ModelStoreOptions { DataDirectory = _temp.Sub("data"), FreeSpaceProbe = _ => FreeSpace });
+        Engine = new InferenceEngine(new ModelLoader(), new RuntimeMetrics(_meters), TimeProvider.System);
         FreeSpace = freeSpace;
         Directory.CreateDirectory(RegistryRoot);
     }
@@ -28,6 +36,8 @@ internal sealed class DistributionHarness : IDisposable
     public TrustPolicy Trust => new(Trusted);
 
     public ModelStore Store { get; }
+
+    public InferenceEngine Engine { get; }
 
     public long FreeSpace { get; set; }
 
@@ -55,7 +65,7 @@ internal sealed class DistributionHarness : IDisposable
         new(registry ?? RegistryTarget.Create(RegistryRoot), Store, trust ?? Trust, new FileDownloader(Download));
 
     public Task<PullResult> PullAsync(long? version = null, IModelRegistry? registry = null, bool pinned = false) =>
-        Puller(registry).PullAsync(new PullRequest("cls", version) { Pinned = pinned }, new AcceptingValidator(), null, CancellationToken.None);
+        Puller(registry).PullAsync(new PullRequest("cls", version) { Pinned = pinned }, new EngineValidator(Engine), null, CancellationToken.None);
 
     /// <summary>v1 published, pulled and active: the known good state every bad-input test starts from.</summary>
     public async Task StartWithActiveV1Async()
@@ -65,15 +75,21 @@ internal sealed class DistributionHarness : IDisposable
         Assert.True(result.Activation!.Activated);
     }
 
-    /// <summary>Asserts v<paramref name="version"/> is active and every file of it matches the manifest.</summary>
+    /// <summary>Asserts v<paramref name="version"/> is active, every file of it matches the manifest, and the engine serves it.</summary>
     public void AssertActiveAndIntact(long version)
     {
         Assert.Equal(version, Store.GetActive("cls")?.Version);
         PackageVerifier.Verify(Store.VersionFolder("cls", version), Trust, new PackageExpectation("cls", version));
+        var input = InferenceTensor.Create(ModelFixtures.ClassifierInput, ModelFixtures.ClassifierShape, ModelFixtures.SampleInput(ModelFixtures.ClassifierShape, 11));
+        var served = Engine.InferAsync("cls", new InferenceRequest([input])).AsTask().GetAwaiter().GetResult();
+        Assert.True(served.IsSuccess, served.Error?.ToString());
+        Assert.Equal(version, served.Version);
     }
 
     public void Dispose()
     {
+        Engine.Dispose();
+        _meters.Dispose();
         Trusted.Dispose();
         _temp.Dispose();
     }

@@ -210,6 +210,21 @@ public sealed class PullBadInputTests : IDisposable
     }
 
     [Fact]
+    public async Task PullAsync_DebrisInDownloadArea_OnlyListedFilesInstalled()
+    {
+        await _h.StartWithActiveV1Async();
+        _h.Publish(_h.Package(2));
+        var downloads = _h.Store.DownloadFolder("cls", 2);
+        Directory.CreateDirectory(downloads);
+        await File.WriteAllTextAsync(Path.Combine(downloads, ".manifest.json.dead.tmp"), "{");
+
+        await _h.PullAsync();
+
+        _h.AssertActiveAndIntact(2);
+        Assert.False(File.Exists(Path.Combine(_h.Store.VersionFolder("cls", 2), ".manifest.json.dead.tmp")));
+    }
+
+    [Fact]
     public async Task PullAsync_SameVersionAgain_ReportsAlreadyActive()
     {
         await _h.StartWithActiveV1Async();

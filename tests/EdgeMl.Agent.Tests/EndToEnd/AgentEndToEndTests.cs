@@ -57,7 +57,21 @@ public sealed class AgentEndToEndTests(ITestOutputHelper output) : IAsyncLifetim
     public void Dispose() => _key.Dispose();
 
     [Fact]
-    public async Task Run_DesiredVersionsThroughTheTwin_PullsSwapsUnderLoadRefusesBadVersionAndServesOfflineAfterRestart()
+    public async Task Run_TokenMissingForWiderBind_RefusesToStartAndSaysWhy()
+    {
+        var (code, _, error) = await EdgeMlProcess.RunAsync(
+            ["run", $"--EdgeMl:DataDirectory={Path.Combine(_root, "refused")}", "--EdgeMl:Http:Urls=http://0.0.0.0:0", "--EdgeMl:Mqtt:EmbeddedPort=0", "--EdgeMl:RetryMinDelay=1.00:00:00"],
+            TimeSpan.FromSeconds(60));
+
+        // Every problem at once, each naming its setting.
+        Assert.Equal(2, code);
+        Assert.Contains("EdgeMl:Http:Token", error, StringComparison.Ordinal);
+        Assert.Contains("EmbeddedPort", error, StringComparison.Ordinal);
+        Assert.Contains("EdgeMl:RetryMinDelay must not exceed EdgeMl:RetryMaxDelay", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Run_DesiredVersionsThroughTheTwin_PullsSwapsUnderLoadRefusesBadVersionServesOfflineAndCatchesUp()
     {
         // Registries: v1 in a folder; v1, v2 and a v3 that fails its golden check in Azurite.
         var folderRegistry = Path.Combine(_root, "registry");
@@ -143,6 +157,14 @@ public sealed class AgentEndToEndTests(ITestOutputHelper output) : IAsyncLifetim
             await offline.WaitUntilLiveAsync();
             await WaitUntilAsync(async () => (await offline.Http.GetAsync("/v2/health/ready")).IsSuccessStatusCode, offline, "ready from disk");
             Assert.Equal("2", (await InferJsonAsync(offline))["model_version"]!.GetValue<string>());
+
+            // The operator pins v1 while the device is offline; when the hub returns, the agent catches up.
+            var pinned = Desired(blobRegistry, 1);
+            pinned["models"]![Model]!["pinned"] = true;
+            await _hub.UpdateDesiredAsync(_module, pinned);
+            await _hub.StartAsync();
+            await WaitForAckAsync(offline, 200, "pinned v1 serves after the hub returned");
+            Assert.Equal("1", (await InferJsonAsync(offline))["model_version"]!.GetValue<string>());
         }
         catch
         {

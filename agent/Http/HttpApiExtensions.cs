@@ -1,3 +1,4 @@
+using EdgeMl.Agent.Diagnostics;
 using EdgeMl.Agent.Health;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -13,6 +14,7 @@ internal static class HttpApiExtensions
     {
         app.UseMiddleware<ProtocolErrorMiddleware>();
         ((IEndpointRouteBuilder)app).MapOpenInferenceProtocol();
+        ((IEndpointRouteBuilder)app).MapDiagnosticsPage();
         app.MapGet("/metrics", (HttpContext context) =>
         {
             var text = context.RequestServices.GetRequiredService<PrometheusMetrics>().Scrape();

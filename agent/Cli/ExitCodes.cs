@@ -12,6 +12,7 @@ internal static class ExitCodes
     public const int Verification = 3;
     public const int Transfer = 4;
     public const int DiskFull = 5;
+    public const int StartFailed = 6;
 
     /// <summary>No agent answered at the local API's address.</summary>
     public const int AgentUnreachable = 6;

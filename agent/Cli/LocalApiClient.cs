@@ -119,8 +119,8 @@ internal sealed class LocalApiClient : IDisposable
     public void Dispose() => _http.Dispose();
 
     private string Unreachable(string why) =>
-        $"no EdgeMl agent answered at {_connection.Url} ({why}). Is it running? As an IoT Edge module: 'iotedge list' and 'iotedge logs edgeml'; "
-        + "as a service: 'systemctl status edgeml'. If it listens elsewhere (EdgeMl:Http:Urls), pass --url.";
+        $"no EdgeMl agent answered at {_connection.Url} ({why}). Start it with 'edgeml run' (or scripts/run.sh); as an IoT Edge module, "
+        + "see 'iotedge list' and 'iotedge logs edgeml'. If it listens elsewhere (EdgeMl:Http:Urls), pass --url.";
 
     private static string Describe(HttpRequestException e) => e.InnerException switch
     {

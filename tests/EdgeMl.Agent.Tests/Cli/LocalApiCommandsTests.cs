@@ -73,7 +73,7 @@ public sealed class LocalApiCommandsTests : IAsyncLifetime
 
         Assert.Equal(ExitCodes.AgentUnreachable, code);
         Assert.Contains($"edgeml status: no EdgeMl agent answered at {url}/ (connection refused)", error, StringComparison.Ordinal);
-        Assert.Contains("iotedge logs edgeml", error, StringComparison.Ordinal);
+        Assert.Contains("Start it with 'edgeml run'", error, StringComparison.Ordinal);
         Assert.Contains("pass --url", error, StringComparison.Ordinal);
     }
 

@@ -99,6 +99,7 @@ public sealed class DiagnosticsPageTests : IAsyncLifetime
 
         await Expect(page.Locator("#banner")).ToContainTextAsync("The agent needs a token: open this page as", Patient);
         await Expect(page.Locator("#banner")).ToContainTextAsync("/diagnostics?token=YOUR_TOKEN");
+        await Expect(page.Locator("#status")).ToHaveTextAsync("token needed");
     }
 
     [ChromiumFact]

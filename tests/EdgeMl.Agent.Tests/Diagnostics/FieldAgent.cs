@@ -22,7 +22,6 @@ internal sealed class FieldAgent : IAsyncDisposable
     private readonly List<JsonObject> _events = [];
     private readonly Lock _lock = new();
     private string _health = "{}";
-    private int _eventReads;
     private int _stopped;
 
     private FieldAgent(ApiHost host) => Host = host;
@@ -33,9 +32,6 @@ internal sealed class FieldAgent : IAsyncDisposable
 
     /// <summary>Bytes served at <c>/api/support-bundle</c>.</summary>
     public byte[] SupportBundle { get; } = [0x50, 0x4b, 0x05, 0x06, .. new byte[18]];
-
-    /// <summary>How many times <c>/api/events</c> has been read, so a test can wait for a poll after a change.</summary>
-    public int EventReads => Volatile.Read(ref _eventReads);
 
     public static async Task<FieldAgent> StartAsync(string? token = null)
     {
@@ -159,7 +155,6 @@ internal sealed class FieldAgent : IAsyncDisposable
 
     private string EventsJson(int max)
     {
-        Interlocked.Increment(ref _eventReads);
         lock (_lock)
         {
             return new JsonArray([.. _events.Skip(Math.Max(0, _events.Count - max)).Select(e => e.DeepClone())]).ToJsonString();

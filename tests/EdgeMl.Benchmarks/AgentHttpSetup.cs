@@ -1,7 +1,9 @@
 using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Json;
+using EdgeMl.Agent.Capture;
 using EdgeMl.Agent.Hosting;
+using EdgeMl.Agent.Serving;
 using EdgeMl.Runtime.Providers;
 using EdgeMl.Runtime.Serving;
 using EdgeMl.Runtime.Sessions;
@@ -30,12 +32,14 @@ internal sealed class AgentHttpSetup : IAsyncDisposable
     private readonly WebApplication _app;
     private readonly HttpClient _client;
     private readonly InferenceEngine _engine;
+    private readonly PredictionPipeline _pipeline;
     private readonly InferenceRequest _request;
     private readonly byte[] _binaryBody;
     private readonly string _binaryHeaderLength;
     private readonly byte[] _jsonBody;
 
-    public AgentHttpSetup()
+    /// <param name="captureRate">The capture sample rate of the agent (its default is 1 %).</param>
+    public AgentHttpSetup(double captureRate = 0.01)
     {
         using (var options = new Microsoft.ML.OnnxRuntime.SessionOptions { IntraOpNumThreads = 1 })
         {
@@ -49,9 +53,12 @@ internal sealed class AgentHttpSetup : IAsyncDisposable
             "--EdgeMl:Http:Urls=http://127.0.0.1:0",
             $"--EdgeMl:MetricsUrls=http://127.0.0.1:{metricsPort}",
             $"--EdgeMl:Mqtt:EmbeddedPort={FreePort()}",
+            string.Create(System.Globalization.CultureInfo.InvariantCulture, $"--EdgeMl:Capture:Defaults:SampleRate={captureRate}"),
         ], customize: b => b.Logging.ClearProviders());
         _app.StartAsync().GetAwaiter().GetResult();
         _engine = _app.Services.GetRequiredService<InferenceEngine>();
+        _pipeline = _app.Services.GetRequiredService<PredictionPipeline>();
+        Capture = _app.Services.GetRequiredService<CaptureMetrics>();
         var activation = _engine.ActivateAsync(new ModelDefinition
         {
             Name = "cls",
@@ -82,6 +89,11 @@ internal sealed class AgentHttpSetup : IAsyncDisposable
         using var results = _bare.Run(_runOptions, ["x"], [input], ["softmax_0.tmp_0"]);
         return results[0].GetTensorDataAsSpan<float>()[0];
     }
+
+    public CaptureMetrics Capture { get; }
+
+    /// <summary>What every front door runs: the engine, then drift and the capture hand-off.</summary>
+    public async Task<float> PipelineAsync() => (await _pipeline.InferAsync("cls", _request, null, CancellationToken.None)).Outputs[0].Span<float>()[0];
 
     public async Task<float> InProcessAsync() => (await _engine.InferAsync("cls", _request)).Outputs[0].Span<float>()[0];
 

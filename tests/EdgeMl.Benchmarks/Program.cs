@@ -8,6 +8,12 @@ if (args.Length > 0 && args[0] == "capture-throughput")
     return;
 }
 
+if (args.Length > 0 && args[0] == "capture-cost")
+{
+    await LatencyHarness.RunCaptureCostAsync(args);
+    return;
+}
+
 if (args.Length > 0 && args[0] == "latency")
 {
     await LatencyHarness.RunAsync(args);

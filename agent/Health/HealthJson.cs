@@ -122,7 +122,7 @@ internal static class HealthJson
                     {
                         o.Remove(key);
                     }
-                    else if (value is JsonValue v && v.GetValueKind() == JsonValueKind.String && v.GetValue<string>() is { Length: > TwinStringLimit } text)
+                    else if (value is JsonValue v && v.TryGetValue(out string? text) && text.Length > TwinStringLimit)
                     {
                         o[key] = Cut(text);
                     }
@@ -136,7 +136,7 @@ internal static class HealthJson
             case JsonArray a:
                 for (var i = 0; i < a.Count; i++)
                 {
-                    if (a[i] is JsonValue v && v.GetValueKind() == JsonValueKind.String && v.GetValue<string>() is { Length: > TwinStringLimit } text)
+                    if (a[i] is JsonValue v && v.TryGetValue(out string? text) && text.Length > TwinStringLimit)
                     {
                         a[i] = Cut(text);
                     }

@@ -66,8 +66,8 @@ internal static partial class SecretRedactor
                 }
 
                 return a;
-            case JsonValue v when v.GetValueKind() == JsonValueKind.String:
-                var text = v.GetValue<string>();
+            // Values built from other types (a DateTimeOffset, say) have a string kind but hold no text to redact.
+            case JsonValue v when v.TryGetValue(out string? text):
                 var clean = RedactValue(text);
                 return clean == text ? v : JsonValue.Create(clean);
             default:

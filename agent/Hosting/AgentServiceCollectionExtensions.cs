@@ -2,6 +2,7 @@ using EdgeMl.Agent.Capture;
 using EdgeMl.Agent.Desired;
 using EdgeMl.Agent.EdgeHub;
 using EdgeMl.Agent.Events;
+using EdgeMl.Agent.Health;
 using EdgeMl.Agent.Http;
 using EdgeMl.Agent.Sync;
 using EdgeMl.CloudSync.Health;
@@ -69,6 +70,8 @@ internal static class AgentServiceCollectionExtensions
             services.AddHostedService<ModuleInferenceRoute>();
         }
 
+        // After MQTT and the hub: the reporters find whichever of them is registered.
+        services.AddHealthReporting();
         return services;
     }
 
@@ -85,7 +88,7 @@ internal static class AgentServiceCollectionExtensions
     }
 
     /// <summary>The agent's own endpoints beside the Open Inference Protocol.</summary>
-    public static IEndpointRouteBuilder MapAgentEndpoints(this IEndpointRouteBuilder app) => app;
+    public static IEndpointRouteBuilder MapAgentEndpoints(this IEndpointRouteBuilder app) => app.MapHealthApi();
 
     /// <summary>A connection string in configuration, or the variables IoT Edge gives a module.</summary>
     public static bool IsIoTHubConfigured(IConfiguration configuration) =>

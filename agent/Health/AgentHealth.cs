@@ -1,0 +1,80 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace EdgeMl.Agent.Health;
+
+/// <summary>
+/// The agent's health: one document, the same on the twin (compacted), MQTT, telemetry, <c>/api/health</c> and the
+/// <c>getHealth</c> method. Its camelCase JSON is a contract the diagnostics page and the CLI read; enum values are
+/// camelCase strings (<c>healthy</c>, <c>ready</c>, <c>goldenCheck</c>).
+/// </summary>
+internal sealed record AgentHealth(
+    string DeviceId,
+    string Status,
+    DateTimeOffset StartedAt,
+    DateTimeOffset At,
+    string Version,
+    IReadOnlyList<ModelHealth> Models,
+    SyncHealth Sync,
+    HubHealth Hub,
+    BrokerHealth Broker,
+    DiskHealth Disk,
+    CaptureHealth? Capture);
+
+internal static class HealthStatus
+{
+    public const string Healthy = "healthy";
+    public const string Degraded = "degraded";
+    public const string Unhealthy = "unhealthy";
+}
+
+internal sealed record ModelHealth(
+    string Name,
+    string State,
+    long? Version,
+    string? Provider,
+    IReadOnlyList<string> RequestedProviders,
+    bool Degraded,
+    string? DegradedReason,
+    string? Building,
+    LatencyHealth LatencyMs,
+    long Requests,
+    long Errors,
+    FailureHealth? LastFailure,
+    DriftHealth? Drift);
+
+/// <summary>Percentiles over the recent requests of the model; null when none was answered in the window.</summary>
+internal sealed record LatencyHealth(double? P50, double? P99);
+
+internal sealed record FailureHealth(long Version, string Stage, string Reason, DateTimeOffset At);
+
+internal sealed record DriftHealth(string Level, double MaxPsi, long? Version, IReadOnlyList<TensorDriftHealth> Tensors);
+
+/// <param name="Key">The tensor (and feature) the distribution belongs to.</param>
+/// <param name="Side"><c>input</c> or <c>output</c>.</param>
+internal sealed record TensorDriftHealth(string Key, string Side, long Samples, double Psi, double Ks, double Js, string Level);
+
+internal sealed record SyncHealth(string? Registry, string? RegistryError, DateTimeOffset? LastReconcileAt, IReadOnlyList<ModelSyncHealth> Models);
+
+internal sealed record ModelSyncHealth(string Name, string Desired, string Phase, long? ActiveVersion, long? TargetVersion, double? Progress, string? Message);
+
+internal sealed record HubHealth(bool Configured, bool Connected, string? Error, long DroppedMessages);
+
+internal sealed record BrokerHealth(bool Configured, bool Connected, string? Broker, string? Error, long DroppedEvents);
+
+internal sealed record DiskHealth(string Path, long? FreeBytes, long? TotalBytes);
+
+internal sealed record CaptureHealth(long Queued, long Records, long Bytes, long QuotaBytes, IReadOnlyDictionary<string, long> Dropped);
+
+/// <summary>An agent event as MQTT, telemetry and <c>/api/events</c> carry it.</summary>
+internal sealed record EventJson(DateTimeOffset At, string Kind, string? Model, long? Version, string Message);
+
+[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase)]
+[JsonSerializable(typeof(AgentHealth))]
+[JsonSerializable(typeof(EventJson))]
+[JsonSerializable(typeof(IReadOnlyList<EventJson>))]
+internal sealed partial class HealthJsonContext : JsonSerializerContext
+{
+    /// <summary>An enum value as the contract writes it: camelCase.</summary>
+    public static string Name<T>(T value) where T : struct, Enum => JsonNamingPolicy.CamelCase.ConvertName(value.ToString());
+}

@@ -1,0 +1,30 @@
+using EdgeMl.Agent.Methods;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+
+namespace EdgeMl.Agent.Health;
+
+public static class HealthServiceCollectionExtensions
+{
+    /// <summary>
+    /// The health collector and its reporters (twin, MQTT, telemetry) and the direct methods. Each reporter finds
+    /// what it reports to (<c>IIoTHubClient</c>, <c>IHealthPublisher</c>) with <c>GetService</c> and stays idle when
+    /// the host did not register it; the same goes for capture, drift and model sync in the document.
+    /// </summary>
+    public static IServiceCollection AddHealthReporting(this IServiceCollection services)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddMetrics();
+        services.TryAddSingleton<HealthMetrics>();
+        services.TryAddSingleton<RequestStatistics>();
+        services.TryAddSingleton<HealthCollector>();
+        services.TryAddSingleton<SupportBundle>();
+        services.TryAddSingleton<ModelMethods>();
+        services.AddHostedService<TwinHealthReporter>();
+        services.AddHostedService<MqttHealthReporter>();
+        services.AddHostedService<TelemetryHealthReporter>();
+        services.AddHostedService<DirectMethodRegistration>();
+        return services;
+    }
+}

@@ -1,0 +1,118 @@
+using System.Runtime.InteropServices;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using EdgeMl.Agent.Events;
+using EdgeMl.Agent.Health;
+using EdgeMl.Runtime.Packages;
+using EdgeMl.Runtime.Serving;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.ML.OnnxRuntime;
+
+namespace EdgeMl.Agent.Methods;
+
+/// <summary>
+/// What a field engineer needs to diagnose a device, in one JSON document: versions, the configuration with
+/// secrets redacted, installed and active versions and the provider report per model, recent events and the
+/// health document. Everything passes through <see cref="SecretRedactor"/>; the document is kept under
+/// <see cref="MaxBytes"/> (the direct-method limit is 128 KB) by dropping the oldest events first.
+/// </summary>
+internal sealed class SupportBundle(HealthCollector collector, InferenceEngine engine, TimeProvider time, IServiceProvider services)
+{
+    public const int MaxBytes = 120 * 1024;
+    private const int MaxConfigValueChars = 1024;
+
+    public JsonObject Build()
+    {
+        var health = collector.Collect();
+        var events = services.GetService<AgentEventLog>()?.Recent() ?? [];
+        var bundle = new JsonObject
+        {
+            ["generatedAt"] = time.GetUtcNow(),
+            ["deviceId"] = collector.DeviceId,
+            ["versions"] = new JsonObject
+            {
+                ["agent"] = HealthCollector.AgentVersion,
+                ["runtime"] = typeof(InferenceEngine).Assembly.GetName().Version?.ToString(),
+                ["onnxRuntime"] = OnnxRuntimeVersion(),
+                ["dotnet"] = RuntimeInformation.FrameworkDescription,
+                ["os"] = RuntimeInformation.OSDescription,
+                ["architecture"] = RuntimeInformation.ProcessArchitecture.ToString(),
+            },
+            ["configuration"] = services.GetService<IConfiguration>() is { } configuration ? Configuration(configuration) : null,
+            ["models"] = ModelMethods.InstalledModels(engine, services.GetService<ModelStore>(), detailed: true),
+            ["health"] = HealthJson.ToNode(health),
+            ["events"] = new JsonArray(events.Select(e => JsonSerializer.SerializeToNode(HealthJson.ToJson(e), HealthJsonContext.Default.EventJson)).ToArray()),
+        };
+        SecretRedactor.Redact(bundle);
+        Fit(bundle);
+        return bundle;
+    }
+
+    /// <summary>Drops the oldest events, then the configuration, until the bundle fits.</summary>
+    internal static void Fit(JsonObject bundle)
+    {
+        var events = (JsonArray)bundle["events"]!;
+        var omitted = 0;
+        while (Size(bundle) > MaxBytes && events.Count > 0)
+        {
+            var drop = Math.Max(1, events.Count / 4);
+            for (var i = 0; i < drop; i++)
+            {
+                events.RemoveAt(0);
+            }
+
+            omitted += drop;
+            bundle["eventsOmitted"] = omitted;
+        }
+
+        if (Size(bundle) > MaxBytes)
+        {
+            bundle["configuration"] = "omitted: the bundle exceeded the direct-method payload limit";
+        }
+    }
+
+    internal static int Size(JsonNode node) => JsonSerializer.SerializeToUtf8Bytes(node).Length;
+
+    /// <summary>The whole configuration as a tree of strings; secret-named values are masked by the redactor.</summary>
+    internal static JsonObject Configuration(IConfiguration configuration)
+    {
+        var result = new JsonObject();
+        foreach (var child in configuration.GetChildren().OrderBy(c => c.Key, StringComparer.OrdinalIgnoreCase))
+        {
+            result[child.Key] = Node(child);
+        }
+
+        return result;
+    }
+
+    private static JsonNode? Node(IConfigurationSection section)
+    {
+        var children = section.GetChildren().ToArray();
+        if (children.Length == 0)
+        {
+            return section.Value is { } value ? (value.Length > MaxConfigValueChars ? value[..MaxConfigValueChars] + "…" : value) : null;
+        }
+
+        var o = new JsonObject();
+        foreach (var child in children.OrderBy(c => c.Key, StringComparer.OrdinalIgnoreCase))
+        {
+            o[child.Key] = Node(child);
+        }
+
+        return o;
+    }
+
+    private static string? OnnxRuntimeVersion()
+    {
+        try
+        {
+            return OrtEnv.Instance().GetVersionString();
+        }
+        catch (Exception e) when (e is OnnxRuntimeException or DllNotFoundException or TypeInitializationException)
+        {
+            // A bundle without the native version is still worth having; say why it is missing.
+            return $"unavailable: {e.Message}";
+        }
+    }
+}

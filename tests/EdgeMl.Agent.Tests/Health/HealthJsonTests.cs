@@ -1,0 +1,64 @@
+using EdgeMl.Agent.Health;
+using EdgeMl.CloudSync.IoTHub;
+
+namespace EdgeMl.Agent.Tests.Health;
+
+public sealed class HealthJsonTests
+{
+    private static readonly DateTimeOffset T0 = new(2025, 1, 2, 3, 4, 5, TimeSpan.Zero);
+
+    [Fact]
+    public void Fingerprint_OnlyTimeLatencyAndCountsMoved_Unchanged()
+    {
+        var before = Health(Model("m", latency: 1.5, requests: 10));
+        var after = Health(Model("m", latency: 9.25, requests: 5000)) with { At = T0.AddMinutes(5), Disk = new DiskHealth("/data", 1, 100) };
+
+        Assert.Equal(HealthJson.Fingerprint(HealthJson.ToTwin(before)), HealthJson.Fingerprint(HealthJson.ToTwin(after)));
+    }
+
+    [Fact]
+    public void Fingerprint_StateOrLinkChanged_Differs()
+    {
+        var before = Health(Model("m"));
+        var degraded = Health(Model("m") with { Degraded = true, DegradedReason = "cuda unavailable" });
+        var offline = before with { Hub = new HubHealth(true, false, "connection lost", 0) };
+
+        var print = HealthJson.Fingerprint(HealthJson.ToTwin(before));
+
+        Assert.NotEqual(print, HealthJson.Fingerprint(HealthJson.ToTwin(degraded)));
+        Assert.NotEqual(print, HealthJson.Fingerprint(HealthJson.ToTwin(offline)));
+    }
+
+    [Fact]
+    public void ToTwin_NullsInsideArraysDropped_ObjectNullsKeptToDeleteOldValues()
+    {
+        var twin = HealthJson.ToTwin(Health(Model("m")));
+
+        var model = twin["models"]![0]!.AsObject();
+        Assert.False(model.ContainsKey("lastFailure"));
+        Assert.False(model.ContainsKey("degradedReason"));
+        Assert.True(twin["hub"]!.AsObject().ContainsKey("error"));
+        Assert.Null(twin["hub"]!["error"]);
+    }
+
+    [Fact]
+    public void ToTwin_HundredsOfModelsWithLongReasons_FitsTheReportedLimitAndSaysWhatIsLeftOut()
+    {
+        var models = Enumerable.Range(0, 300).Select(i => Model($"model-{i:000}") with { Degraded = true, DegradedReason = new string('r', 5000) }).ToArray();
+
+        var twin = HealthJson.ToTwin(Health(models));
+
+        Assert.True(TwinLimits.Size(twin) <= HealthJson.TwinBudgetBytes, $"{TwinLimits.Size(twin)} bytes");
+        Assert.Null(TwinLimits.CheckReportedPatch(new System.Text.Json.Nodes.JsonObject { ["health"] = twin }));
+        var kept = twin["models"]!.AsArray().Count;
+        Assert.InRange(kept, 1, 299);
+        Assert.Equal(300 - kept, twin["modelsOmitted"]!.GetValue<int>());
+    }
+
+    private static ModelHealth Model(string name, double latency = 2, long requests = 1) =>
+        new(name, "ready", 1, "cpu", ["cpu"], false, null, null, new LatencyHealth(latency, latency * 2), requests, 0, null, null);
+
+    private static AgentHealth Health(params ModelHealth[] models) =>
+        new("dev-1", HealthStatus.Healthy, T0, T0, "1.0.0", models, new SyncHealth(null, null, T0, []),
+            new HubHealth(true, true, null, 0), new BrokerHealth(false, false, null, null, 0), new DiskHealth("/data", 50, 100), null);
+}

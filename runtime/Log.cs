@@ -20,8 +20,8 @@ internal static partial class Log
     [LoggerMessage(1004, LogLevel.Error, "{Model} v{Version} was not activated at stage {Stage}: {Reason}")]
     public static partial void ActivationFailed(ILogger logger, string model, long version, string stage, string reason);
 
-    [LoggerMessage(1005, LogLevel.Information, "{Model} now serves v{Version} (was v{Previous})")]
-    public static partial void Swapped(ILogger logger, string model, long version, long previous);
+    [LoggerMessage(1005, LogLevel.Information, "{Model} now serves v{Version} (before: {Previous})")]
+    public static partial void Swapped(ILogger logger, string model, long version, string previous);
 
     [LoggerMessage(1006, LogLevel.Debug, "Retired {Model} v{Version}: its last request finished")]
     public static partial void Retired(ILogger logger, string model, long version);

@@ -9,6 +9,7 @@ internal static class EdgeMlCommandLine
     {
         return new RootCommand("EdgeMl edge inference agent")
         {
+            RunCommand.Create(),
             PredictCommand.Create(),
             KeysCommand.Create(),
             ModelCommand.Create(),

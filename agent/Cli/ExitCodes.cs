@@ -12,6 +12,7 @@ internal static class ExitCodes
     public const int Verification = 3;
     public const int Transfer = 4;
     public const int DiskFull = 5;
+    public const int StartFailed = 6;
 
     public static int? For(Exception e) => e switch
     {

@@ -1,8 +1,13 @@
+using EdgeMl.Agent.Capture;
+using EdgeMl.Agent.Drift;
 using EdgeMl.Agent.Health;
+using EdgeMl.Agent.Serving;
+using EdgeMl.Runtime.Serving;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 
 namespace EdgeMl.Agent.Http;
 
@@ -23,7 +28,10 @@ internal static class HttpApiExtensions
 
     public static IServiceCollection AddHttpApi(this IServiceCollection services)
     {
-        services.AddSingleton<PrometheusMetrics>();
+        services.TryAddSingleton<PrometheusMetrics>();
+        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton(sp => new PredictionPipeline(
+            sp.GetRequiredService<InferenceEngine>(), sp.GetRequiredService<TimeProvider>(), sp.GetService<CaptureRecorder>(), sp.GetService<DriftRegistry>()));
         return services;
     }
 }

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.IO.Compression;
 using System.Text.Json;
 using EdgeMl.Agent.Protocol;
+using EdgeMl.Agent.Serving;
 using EdgeMl.Runtime.Serving;
 using EdgeMl.Runtime.Tensors;
 using Microsoft.AspNetCore.Builder;
@@ -91,7 +92,7 @@ internal static class OpenInferenceEndpoints
 
         using var body = await PooledBody.ReadAsync(context.Request, options.MaxRequestBodyBytes, context.RequestAborted);
         var call = InferRequestReader.Read(body.Memory, headerLength);
-        var result = await Engine(context).InferAsync(model, call.Request, version, context.RequestAborted);
+        var result = await context.RequestServices.GetRequiredService<PredictionPipeline>().InferAsync(model, call.Request, version, context.RequestAborted);
         if (!result.IsSuccess)
         {
             throw new ProtocolException(StatusOf(result.Error!.Kind), result.Error.Message);

@@ -7,8 +7,8 @@ internal static partial class Log
     [LoggerMessage(1500, LogLevel.Information, "Installed {Name} v{Version} at {Folder}")]
     public static partial void Installed(ILogger logger, string name, long version, string folder);
 
-    [LoggerMessage(1501, LogLevel.Information, "Activated {Name} v{Version} (was v{Previous})")]
-    public static partial void Activated(ILogger logger, string name, long version, long? previous);
+    [LoggerMessage(1501, LogLevel.Information, "Activated {Name} v{Version} (before: {Previous})")]
+    public static partial void Activated(ILogger logger, string name, long version, string previous);
 
     [LoggerMessage(1502, LogLevel.Warning, "Candidate {Name} v{Version} refused at {Stage}: {Reason}; v{Active} stays active")]
     public static partial void CandidateRejected(ILogger logger, string name, long version, string stage, string reason, long? active);

@@ -174,7 +174,7 @@ public sealed class ModelStore
             ? current?.History ?? []
             : [current.Version, .. current.History.Where(v => v != version && v != current.Version)];
         WriteActive(name, new ActiveRecord(version, history, _time.GetUtcNow()));
-        Log.Activated(_logger, name, version, current?.Version);
+        Log.Activated(_logger, name, version, current is null ? "nothing" : $"v{current.Version}");
         ApplyRetention(name);
         return new ActivationOutcome(version, version, verdict);
     }

@@ -42,7 +42,8 @@ public sealed class InferenceEngine : IDisposable
         {
             slot.CancelBuild();
             slot.Loading = definition.Version;
-            var background = definition.Providers.BuildsInBackground;
+            // A provider the build does not offer has no engine to build: the chain falls back at once instead.
+            var background = definition.Providers.BuildsInBackground && _loader.Offers(definition.Providers.Providers[0].Name);
             LoadedModel loaded;
             try
             {
@@ -290,7 +291,7 @@ public sealed class InferenceEngine : IDisposable
         slot.Previous = previous ?? slot.Previous;
         slot.LastFailure = null;
         _metrics.Swaps.Add(1, new KeyValuePair<string, object?>("model", slot.Name), new KeyValuePair<string, object?>("outcome", "activated"));
-        Log.Swapped(_logger, slot.Name, loaded.Version, previous?.Version ?? 0);
+        Log.Swapped(_logger, slot.Name, loaded.Version, previous is null ? "nothing" : $"v{previous.Version}");
         var result = new ActivationResult(slot.Name, loaded.Version, previous?.Version, loaded.Providers, null);
         Activated?.Invoke(this, result);
         return result;

@@ -42,6 +42,10 @@ public sealed class ModelLoader
         _logger = (ILogger?)logger ?? NullLogger.Instance;
     }
 
+    /// <summary>Whether this ONNX Runtime build offers the provider at all (a device may still fail to append it).</summary>
+    internal bool Offers(string provider) =>
+        ProviderNames.IsKnown(provider) && _providers.Available.Contains(ProviderNames.ToOnnxName(provider), StringComparer.Ordinal);
+
     /// <summary>Loads on a worker thread: session creation and warm-up block for as long as the model needs.</summary>
     /// <exception cref="ModelLoadException">A stage failed; the exception names it.</exception>
     public Task<LoadedModel> LoadAsync(ModelDefinition definition, CancellationToken cancellationToken = default)

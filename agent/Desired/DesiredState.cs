@@ -1,0 +1,67 @@
+using EdgeMl.Agent.Capture;
+using EdgeMl.Runtime.Providers;
+
+namespace EdgeMl.Agent.Desired;
+
+/// <summary>
+/// What the operator wants the device to serve: the registry and the models, each with its version, provider
+/// chain and serving settings. Comes from configuration (<c>EdgeMl:Desired</c>) and is replaced by the module
+/// twin's desired properties; the last accepted one is persisted so the agent starts and serves offline.
+/// </summary>
+internal sealed record DesiredState
+{
+    public static DesiredState Empty { get; } = new();
+
+    /// <summary>A folder, an http(s) URL or a blob container (see <c>RegistryTarget</c>); null serves what is on disk.</summary>
+    public string? Registry { get; init; }
+
+    public IReadOnlyDictionary<string, DesiredModel> Models { get; init; } = new Dictionary<string, DesiredModel>(StringComparer.Ordinal);
+
+    /// <summary>At most one reported-properties patch per interval.</summary>
+    public TimeSpan HealthReportInterval { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>How often health telemetry goes to IoT Hub.</summary>
+    public TimeSpan TelemetryInterval { get; init; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>How often a registry is asked for a newer version of models that follow <c>latest</c>.</summary>
+    public TimeSpan PollInterval { get; init; } = TimeSpan.FromMinutes(5);
+}
+
+/// <summary>One model the operator wants served.</summary>
+internal sealed record DesiredModel
+{
+    /// <summary>A version number, or null to follow the latest version the registry lists.</summary>
+    public long? Version { get; init; }
+
+    /// <summary>Allows a version below the highest ever accepted (a deliberate downgrade).</summary>
+    public bool Pinned { get; init; }
+
+    /// <summary>The provider chain; null uses what the package recommends, else the CPU.</summary>
+    public IReadOnlyList<string>? Providers { get; init; }
+
+    public ProviderPolicy Policy { get; init; } = ProviderPolicy.Prefer;
+
+    public bool Batching { get; init; }
+
+    public int MaxBatchSize { get; init; } = 8;
+
+    public TimeSpan MaxBatchDelay { get; init; } = TimeSpan.FromMilliseconds(2);
+
+    /// <summary>Intra-op threads; 0 lets ONNX Runtime choose.</summary>
+    public int Threads { get; init; }
+
+    /// <summary>Requests running at once; null for one per core.</summary>
+    public int? MaxConcurrency { get; init; }
+
+    /// <summary>Capture policy for this model; null keeps the configured one.</summary>
+    public CaptureOptions? Capture { get; init; }
+
+    public string VersionText => Version?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "latest";
+
+    /// <summary>True when a change from <paramref name="other"/> needs the model loaded again (not just another version).</summary>
+    public bool SameRuntimeSettings(DesiredModel other) =>
+        ReferenceEquals(this, other)
+        || (Policy == other.Policy && Batching == other.Batching && MaxBatchSize == other.MaxBatchSize && MaxBatchDelay == other.MaxBatchDelay
+            && Threads == other.Threads && MaxConcurrency == other.MaxConcurrency
+            && (Providers ?? []).SequenceEqual(other.Providers ?? [], StringComparer.OrdinalIgnoreCase) && (Providers is null) == (other.Providers is null));
+}

@@ -1,0 +1,343 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using EdgeMl.Agent.Capture;
+using EdgeMl.Runtime.Packages;
+using EdgeMl.Runtime.Providers;
+
+namespace EdgeMl.Agent.Desired;
+
+/// <summary>A desired property the agent refused, by its JSON path (<c>models.ocr-cls.version</c>), and why.</summary>
+internal sealed record DesiredIssue(string Path, string Message)
+{
+    public override string ToString() => $"{Path}: {Message}";
+}
+
+/// <summary>
+/// The accepted state and what was refused. A model whose entry has an issue is left out of
+/// <see cref="State"/> (the caller keeps serving what it served for that name); so is any refused top-level setting.
+/// </summary>
+internal sealed record DesiredParseResult(DesiredState State, IReadOnlyList<DesiredIssue> Issues)
+{
+    public bool IsValid => Issues.Count == 0;
+
+    /// <summary>The issues under one property path (a top-level name, or <c>models.NAME</c>).</summary>
+    public IEnumerable<DesiredIssue> IssuesOf(string path) =>
+        Issues.Where(i => i.Path == path || i.Path.StartsWith(path + ".", StringComparison.Ordinal));
+}
+
+/// <summary>
+/// Reads the desired-properties document (the twin's <c>desired</c> section, or the same shape from configuration):
+/// <code>
+/// { "registry": "https://models.example.com/edgeml",
+///   "models": { "ocr-cls": { "version": "latest" | 3, "pinned": false, "providers": ["tensorrt","cuda","cpu"] | "cuda,cpu",
+///                            "policy": "prefer" | "require", "batching": { "enabled": true, "maxBatchSize": 8, "maxDelayMs": 2 },
+///                            "threads": 1, "maxConcurrency": 2, "capture": { "sampleRate": 0.01, … } } },
+///   "healthReportInterval": "00:00:10", "telemetryInterval": 60, "pollInterval": "00:05:00" }
+/// </code>
+/// Every problem is named by its path; nothing throws for a bad document.
+/// </summary>
+internal static class DesiredStateParser
+{
+    private static readonly string[] TopLevel = ["registry", "models", "healthReportInterval", "telemetryInterval", "pollInterval"];
+    private static readonly string[] ModelKeys = ["version", "pinned", "providers", "policy", "batching", "threads", "maxConcurrency", "capture"];
+    private static readonly string[] BatchingKeys = ["enabled", "maxBatchSize", "maxDelayMs"];
+    private static readonly string[] CaptureKeys = ["enabled", "sampleRate", "driftingSampleRate", "lowConfidenceThreshold", "confidenceOutput", "captureErrors", "maxRecordBytes"];
+
+    public static DesiredParseResult Parse(JsonObject desired)
+    {
+        ArgumentNullException.ThrowIfNull(desired);
+        var issues = new List<DesiredIssue>();
+        var defaults = DesiredState.Empty;
+        foreach (var (key, _) in desired)
+        {
+            if (!key.StartsWith('$') && !TopLevel.Contains(key, StringComparer.Ordinal))
+            {
+                issues.Add(new(key, $"unknown property; known: {string.Join(", ", TopLevel)}"));
+            }
+        }
+
+        string? registry = null;
+        if (desired["registry"] is { } r)
+        {
+            registry = String(r, "registry", issues) is { } text && text.Trim().Length > 0 ? text.Trim() : null;
+        }
+
+        var models = new Dictionary<string, DesiredModel>(StringComparer.Ordinal);
+        switch (desired["models"])
+        {
+            case null:
+                break;
+            case JsonObject map:
+                foreach (var (name, entry) in map)
+                {
+                    var path = $"models.{name}";
+                    if (!ManifestRules.IsValidName(name))
+                    {
+                        issues.Add(new(path, "a model name is 1-64 characters of a-z, 0-9, '-', '_' or '.', starting with a letter or digit"));
+                        continue;
+                    }
+
+                    if (entry is null)
+                    {
+                        continue; // a deleted model (a twin patch sets it to null)
+                    }
+
+                    var before = issues.Count;
+                    var model = Model(entry, path, issues);
+                    if (model is not null && issues.Count == before)
+                    {
+                        models[name] = model;
+                    }
+                }
+
+                break;
+            default:
+                issues.Add(new("models", "must be an object of model name → settings"));
+                break;
+        }
+
+        var state = new DesiredState
+        {
+            Registry = registry,
+            Models = models,
+            HealthReportInterval = Interval(desired["healthReportInterval"], "healthReportInterval", TimeSpan.FromSeconds(1), TimeSpan.FromHours(1), issues) ?? defaults.HealthReportInterval,
+            TelemetryInterval = Interval(desired["telemetryInterval"], "telemetryInterval", TimeSpan.FromSeconds(5), TimeSpan.FromDays(1), issues) ?? defaults.TelemetryInterval,
+            PollInterval = Interval(desired["pollInterval"], "pollInterval", TimeSpan.FromSeconds(5), TimeSpan.FromDays(7), issues) ?? defaults.PollInterval,
+        };
+        return new DesiredParseResult(state, issues);
+    }
+
+    private static DesiredModel? Model(JsonNode entry, string path, List<DesiredIssue> issues)
+    {
+        if (entry is not JsonObject o)
+        {
+            issues.Add(new(path, "must be an object such as {\"version\": \"latest\"}"));
+            return null;
+        }
+
+        Unknown(o, path, ModelKeys, issues);
+        var model = new DesiredModel();
+        long? version = null;
+        switch (o["version"])
+        {
+            case null:
+                break;
+            case JsonValue v when v.TryGetValue(out long number) && number > 0:
+                version = number;
+                break;
+            case JsonValue v when v.TryGetValue(out string? text) && string.Equals(text, "latest", StringComparison.OrdinalIgnoreCase):
+                break;
+            case JsonValue v when v.TryGetValue(out string? text) && long.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var parsed) && parsed > 0:
+                version = parsed;
+                break;
+            default:
+                issues.Add(new($"{path}.version", $"must be \"latest\" or a positive integer, not {o["version"]!.ToJsonString()}"));
+                break;
+        }
+
+        IReadOnlyList<string>? providers = null;
+        if (o["providers"] is { } p)
+        {
+            providers = Providers(p, $"{path}.providers", issues);
+        }
+
+        var policy = ProviderPolicy.Prefer;
+        if (o["policy"] is { } pol && String(pol, $"{path}.policy", issues) is { } policyText)
+        {
+            if (!Enum.TryParse(policyText, ignoreCase: true, out policy) || !Enum.IsDefined(policy))
+            {
+                issues.Add(new($"{path}.policy", $"must be \"prefer\" or \"require\", not \"{policyText}\""));
+            }
+        }
+
+        var batching = false;
+        var maxBatch = model.MaxBatchSize;
+        var maxDelay = model.MaxBatchDelay;
+        switch (o["batching"])
+        {
+            case null:
+                break;
+            case JsonObject b:
+                Unknown(b, $"{path}.batching", BatchingKeys, issues);
+                batching = Bool(b["enabled"], $"{path}.batching.enabled", issues) ?? false;
+                maxBatch = Int(b["maxBatchSize"], $"{path}.batching.maxBatchSize", 1, 1024, issues) ?? maxBatch;
+                maxDelay = Number(b["maxDelayMs"], $"{path}.batching.maxDelayMs", 0, 1000, issues) is { } ms ? TimeSpan.FromMilliseconds(ms) : maxDelay;
+                break;
+            default:
+                issues.Add(new($"{path}.batching", "must be an object such as {\"enabled\": true, \"maxBatchSize\": 8, \"maxDelayMs\": 2}"));
+                break;
+        }
+
+        return model with
+        {
+            Version = version,
+            Pinned = Bool(o["pinned"], $"{path}.pinned", issues) ?? false,
+            Providers = providers,
+            Policy = policy,
+            Batching = batching,
+            MaxBatchSize = maxBatch,
+            MaxBatchDelay = maxDelay,
+            Threads = Int(o["threads"], $"{path}.threads", 0, 256, issues) ?? 0,
+            MaxConcurrency = Int(o["maxConcurrency"], $"{path}.maxConcurrency", 1, 256, issues),
+            Capture = o["capture"] is { } c ? Capture(c, $"{path}.capture", issues) : null,
+        };
+    }
+
+    private static string[]? Providers(JsonNode node, string path, List<DesiredIssue> issues)
+    {
+        string[] names;
+        if (node is JsonArray array)
+        {
+            names = array.Select(n => n is JsonValue v && v.TryGetValue(out string? s) ? s : null).Where(s => s is not null).Select(s => s!.Trim()).ToArray();
+            if (names.Length != array.Count)
+            {
+                issues.Add(new(path, "must list provider names as strings"));
+                return null;
+            }
+        }
+        else if (node is JsonValue v && v.TryGetValue(out string? text))
+        {
+            names = text.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
+        }
+        else
+        {
+            issues.Add(new(path, "must be a list such as [\"cuda\", \"cpu\"] or a string such as \"cuda,cpu\""));
+            return null;
+        }
+
+        if (names.Length == 0)
+        {
+            issues.Add(new(path, "names no provider"));
+            return null;
+        }
+
+        foreach (var unknown in names.Where(n => !ProviderNames.IsKnown(n)))
+        {
+            issues.Add(new(path, $"'{unknown}' is not an execution provider; known: {string.Join(", ", ProviderNames.Known)}"));
+        }
+
+        var duplicates = names.GroupBy(n => n, StringComparer.OrdinalIgnoreCase).Where(g => g.Count() > 1).Select(g => g.Key).ToArray();
+        if (duplicates.Length > 0)
+        {
+            issues.Add(new(path, $"names {string.Join(", ", duplicates)} more than once"));
+        }
+
+        return names.Select(n => n.ToLowerInvariant()).ToArray();
+    }
+
+    private static CaptureOptions? Capture(JsonNode node, string path, List<DesiredIssue> issues)
+    {
+        if (node is not JsonObject o)
+        {
+            issues.Add(new(path, "must be an object such as {\"sampleRate\": 0.01}"));
+            return null;
+        }
+
+        Unknown(o, path, CaptureKeys, issues);
+        var defaults = new CaptureOptions();
+        return new CaptureOptions
+        {
+            Enabled = Bool(o["enabled"], $"{path}.enabled", issues) ?? defaults.Enabled,
+            SampleRate = Number(o["sampleRate"], $"{path}.sampleRate", 0, 1, issues) ?? defaults.SampleRate,
+            DriftingSampleRate = Number(o["driftingSampleRate"], $"{path}.driftingSampleRate", 0, 1, issues) ?? defaults.DriftingSampleRate,
+            LowConfidenceThreshold = Number(o["lowConfidenceThreshold"], $"{path}.lowConfidenceThreshold", 0, 1, issues) ?? defaults.LowConfidenceThreshold,
+            ConfidenceOutput = o["confidenceOutput"] is { } co ? String(co, $"{path}.confidenceOutput", issues) : defaults.ConfidenceOutput,
+            CaptureErrors = Bool(o["captureErrors"], $"{path}.captureErrors", issues) ?? defaults.CaptureErrors,
+            MaxRecordBytes = Int(o["maxRecordBytes"], $"{path}.maxRecordBytes", 256, 64 * 1024 * 1024, issues) ?? defaults.MaxRecordBytes,
+        };
+    }
+
+    private static void Unknown(JsonObject o, string path, string[] known, List<DesiredIssue> issues)
+    {
+        foreach (var (key, _) in o)
+        {
+            if (!known.Contains(key, StringComparer.Ordinal))
+            {
+                issues.Add(new($"{path}.{key}", $"unknown property; known: {string.Join(", ", known)}"));
+            }
+        }
+    }
+
+    private static string? String(JsonNode node, string path, List<DesiredIssue> issues)
+    {
+        if (node is JsonValue v && v.GetValueKind() == JsonValueKind.String)
+        {
+            return v.GetValue<string>();
+        }
+
+        issues.Add(new(path, $"must be a string, not {node.ToJsonString()}"));
+        return null;
+    }
+
+    private static bool? Bool(JsonNode? node, string path, List<DesiredIssue> issues)
+    {
+        if (node is null)
+        {
+            return null;
+        }
+
+        if (node is JsonValue v && v.GetValueKind() is JsonValueKind.True or JsonValueKind.False)
+        {
+            return v.GetValue<bool>();
+        }
+
+        issues.Add(new(path, $"must be true or false, not {node.ToJsonString()}"));
+        return null;
+    }
+
+    private static int? Int(JsonNode? node, string path, int min, int max, List<DesiredIssue> issues)
+    {
+        if (node is null)
+        {
+            return null;
+        }
+
+        if (node is JsonValue v && v.TryGetValue(out long value) && value >= min && value <= max)
+        {
+            return (int)value;
+        }
+
+        issues.Add(new(path, $"must be a whole number from {min} to {max}, not {node.ToJsonString()}"));
+        return null;
+    }
+
+    private static double? Number(JsonNode? node, string path, double min, double max, List<DesiredIssue> issues)
+    {
+        if (node is null)
+        {
+            return null;
+        }
+
+        if (node is JsonValue v && v.GetValueKind() == JsonValueKind.Number && v.GetValue<double>() is var value && value >= min && value <= max)
+        {
+            return value;
+        }
+
+        issues.Add(new(path, $"must be a number from {min.ToString(CultureInfo.InvariantCulture)} to {max.ToString(CultureInfo.InvariantCulture)}, not {node.ToJsonString()}"));
+        return null;
+    }
+
+    /// <summary>A <c>TimeSpan</c> as "hh:mm:ss" or a number of seconds.</summary>
+    private static TimeSpan? Interval(JsonNode? node, string path, TimeSpan min, TimeSpan max, List<DesiredIssue> issues)
+    {
+        if (node is null)
+        {
+            return null;
+        }
+
+        TimeSpan? value = node switch
+        {
+            JsonValue v when v.GetValueKind() == JsonValueKind.Number => TimeSpan.FromSeconds(v.GetValue<double>()),
+            JsonValue v when v.GetValueKind() == JsonValueKind.String && TimeSpan.TryParse(v.GetValue<string>(), CultureInfo.InvariantCulture, out var t) => t,
+            _ => null,
+        };
+        if (value is { } ok && ok >= min && ok <= max)
+        {
+            return ok;
+        }
+
+        issues.Add(new(path, $"must be a duration from {min:c} to {max:c}, as \"hh:mm:ss\" or seconds, not {node.ToJsonString()}"));
+        return null;
+    }
+}

@@ -1,0 +1,249 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using EdgeMl.Agent.Hosting;
+using EdgeMl.CloudSync.IoTHub;
+using EdgeMl.Runtime.Packages;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace EdgeMl.Agent.Desired;
+
+/// <summary>The desired state in effect, what was refused on the way, and the twin <c>$version</c> it answers (0: configuration only).</summary>
+internal sealed record DesiredSnapshot(DesiredState State, IReadOnlyList<DesiredIssue> Issues, long TwinVersion, JsonObject Document);
+
+/// <summary>
+/// The desired state in effect: the configuration's <c>EdgeMl:Desired</c> section (the embedded defaults) with the
+/// module twin's desired properties laid over it, key by key. The last twin document is persisted atomically in
+/// the data folder, so a restart without a cloud serves what the operator last asked for. A refused entry never
+/// takes down what serves: the model (or setting) keeps its last accepted value.
+/// </summary>
+internal sealed class DesiredStateSource
+{
+    public const string ConfigSection = "EdgeMl:Desired";
+    private const string FileName = "desired.json";
+    private readonly JsonObject _config;
+    private readonly string _path;
+    private readonly ILogger _logger;
+    private readonly Lock _lock = new();
+    private JsonObject _twin = [];
+    private DesiredSnapshot _current;
+
+    public DesiredStateSource(IConfiguration configuration, IOptions<AgentOptions> options, ILogger<DesiredStateSource> logger)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        _config = ConfigurationJson.ToJson(configuration.GetSection(ConfigSection));
+        _path = options.Value.DataPath(FileName);
+        _logger = logger;
+        long version = 0;
+        if (File.Exists(_path))
+        {
+            try
+            {
+                _twin = JsonNode.Parse(File.ReadAllBytes(_path)) as JsonObject ?? [];
+                version = _twin["$version"] is JsonValue v && v.TryGetValue(out long n) ? n : 0;
+                Log.DesiredRestored(_logger, _path, version);
+            }
+            catch (JsonException e)
+            {
+                // Durable writes make this unlikely; if it happens the embedded defaults serve until the twin answers.
+                Log.DesiredUnreadable(_logger, _path, e.Message);
+                _twin = [];
+            }
+        }
+
+        var parsed = DesiredStateParser.Parse(Merge(_config, _twin));
+        _current = new DesiredSnapshot(parsed.State, parsed.Issues, version, Merge(_config, _twin));
+    }
+
+    /// <summary>Raised after the desired state changed (a twin update was applied).</summary>
+    public event EventHandler<DesiredSnapshot>? Changed;
+
+    public DesiredSnapshot Current
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _current;
+            }
+        }
+    }
+
+    /// <summary>The keys the twin sets (what gets acknowledged), as of the last update.</summary>
+    public IReadOnlyCollection<string> TwinKeys
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _twin.Where(p => !p.Key.StartsWith('$')).Select(p => p.Key).ToArray();
+            }
+        }
+    }
+
+    /// <summary>A model the twin's <c>models</c> section names (acknowledged per model).</summary>
+    public IReadOnlyCollection<string> TwinModels
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _twin["models"] is JsonObject models ? models.Select(p => p.Key).ToArray() : [];
+            }
+        }
+    }
+
+    /// <summary>Applies a full desired document or a patch, persists it, and returns what is now in effect.</summary>
+    public DesiredSnapshot Apply(DesiredPropertiesUpdate update)
+    {
+        ArgumentNullException.ThrowIfNull(update);
+        DesiredSnapshot next;
+        lock (_lock)
+        {
+            var twin = update.IsFullDocument ? Clean((JsonObject)update.Properties.DeepClone()) : MergePatch(_twin, update.Properties);
+            twin["$version"] = update.Version;
+            var document = Merge(_config, twin);
+            var parsed = DesiredStateParser.Parse(document);
+            next = new DesiredSnapshot(KeepServing(parsed, _current.State), parsed.Issues, update.Version, document);
+            _twin = twin;
+            _current = next;
+            Directory.CreateDirectory(Path.GetDirectoryName(_path)!);
+            Durable.WriteAllBytes(_path, JsonSerializer.SerializeToUtf8Bytes(twin, JsonOptions));
+        }
+
+        foreach (var issue in next.Issues)
+        {
+            Log.DesiredRefused(_logger, update.Version, issue.Path, issue.Message);
+        }
+
+        Changed?.Invoke(this, next);
+        return next;
+    }
+
+    /// <summary>Refused entries keep their last accepted value, so a bad document never unloads a serving model.</summary>
+    private static DesiredState KeepServing(DesiredParseResult parsed, DesiredState previous)
+    {
+        var state = parsed.State;
+        if (parsed.IsValid)
+        {
+            return state;
+        }
+
+        var models = new Dictionary<string, DesiredModel>(state.Models, StringComparer.Ordinal);
+        foreach (var (name, model) in previous.Models)
+        {
+            if (!models.ContainsKey(name) && parsed.IssuesOf($"models.{name}").Any())
+            {
+                models[name] = model;
+            }
+        }
+
+        if (parsed.IssuesOf("models").Any(i => i.Path == "models"))
+        {
+            models = new Dictionary<string, DesiredModel>(previous.Models, StringComparer.Ordinal);
+        }
+
+        return state with
+        {
+            Models = models,
+            Registry = parsed.IssuesOf("registry").Any() ? previous.Registry : state.Registry,
+            HealthReportInterval = parsed.IssuesOf("healthReportInterval").Any() ? previous.HealthReportInterval : state.HealthReportInterval,
+            TelemetryInterval = parsed.IssuesOf("telemetryInterval").Any() ? previous.TelemetryInterval : state.TelemetryInterval,
+            PollInterval = parsed.IssuesOf("pollInterval").Any() ? previous.PollInterval : state.PollInterval,
+        };
+    }
+
+    private static readonly JsonSerializerOptions JsonOptions = new() { WriteIndented = true };
+
+    /// <summary>Drops the twin's bookkeeping (<c>$metadata</c>, <c>$version</c>) from a full document.</summary>
+    private static JsonObject Clean(JsonObject document)
+    {
+        foreach (var key in document.Where(p => p.Key.StartsWith('$')).Select(p => p.Key).ToArray())
+        {
+            document.Remove(key);
+        }
+
+        return document;
+    }
+
+    /// <summary>JSON merge patch (RFC 7386), which is how twin patches work: null deletes, objects merge.</summary>
+    internal static JsonObject MergePatch(JsonObject target, JsonObject patch)
+    {
+        var result = (JsonObject)target.DeepClone();
+        foreach (var (key, value) in patch)
+        {
+            if (key.StartsWith('$'))
+            {
+                continue;
+            }
+
+            if (value is null)
+            {
+                result.Remove(key);
+            }
+            else if (value is JsonObject patchObject && result[key] is JsonObject existing)
+            {
+                result[key] = MergePatch(existing, patchObject);
+            }
+            else
+            {
+                result[key] = value is JsonObject o ? Clean((JsonObject)o.DeepClone()) : value.DeepClone();
+            }
+        }
+
+        return result;
+    }
+
+    /// <summary>The twin laid over the configuration; objects merge, anything else from the twin wins.</summary>
+    private static JsonObject Merge(JsonObject config, JsonObject twin)
+    {
+        var result = MergePatch(config, Clean((JsonObject)twin.DeepClone()));
+        return result;
+    }
+}
+
+/// <summary>A configuration section as JSON, with numbers and booleans typed again and numbered keys as arrays.</summary>
+internal static class ConfigurationJson
+{
+    public static JsonObject ToJson(IConfigurationSection section)
+    {
+        ArgumentNullException.ThrowIfNull(section);
+        return ToNode(section) as JsonObject ?? [];
+    }
+
+    private static JsonNode? ToNode(IConfigurationSection section)
+    {
+        var children = section.GetChildren().ToArray();
+        if (children.Length == 0)
+        {
+            return section.Value is { } value ? Scalar(value) : null;
+        }
+
+        if (children.All(c => int.TryParse(c.Key, NumberStyles.None, CultureInfo.InvariantCulture, out _)))
+        {
+            var array = new JsonArray();
+            foreach (var child in children.OrderBy(c => int.Parse(c.Key, CultureInfo.InvariantCulture)))
+            {
+                array.Add(ToNode(child));
+            }
+
+            return array;
+        }
+
+        var o = new JsonObject();
+        foreach (var child in children)
+        {
+            o[child.Key] = ToNode(child);
+        }
+
+        return o;
+    }
+
+    private static JsonValue Scalar(string value) =>
+        bool.TryParse(value, out var b) ? JsonValue.Create(b)
+        : long.TryParse(value, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var l) ? JsonValue.Create(l)
+        : double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var d) && value.Contains('.', StringComparison.Ordinal) && !value.Contains(':', StringComparison.Ordinal) ? JsonValue.Create(d)
+        : JsonValue.Create(value);
+}

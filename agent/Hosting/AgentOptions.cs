@@ -1,0 +1,73 @@
+using System.ComponentModel.DataAnnotations;
+using Microsoft.Extensions.Options;
+
+namespace EdgeMl.Agent.Hosting;
+
+/// <summary>The agent itself (configuration section <c>EdgeMl</c>; environment <c>EdgeMl__…</c>).</summary>
+internal sealed class AgentOptions
+{
+    public const string Section = "EdgeMl";
+
+    /// <summary>Models, capture database, persisted desired state. Under IoT Edge, a host volume.</summary>
+    [Required]
+    public string DataDirectory { get; set; } = ".edgeml";
+
+    /// <summary>Names this device in MQTT topics, blob paths and telemetry; the IoT Edge device id when run as a module.</summary>
+    [Required]
+    [RegularExpression("^[^#+/]+$", ErrorMessage = "DeviceId must be one topic level: no '/', '+' or '#'.")]
+    public string DeviceId { get; set; } = Environment.GetEnvironmentVariable("IOTEDGE_DEVICEID") ?? Environment.MachineName;
+
+    /// <summary>PEM files of the public keys whose signatures are trusted; configuration only, never the twin, so the cloud cannot change the trust root.</summary>
+    public List<string> TrustedKeyFiles { get; set; } = [];
+
+    /// <summary>Accept packages without a signature. For development only; the agent says so at start.</summary>
+    public bool AllowUnsigned { get; set; }
+
+    /// <summary>Where Prometheus text is served (<c>/metrics</c>), the IoT Edge metrics convention; <c>0.0.0.0</c> in a module so the collector can reach it.</summary>
+    [Required]
+    public string MetricsUrls { get; set; } = "http://127.0.0.1:9600";
+
+    /// <summary>How long a pull may take before it is abandoned and retried.</summary>
+    [Range(typeof(TimeSpan), "00:00:10", "1.00:00:00")]
+    public TimeSpan PullTimeout { get; set; } = TimeSpan.FromMinutes(30);
+
+    /// <summary>First and longest wait before a failed pull is retried.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.100", "01:00:00")]
+    public TimeSpan RetryMinDelay { get; set; } = TimeSpan.FromSeconds(5);
+
+    [Range(typeof(TimeSpan), "00:00:01", "1.00:00:00")]
+    public TimeSpan RetryMaxDelay { get; set; } = TimeSpan.FromMinutes(10);
+
+    public string DataPath(params string[] parts) => Path.Combine([Path.GetFullPath(DataDirectory), .. parts]);
+}
+
+[OptionsValidator]
+internal sealed partial class AgentOptionsValidator : IValidateOptions<AgentOptions>;
+
+/// <summary>Rules across fields and on the file system, reported together.</summary>
+internal sealed class AgentOptionsRules : IValidateOptions<AgentOptions>
+{
+    public ValidateOptionsResult Validate(string? name, AgentOptions options)
+    {
+        var problems = new List<string>();
+        foreach (var file in options.TrustedKeyFiles.Where(f => !File.Exists(f)))
+        {
+            problems.Add($"EdgeMl:TrustedKeyFiles: {file} does not exist.");
+        }
+
+        if (options.RetryMinDelay > options.RetryMaxDelay)
+        {
+            problems.Add("EdgeMl:RetryMinDelay must not exceed EdgeMl:RetryMaxDelay.");
+        }
+
+        foreach (var url in options.MetricsUrls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            if (!Uri.TryCreate(url, UriKind.Absolute, out var uri) || uri.Scheme != Uri.UriSchemeHttp)
+            {
+                problems.Add($"EdgeMl:MetricsUrls: '{url}' is not an http:// URL.");
+            }
+        }
+
+        return problems.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(problems);
+    }
+}

@@ -1,0 +1,112 @@
+using EdgeMl.Agent.Capture;
+using EdgeMl.Agent.Desired;
+using EdgeMl.Agent.EdgeHub;
+using EdgeMl.Agent.Events;
+using EdgeMl.Agent.Http;
+using EdgeMl.Agent.Sync;
+using EdgeMl.CloudSync.Health;
+using EdgeMl.CloudSync.IoTHub;
+using EdgeMl.CloudSync.Registries;
+using EdgeMl.CloudSync.Upload;
+using EdgeMl.Runtime;
+using EdgeMl.Runtime.Packages;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace EdgeMl.Agent.Hosting;
+
+/// <summary>Composition of the agent: every part's registration, in one place, each part through its own <c>Add…</c>.</summary>
+internal static class AgentServiceCollectionExtensions
+{
+    public const string IoTHubSection = "EdgeMl:IoTHub";
+
+    public static IServiceCollection AddAgent(this IServiceCollection services, IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        var edgeMl = configuration.GetSection(AgentOptions.Section);
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddMetrics();
+        services.AddOptionsWithValidateOnStart<AgentOptions>().Bind(edgeMl);
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<AgentOptions>, AgentOptionsValidator>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<AgentOptions>, AgentOptionsRules>());
+        services.AddOptionsWithValidateOnStart<HttpApiOptions>().Bind(configuration.GetSection(HttpApiOptions.Section)).ValidateDataAnnotations();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<HttpApiOptions>, HttpApiOptionsRules>());
+
+        services.AddEdgeMlRuntime();
+        services.AddModelDistribution(_ => { }, _ => { });
+        services.AddOptions<ModelStoreOptions>().Configure<IOptions<AgentOptions>>((store, agent) => store.DataDirectory = agent.Value.DataDirectory);
+        services.AddOptions<DownloadOptions>().Bind(edgeMl.GetSection("Download"));
+        services.TryAddSingleton(TrustFrom);
+        services.AddModelSync();
+        services.AddHttpApi();
+
+        // Capture and drift read EdgeMl:Capture, EdgeMl:Drift and EdgeMl:Upload; models' desired capture settings overlay them.
+        services.AddCapture(edgeMl);
+        services.TryAddSingleton<DesiredCaptureSettings>();
+        services.AddSingleton<IPostConfigureOptions<CaptureSettings>>(sp => sp.GetRequiredService<DesiredCaptureSettings>());
+        services.AddSingleton<IOptionsChangeTokenSource<CaptureSettings>>(sp => sp.GetRequiredService<DesiredCaptureSettings>());
+        if (edgeMl.GetSection(UploadOptions.Section) is { } upload && (upload["ConnectionString"] is { Length: > 0 } || upload["ContainerUri"] is { Length: > 0 }))
+        {
+            services.AddCaptureUpload(edgeMl);
+            services.AddOptions<UploadOptions>().PostConfigure<IOptions<AgentOptions>>((u, agent) => u.DeviceId = u.DeviceId is { Length: > 0 } ? u.DeviceId : agent.Value.DeviceId);
+        }
+
+        services.AddMqttHealth();
+        services.AddOptions<MqttHealthOptions>().Bind(configuration.GetSection(MqttHealthOptions.Section))
+            .PostConfigure<IOptions<AgentOptions>>((mqtt, agent) => mqtt.DeviceId = configuration[$"{MqttHealthOptions.Section}:DeviceId"] ?? agent.Value.DeviceId);
+
+        if (IsIoTHubConfigured(configuration))
+        {
+            services.AddIoTHubClient();
+            services.AddOptions<IoTHubClientOptions>().Bind(configuration.GetSection(IoTHubSection));
+            services.AddHostedService<DesiredPropertiesListener>();
+            services.AddHostedService<DesiredAcknowledger>();
+            services.AddHostedService<ModuleInferenceRoute>();
+        }
+
+        return services;
+    }
+
+    public static IServiceCollection AddModelSync(this IServiceCollection services)
+    {
+        services.TryAddSingleton<AgentEventLog>();
+        services.TryAddSingleton<ModelSyncStatus>();
+        services.TryAddSingleton<DesiredStateSource>();
+        services.TryAddSingleton<ModelSettingsFactory>();
+        services.TryAddSingleton<ModelSync>();
+        services.TryAddSingleton<IModelControl>(sp => sp.GetRequiredService<ModelSync>());
+        services.AddHostedService(sp => sp.GetRequiredService<ModelSync>());
+        return services;
+    }
+
+    /// <summary>The agent's own endpoints beside the Open Inference Protocol.</summary>
+    public static IEndpointRouteBuilder MapAgentEndpoints(this IEndpointRouteBuilder app) => app;
+
+    /// <summary>A connection string in configuration, or the variables IoT Edge gives a module.</summary>
+    public static bool IsIoTHubConfigured(IConfiguration configuration) =>
+        configuration[$"{IoTHubSection}:ConnectionString"] is { Length: > 0 }
+        || Environment.GetEnvironmentVariable("EdgeHubConnectionString") is { Length: > 0 }
+        || Environment.GetEnvironmentVariable("IotHubConnectionString") is { Length: > 0 }
+        || Environment.GetEnvironmentVariable("IOTEDGE_WORKLOADURI") is { Length: > 0 };
+
+    private static TrustPolicy TrustFrom(IServiceProvider services)
+    {
+        var options = services.GetRequiredService<IOptions<AgentOptions>>().Value;
+        var logger = services.GetRequiredService<ILogger<AgentOptions>>();
+        var keys = TrustedKeys.FromPem(options.TrustedKeyFiles.Select(File.ReadAllText));
+        if (options.AllowUnsigned)
+        {
+            Log.UnsignedAllowed(logger);
+        }
+        else if (keys.KeyIds.Count == 0)
+        {
+            Log.NoTrustedKeys(logger);
+        }
+
+        return new TrustPolicy(keys, options.AllowUnsigned);
+    }
+}

@@ -1,0 +1,32 @@
+using System.Net;
+using EdgeMl.Agent.Http;
+using Microsoft.Extensions.Options;
+
+namespace EdgeMl.Agent.Hosting;
+
+/// <summary>The API may leave loopback only behind a bearer token.</summary>
+internal sealed class HttpApiOptionsRules : IValidateOptions<HttpApiOptions>
+{
+    public ValidateOptionsResult Validate(string? name, HttpApiOptions options)
+    {
+        var problems = new List<string>();
+        foreach (var url in AgentHost.Split(options.Urls))
+        {
+            var host = url.Split("://", 2) is [_, var rest] ? rest.Split('/')[0] : url;
+            host = host.StartsWith('[') ? host[1..host.IndexOf(']', StringComparison.Ordinal)] : host.Split(':')[0];
+            if (!url.StartsWith("http://", StringComparison.OrdinalIgnoreCase) && !url.StartsWith("https://", StringComparison.OrdinalIgnoreCase))
+            {
+                problems.Add($"EdgeMl:Http:Urls: '{url}' is not an http:// or https:// URL.");
+            }
+            else if (!IsLoopback(host) && options.Token is not { Length: >= 16 })
+            {
+                problems.Add($"EdgeMl:Http:Urls binds '{url}' beyond loopback: set EdgeMl:Http:Token (16 characters or more) so every endpoint but health needs it.");
+            }
+        }
+
+        return problems.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(problems);
+    }
+
+    private static bool IsLoopback(string host) =>
+        string.Equals(host, "localhost", StringComparison.OrdinalIgnoreCase) || (IPAddress.TryParse(host, out var ip) && IPAddress.IsLoopback(ip));
+}

@@ -1,0 +1,510 @@
+using System.Collections.Concurrent;
+using System.Threading.Channels;
+using EdgeMl.Agent.Desired;
+using EdgeMl.Agent.Drift;
+using EdgeMl.Agent.Events;
+using EdgeMl.Agent.Hosting;
+using EdgeMl.CloudSync.Registries;
+using EdgeMl.Runtime.Packages;
+using EdgeMl.Runtime.Serving;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace EdgeMl.Agent.Sync;
+
+/// <summary>
+/// The reconcile loop: desired state against what serves → a plan per model → pull, verify, install, activate (or
+/// keep the last good version and say why) → a typed state others report. It first serves what is active on disk,
+/// so a device without a cloud serves at once; then it follows the desired state, retrying failed pulls with
+/// back-off and polling the registry for models that follow <c>latest</c>.
+/// </summary>
+internal sealed class ModelSync(
+    InferenceEngine engine,
+    ModelStore store,
+    FileDownloader downloader,
+    DesiredStateSource desired,
+    ModelSyncStatus status,
+    AgentEventLog events,
+    ModelSettingsFactory settings,
+    TrustPolicy trust,
+    IOptions<AgentOptions> options,
+    TimeProvider time,
+    ILogger<ModelSync> logger,
+    DistributionMetrics? metrics = null,
+    DriftRegistry? drift = null) : BackgroundService, IModelControl
+{
+    private readonly ConcurrentDictionary<string, ModelWork> _work = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, IModelRegistry> _registries = new(StringComparer.Ordinal);
+    private readonly Channel<bool> _wake = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
+    private readonly AgentOptions _options = options.Value;
+    private readonly TaskCompletionSource _servedFromDisk = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>Completes once what was active on disk serves (or failed to); the ready probe waits for it.</summary>
+    public Task ServedFromDisk => _servedFromDisk.Task;
+
+    /// <summary>Asks for a reconcile now (a desired change, a control command, a link that came back).</summary>
+    public void Wake() => _wake.Writer.TryWrite(true);
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        desired.Changed += OnDesiredChanged;
+        try
+        {
+            store.Recover();
+            await ServeFromDiskAsync(desired.Current.State, stoppingToken).ConfigureAwait(false);
+            _servedFromDisk.TrySetResult();
+            while (!stoppingToken.IsCancellationRequested)
+            {
+                TimeSpan wait;
+                try
+                {
+                    wait = await ReconcileAsync(stoppingToken).ConfigureAwait(false);
+                }
+                catch (Exception e) when (e is not OperationCanceledException || !stoppingToken.IsCancellationRequested)
+                {
+                    // One bad pass must not end the loop: the device keeps serving and tries again.
+                    Log.ReconcileFailed(logger, e);
+                    wait = _options.RetryMinDelay;
+                }
+
+                await WaitAsync(wait, stoppingToken).ConfigureAwait(false);
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+        finally
+        {
+            _servedFromDisk.TrySetResult();
+            desired.Changed -= OnDesiredChanged;
+        }
+    }
+
+    public async Task<ModelControlResult> ActivateAsync(string model, long version, CancellationToken cancellationToken)
+    {
+        if (!desired.Current.State.Models.TryGetValue(model, out var wanted))
+        {
+            return new(404, $"'{model}' is not a desired model", null);
+        }
+
+        var work = Work(model, wanted);
+        await work.Gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (!store.GetInstalledVersions(model).Contains(version))
+            {
+                if (Registry(desired.Current.State.Registry) is not { } registry)
+                {
+                    return new(404, $"{model} v{version} is not installed and no registry is configured", engine.GetStatus(model)?.Version);
+                }
+
+                await Puller(registry).PullAsync(new PullRequest(model, version) { Pinned = true, InstallOnly = true }, Validator(wanted), Progress(model, wanted, version), cancellationToken).ConfigureAwait(false);
+            }
+
+            var outcome = await store.ActivateAsync(model, version, Validator(wanted), cancellationToken).ConfigureAwait(false);
+            if (!outcome.Activated)
+            {
+                Refused(model, wanted, work, version, $"{outcome.Validation.Stage}: {outcome.Validation.Reason}");
+                return new(500, $"{model} v{version} was refused at {outcome.Validation.Stage}: {outcome.Validation.Reason}", engine.GetStatus(model)?.Version);
+            }
+
+            work.Override = version;
+            Served(model, wanted, work, version, "activated by an operator");
+            return new(200, $"{model} v{version} serves (held until the desired entry changes)", version);
+        }
+        catch (Exception e) when (e is PackageVerificationException or RegistryException or DownloadException or InsufficientSpaceException or IOException)
+        {
+            return new(500, $"{model} v{version}: {e.Message}", engine.GetStatus(model)?.Version);
+        }
+        finally
+        {
+            work.Gate.Release();
+        }
+    }
+
+    public async Task<ModelControlResult> RollbackAsync(string model, CancellationToken cancellationToken)
+    {
+        if (!desired.Current.State.Models.TryGetValue(model, out var wanted))
+        {
+            return new(404, $"'{model}' is not a desired model", null);
+        }
+
+        var work = Work(model, wanted);
+        await work.Gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var active = store.GetActive(model);
+            if (active?.Previous is not { } previous || !store.GetInstalledVersions(model).Contains(previous))
+            {
+                return new(409, $"{model} has no previous good version on disk to roll back to", active?.Version);
+            }
+
+            var verdict = await Validator(wanted).ValidateAsync(ModelPackage.Open(store.VersionFolder(model, previous)), cancellationToken).ConfigureAwait(false);
+            if (!verdict.Accepted)
+            {
+                return new(500, $"{model} v{previous} no longer loads ({verdict.Stage}: {verdict.Reason}); v{active.Version} keeps serving", engine.GetStatus(model)?.Version);
+            }
+
+            store.Rollback(model);
+            work.Override = previous;
+            work.ServingVersion = previous;
+            work.ServingSettings = wanted;
+            ActivateDrift(model, previous);
+            events.Add(AgentEventKinds.RolledBack, model, previous, $"{model} rolled back from v{active.Version} to v{previous} by an operator");
+            SetState(model, wanted, SyncPhase.Active, previous, previous, $"rolled back from v{active.Version} by an operator");
+            return new(200, $"{model} rolled back from v{active.Version} to v{previous}", previous);
+        }
+        finally
+        {
+            work.Gate.Release();
+        }
+    }
+
+    private void OnDesiredChanged(object? sender, DesiredSnapshot snapshot) => Wake();
+
+    /// <summary>Serves each desired model's active version from disk, before any network call.</summary>
+    private async Task ServeFromDiskAsync(DesiredState state, CancellationToken cancellationToken)
+    {
+        foreach (var (name, model) in state.Models)
+        {
+            var work = Work(name, model);
+            if (store.GetActive(name) is not { } active || !Directory.Exists(store.VersionFolder(name, active.Version)))
+            {
+                SetState(name, model, SyncPhase.Pending, null, model.Version, "nothing installed yet");
+                continue;
+            }
+
+            await work.Gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+            try
+            {
+                await ServeInstalledAsync(name, model, work, active.Version, cancellationToken).ConfigureAwait(false);
+            }
+            finally
+            {
+                work.Gate.Release();
+            }
+        }
+    }
+
+    /// <returns>How long until the next model is due.</returns>
+    private async Task<TimeSpan> ReconcileAsync(CancellationToken cancellationToken)
+    {
+        var state = desired.Current.State;
+        foreach (var served in engine.GetStatuses().Where(s => !state.Models.ContainsKey(s.Name)))
+        {
+            engine.Unload(served.Name);
+            drift?.Remove(served.Name);
+            _work.TryRemove(served.Name, out _);
+            status.Remove(served.Name);
+            events.Add(AgentEventKinds.Unloaded, served.Name, served.Version, $"{served.Name} is no longer desired and was unloaded");
+        }
+
+        foreach (var name in status.Models.Select(m => m.Model).Where(m => !state.Models.ContainsKey(m)))
+        {
+            status.Remove(name);
+        }
+
+        string? registryError = null;
+        IModelRegistry? registry = null;
+        try
+        {
+            registry = Registry(state.Registry);
+        }
+        catch (ArgumentException e)
+        {
+            registryError = $"registry '{state.Registry}' is not usable: {e.Message}";
+        }
+
+        var next = state.PollInterval;
+        foreach (var (name, model) in state.Models)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var work = Work(name, model);
+            var due = work.NextAttempt - time.GetUtcNow();
+            if (due > TimeSpan.Zero)
+            {
+                next = Min(next, due);
+                continue;
+            }
+
+            await work.Gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+            try
+            {
+                var error = await SyncAsync(name, model, work, registry, registryError, cancellationToken).ConfigureAwait(false);
+                registryError ??= error;
+            }
+            finally
+            {
+                work.Gate.Release();
+            }
+
+            next = Min(next, work.NextAttempt - time.GetUtcNow());
+        }
+
+        status.Reconciled(state.Registry, registryError, time.GetUtcNow());
+        return next < TimeSpan.Zero ? TimeSpan.Zero : next;
+    }
+
+    /// <returns>A registry error to report, or null.</returns>
+    private async Task<string?> SyncAsync(string name, DesiredModel model, ModelWork work, IModelRegistry? registry, string? registryError, CancellationToken cancellationToken)
+    {
+        var poll = desired.Current.State.PollInterval;
+        if (work.Override is { } held)
+        {
+            await ServeInstalledAsync(name, model, work, held, cancellationToken).ConfigureAwait(false);
+            work.NextAttempt = time.GetUtcNow() + poll;
+            return null;
+        }
+
+        if (registry is null)
+        {
+            var target = model.Version ?? store.GetActive(name)?.Version;
+            if (target is { } v && store.GetInstalledVersions(name).Contains(v))
+            {
+                await ServeInstalledAsync(name, model, work, v, cancellationToken).ConfigureAwait(false);
+                work.NextAttempt = model.Version is null ? time.GetUtcNow() + poll : DateTimeOffset.MaxValue;
+            }
+            else
+            {
+                var why = registryError ?? "no registry is configured";
+                SetState(name, model, SyncPhase.Failed, engine.GetStatus(name)?.Version, model.Version,
+                    $"{(target is { } t ? $"v{t} is not installed" : "nothing is installed")} and {why}");
+                work.NextAttempt = time.GetUtcNow() + poll;
+            }
+
+            return null;
+        }
+
+        try
+        {
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            timeout.CancelAfter(_options.PullTimeout);
+            SetState(name, model, SyncPhase.Downloading, engine.GetStatus(name)?.Version, model.Version, $"checking {registry.Description}");
+            var pull = await Puller(registry).PullAsync(
+                new PullRequest(name, model.Version) { Pinned = model.Pinned, InstallOnly = true }, Validator(model), Progress(name, model, model.Version), timeout.Token).ConfigureAwait(false);
+            work.Failures = 0;
+            work.NextAttempt = model.Version is null ? time.GetUtcNow() + poll : DateTimeOffset.MaxValue;
+            if (work.IsRefused(pull.Version, model))
+            {
+                SetState(name, model, SyncPhase.Refused, engine.GetStatus(name)?.Version, pull.Version, work.RefusalReason);
+                return null;
+            }
+
+            await ServeInstalledAsync(name, model, work, pull.Version, cancellationToken).ConfigureAwait(false);
+            return null;
+        }
+        catch (PackageVerificationException e)
+        {
+            // Tampering, expiry, downgrade: not retried at once; the registry may be fixed by the next poll.
+            work.NextAttempt = time.GetUtcNow() + poll;
+            Refused(name, model, work, model.Version, e.Message, remember: false);
+            return null;
+        }
+        catch (Exception e) when (e is RegistryException or DownloadException or InsufficientSpaceException or IOException or HttpRequestException
+                                  || (e is OperationCanceledException && !cancellationToken.IsCancellationRequested))
+        {
+            var delay = Backoff(++work.Failures);
+            work.NextAttempt = time.GetUtcNow() + delay;
+            var message = e is OperationCanceledException ? $"the pull did not finish within {_options.PullTimeout}" : e.Message;
+            var serving = engine.GetStatus(name)?.Version;
+            SetState(name, model, SyncPhase.Failed, serving, model.Version,
+                $"{message}; {(serving is { } s ? $"v{s} keeps serving" : "nothing serves yet")}; retrying in {delay.TotalSeconds:0} s");
+            Log.PullFailed(logger, name, model.VersionText, message, delay);
+            if (work.Failures == 1)
+            {
+                events.Add(AgentEventKinds.SyncFailed, name, model.Version, $"{name} {model.VersionText}: {message}");
+            }
+
+            return e is RegistryException ? message : null;
+        }
+    }
+
+    /// <summary>Makes an installed version serve with the desired settings: through the store when it is not the active one yet.</summary>
+    private async Task ServeInstalledAsync(string name, DesiredModel model, ModelWork work, long version, CancellationToken cancellationToken)
+    {
+        if (engine.GetStatus(name) is { Version: { } serving } && serving == version && work.ServingSettings is { } applied && applied.SameRuntimeSettings(model))
+        {
+            SetState(name, model, SyncPhase.Active, version, version, null);
+            return;
+        }
+
+        if (work.IsRefused(version, model))
+        {
+            SetState(name, model, SyncPhase.Refused, engine.GetStatus(name)?.Version, version, work.RefusalReason);
+            return;
+        }
+
+        SetState(name, model, SyncPhase.Activating, engine.GetStatus(name)?.Version, version, $"loading, warming up and checking v{version}");
+        var validator = Validator(model);
+        if (store.GetActive(name)?.Version == version)
+        {
+            var verdict = await validator.ValidateAsync(ModelPackage.Open(store.VersionFolder(name, version)), cancellationToken).ConfigureAwait(false);
+            if (!verdict.Accepted)
+            {
+                Refused(name, model, work, version, $"{verdict.Stage}: {verdict.Reason}");
+                return;
+            }
+        }
+        else
+        {
+            var outcome = await store.ActivateAsync(name, version, validator, cancellationToken).ConfigureAwait(false);
+            if (!outcome.Activated)
+            {
+                Refused(name, model, work, version, $"{outcome.Validation.Stage}: {outcome.Validation.Reason}");
+                return;
+            }
+        }
+
+        Served(name, model, work, version, null);
+    }
+
+    private void Served(string name, DesiredModel model, ModelWork work, long version, string? why)
+    {
+        var previous = work.ServingVersion;
+        work.ServingVersion = version;
+        work.ServingSettings = model;
+        work.Refusal = null;
+        ActivateDrift(name, version);
+        var providers = engine.GetStatus(name)?.Providers;
+        if (previous != version)
+        {
+            events.Add(AgentEventKinds.Activated, name, version,
+                $"{name} v{version} activated{(previous is { } p ? $" (was v{p})" : "")} on {providers?.Effective ?? "cpu"}{(why is null ? "" : $", {why}")}");
+        }
+
+        if (providers is { IsDegraded: true })
+        {
+            events.Add(AgentEventKinds.Degraded, name, version, $"{name} v{version}: {providers.DegradedReason}");
+        }
+
+        SetState(name, model, SyncPhase.Active, version, version, why);
+    }
+
+    private void Refused(string name, DesiredModel model, ModelWork work, long? version, string reason, bool remember = true)
+    {
+        var serving = engine.GetStatus(name)?.Version;
+        var message = $"{(version is { } v ? $"v{v}" : model.VersionText)} refused: {reason}; {(serving is { } s ? $"v{s} keeps serving" : "nothing serves")}";
+        if (remember && version is { } refused)
+        {
+            work.Refusal = (refused, model, message);
+        }
+
+        SetState(name, model, SyncPhase.Refused, serving, version, message);
+        events.Add(AgentEventKinds.Refused, name, version, $"{name} {message}");
+    }
+
+    private void ActivateDrift(string name, long version)
+    {
+        if (drift is null)
+        {
+            return;
+        }
+
+        try
+        {
+            drift.Activate(name, version, DriftBaseline.FromManifest(ModelPackage.Open(store.VersionFolder(name, version)).Manifest));
+        }
+        catch (Exception e) when (e is ModelManifestException or IOException or System.Text.Json.JsonException or FormatException)
+        {
+            // A baseline the agent cannot read leaves drift off for this version; serving is unaffected.
+            Log.BaselineUnreadable(logger, name, version, e.Message);
+            drift.Remove(name);
+        }
+    }
+
+    private void SetState(string name, DesiredModel model, SyncPhase phase, long? active, long? target, string? message, double? progress = null) =>
+        status.Set(new ModelSyncState(name, model.VersionText, phase, active, target, message, time.GetUtcNow()) { Progress = progress });
+
+    private SyncProgress Progress(string name, DesiredModel model, long? version)
+    {
+        var last = -1;
+        return new SyncProgress(p =>
+        {
+            var percent = p.Total > 0 ? (int)(p.Received * 100 / p.Total) : 0;
+            if (percent != last)
+            {
+                last = percent;
+                SetState(name, model, SyncPhase.Downloading, engine.GetStatus(name)?.Version, version, $"downloading {p.Path} ({percent} %)", percent / 100.0);
+            }
+        });
+    }
+
+    private ModelWork Work(string name, DesiredModel model)
+    {
+        var work = _work.GetOrAdd(name, n => new ModelWork(model) { Refusal = store.GetLastRejection(n) is { } r ? (r.Version, model, $"v{r.Version} refused at {r.Stage}: {r.Reason}") : null });
+        if (!ReferenceEquals(work.Desired, model) && work.Desired != model)
+        {
+            // A changed entry is worked on at once; an operator's hold ends with it.
+            work.Desired = model;
+            work.Override = null;
+            work.Failures = 0;
+            work.NextAttempt = DateTimeOffset.MinValue;
+            SetState(name, model, SyncPhase.Pending, engine.GetStatus(name)?.Version, model.Version, "desired entry changed");
+        }
+
+        return work;
+    }
+
+    private IModelRegistry? Registry(string? target) => target is null ? null : _registries.GetOrAdd(target, t => RegistryTarget.Create(t));
+
+    private ModelPuller Puller(IModelRegistry registry) => new(registry, store, trust, downloader, time, null, metrics);
+
+    private EngineValidator Validator(DesiredModel model) => new(engine, settings.For(model));
+
+    private TimeSpan Backoff(int failures)
+    {
+        var ms = _options.RetryMinDelay.TotalMilliseconds * Math.Pow(2, Math.Min(failures - 1, 20));
+        var capped = Math.Min(ms, _options.RetryMaxDelay.TotalMilliseconds);
+        return TimeSpan.FromMilliseconds(capped * (0.8 + (Random.Shared.NextDouble() * 0.4)));
+    }
+
+    private async Task WaitAsync(TimeSpan wait, CancellationToken cancellationToken)
+    {
+        if (wait <= TimeSpan.Zero)
+        {
+            return;
+        }
+
+        using var delay = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var sleeping = Task.Delay(wait, time, delay.Token);
+        var woken = _wake.Reader.WaitToReadAsync(delay.Token).AsTask();
+        await Task.WhenAny(sleeping, woken).ConfigureAwait(false);
+        await delay.CancelAsync().ConfigureAwait(false);
+        _wake.Reader.TryRead(out _);
+        cancellationToken.ThrowIfCancellationRequested();
+    }
+
+    private static TimeSpan Min(TimeSpan a, TimeSpan b) => a < b ? a : b;
+
+    private sealed class ModelWork(DesiredModel desired)
+    {
+        public SemaphoreSlim Gate { get; } = new(1, 1);
+
+        public DesiredModel Desired { get; set; } = desired;
+
+        public DateTimeOffset NextAttempt { get; set; } = DateTimeOffset.MinValue;
+
+        public int Failures { get; set; }
+
+        /// <summary>A version an operator activated or rolled back to; holds until the desired entry changes.</summary>
+        public long? Override { get; set; }
+
+        public long? ServingVersion { get; set; }
+
+        public DesiredModel? ServingSettings { get; set; }
+
+        public (long Version, DesiredModel Settings, string Message)? Refusal { get; set; }
+
+        public string? RefusalReason => Refusal?.Message;
+
+        /// <summary>A refused version is not tried again with the same settings; new settings may let it load.</summary>
+        public bool IsRefused(long version, DesiredModel model) =>
+            Refusal is { } r && r.Version == version && r.Settings.SameRuntimeSettings(model);
+    }
+
+    private sealed class SyncProgress(Action<DownloadProgress> report) : IProgress<DownloadProgress>
+    {
+        public void Report(DownloadProgress value) => report(value);
+    }
+}

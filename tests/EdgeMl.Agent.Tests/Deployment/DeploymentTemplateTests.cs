@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
+using EdgeMl.Agent.Desired;
 using EdgeMl.Agent.EdgeHub;
 using EdgeMl.Testing;
 
@@ -191,6 +192,21 @@ public sealed partial class DeploymentTemplateTests
         }
 
         Assert.Equal(ModuleEndpoints.Outputs.Order(StringComparer.Ordinal), routed.Order(StringComparer.Ordinal));
+    }
+
+    [Theory]
+    [MemberData(nameof(Templates))]
+    public void EdgeMl_DesiredProperties_EveryOneAcceptedByTheAgent(string file)
+    {
+        var desired = Obj(Obj(Read(file), "modulesContent")["edgeml"]!, "properties.desired");
+
+        var result = DesiredStateParser.Parse(desired);
+
+        Assert.Empty(result.Issues);
+        var model = Assert.Single(result.State.Models);
+        Assert.Equal("ocr-cls", model.Key);
+        Assert.Equal(desired["models"]!["ocr-cls"]!["providers"]!.AsArray().Select(p => p!.GetValue<string>()), model.Value.Providers);
+        Assert.NotNull(result.State.Registry);
     }
 
     private static JsonObject Read(string file) =>

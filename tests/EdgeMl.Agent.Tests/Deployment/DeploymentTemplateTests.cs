@@ -114,6 +114,9 @@ public sealed partial class DeploymentTemplateTests
         var host = Obj(create, "HostConfig");
 
         Assert.True(Obj(create, "ExposedPorts").ContainsKey("9600/tcp"));
+        // The metrics-collector scrapes edgeml:9600 over the module network; the inference API stays on loopback.
+        Assert.Equal("http://0.0.0.0:9600", edgeml["env"]!["EdgeMl__MetricsUrls"]!["value"]!.GetValue<string>());
+        Assert.Null(edgeml["env"]!["EdgeMl__Http__Urls"]);
         var dataDirectory = edgeml["env"]!["EdgeMl__DataDirectory"]!["value"]!.GetValue<string>();
         Assert.Contains(host["Binds"]!.AsArray(), b => b!.GetValue<string>().Split(':') is [var source, var target, ..] && source.StartsWith('/') && target == dataDirectory);
         Assert.InRange(host["Memory"]!.GetValue<long>(), 256L << 20, 16L << 30);

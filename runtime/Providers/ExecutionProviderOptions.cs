@@ -35,6 +35,12 @@ public sealed class ExecutionProviderOptions
     /// <summary>TensorRT: folder for the layer timing cache, which shortens later engine builds.</summary>
     public string? TimingCachePath { get; set; }
 
+    /// <summary>
+    /// TensorRT: a root (under the data folder) holding one cache folder per model hash, TensorRT version and GPU;
+    /// fills <see cref="EngineCachePath"/> and <see cref="TimingCachePath"/> when they are not given.
+    /// </summary>
+    public string? CacheRoot { get; set; }
+
     /// <summary>TensorRT: the most GPU memory an engine build may use, in bytes.</summary>
     [Range(0, long.MaxValue)]
     public long? MaxWorkspaceBytes { get; set; }

@@ -29,16 +29,18 @@ public sealed class ModelLoader
     private readonly ILogger _logger;
     private readonly ProviderChain _providers;
     private readonly ISessionFactory _sessions;
+    private readonly IGpuInfo _gpu;
 
     public ModelLoader(ILogger<ModelLoader>? logger = null)
         : this(ProviderChain.ForThisBuild(), OnnxSessionFactory.Instance, logger)
     {
     }
 
-    internal ModelLoader(ProviderChain providers, ISessionFactory sessions, ILogger<ModelLoader>? logger = null)
+    internal ModelLoader(ProviderChain providers, ISessionFactory sessions, ILogger<ModelLoader>? logger = null, IGpuInfo? gpu = null)
     {
         _providers = providers;
         _sessions = sessions;
+        _gpu = gpu ?? NativeGpuInfo.Instance;
         _logger = (ILogger?)logger ?? NullLogger.Instance;
     }
 
@@ -104,13 +106,14 @@ public sealed class ModelLoader
     private (InferenceSession Session, ProviderReport Report) CreateSession(ModelDefinition definition, OptimizedModelCache? cache)
     {
         var failed = new Dictionary<string, string>(StringComparer.Ordinal);
+        var chain = TensorRtCache.Resolve(definition.Providers, definition.ModelPath, _gpu);
         while (true)
         {
             using var options = SessionOptionsFor(definition, cache);
             ProviderReport report;
             try
             {
-                report = _providers.Apply(options, definition.Providers, failed);
+                report = _providers.Apply(options, chain, failed);
             }
             catch (ProviderUnavailableException e)
             {

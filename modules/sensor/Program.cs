@@ -1,0 +1,6 @@
+using EdgeMl.Sensor;
+using Microsoft.Extensions.Hosting;
+
+var builder = Host.CreateApplicationBuilder(args);
+builder.Services.AddSensor(builder.Configuration);
+await builder.Build().RunAsync();

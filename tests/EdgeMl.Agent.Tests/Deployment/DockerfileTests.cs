@@ -1,0 +1,139 @@
+using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
+using EdgeMl.Testing;
+
+namespace EdgeMl.Agent.Tests.Deployment;
+
+/// <summary>
+/// What can be checked of the module images without a Docker engine: every platform of every module.json has its
+/// Dockerfile; each builds from the repository root with the .NET SDK, publishes a project that exists, copies only
+/// paths that exist, and runs as a non-root user with a health check.
+/// </summary>
+public sealed partial class DockerfileTests
+{
+    public static TheoryData<string, string> Platforms()
+    {
+        var data = new TheoryData<string, string>();
+        foreach (var moduleJson in Directory.GetFiles(Path.Combine(ModelFixtures.RepositoryRoot, "modules"), "module.json", SearchOption.AllDirectories).Order(StringComparer.Ordinal))
+        {
+            var module = Path.GetFileName(Path.GetDirectoryName(moduleJson)!);
+            foreach (var (platform, _) in JsonNode.Parse(File.ReadAllText(moduleJson))!["image"]!["tag"]!["platforms"]!.AsObject())
+            {
+                data.Add(module, platform);
+            }
+        }
+
+        return data;
+    }
+
+    [Fact]
+    public void ModuleJson_EdgeMl_HasTheThreePlatformsAndTheRootAsContext()
+    {
+        var json = ModuleJson("edgeml");
+
+        Assert.Equal(["amd64", "arm64v8", "arm64v8.jetson"], json["image"]!["tag"]!["platforms"]!.AsObject().Select(p => p.Key));
+        Assert.Equal("${CONTAINER_REGISTRY_SERVER}/edgeml", json["image"]!["repository"]!.GetValue<string>());
+        Assert.Equal(ModelFixtures.RepositoryRoot.TrimEnd('/'), Path.GetFullPath(Path.Combine(ModelFixtures.RepositoryRoot, "modules", "edgeml", json["image"]!["contextPath"]!.GetValue<string>())).TrimEnd('/'));
+    }
+
+    [Theory]
+    [MemberData(nameof(Platforms))]
+    public void Dockerfile_EveryPlatform_BuildsFromTheRootAndRunsAsNonRootWithAHealthCheck(string module, string platform)
+    {
+        var text = Dockerfile(module, platform);
+        var lines = Instructions(text);
+
+        Assert.Contains(lines, l => l.StartsWith("FROM ", StringComparison.Ordinal) && l.Contains("mcr.microsoft.com/dotnet/sdk:10.0", StringComparison.Ordinal));
+        foreach (var copy in lines.Where(l => l.StartsWith("COPY ", StringComparison.Ordinal) && !l.Contains("--from=", StringComparison.Ordinal)))
+        {
+            var parts = copy.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            foreach (var source in parts[1..^1])
+            {
+                Assert.True(File.Exists(Path.Combine(ModelFixtures.RepositoryRoot, source)) || Directory.Exists(Path.Combine(ModelFixtures.RepositoryRoot, source)),
+                    $"{module}/{platform}: COPY {source} does not exist under the repository root");
+            }
+        }
+
+        var publish = PublishLine().Match(text);
+        Assert.True(publish.Success, $"{module}/{platform}: no dotnet publish of a project");
+        Assert.True(File.Exists(Path.Combine(ModelFixtures.RepositoryRoot, publish.Groups["project"].Value)), $"{publish.Groups["project"].Value} does not exist");
+        var user = lines.Last(l => l.StartsWith("USER ", StringComparison.Ordinal));
+        Assert.DoesNotMatch(@"^USER\s+(root|0)(:.*)?$", user);
+        var last = lines.Last(l => l.StartsWith("FROM ", StringComparison.Ordinal));
+        Assert.True(lines.IndexOf(user) > lines.IndexOf(last), "USER must be set in the final stage");
+        if (module == "edgeml")
+        {
+            Assert.Contains(lines, l => l.StartsWith("HEALTHCHECK ", StringComparison.Ordinal) && l.Contains("/v2/health/live", StringComparison.Ordinal) && l.Contains("127.0.0.1/8000", StringComparison.Ordinal));
+            Assert.Contains(lines, l => l.StartsWith("EXPOSE ", StringComparison.Ordinal) && l.Contains("9600", StringComparison.Ordinal));
+            Assert.Contains(lines, l => l.StartsWith("ENTRYPOINT ", StringComparison.Ordinal) && l.Contains("edgeml.dll", StringComparison.Ordinal));
+        }
+        else
+        {
+            Assert.Contains(lines, l => l.StartsWith("HEALTHCHECK ", StringComparison.Ordinal));
+        }
+    }
+
+    [Theory]
+    [InlineData("amd64", "linux-x64", "cpu", "mcr.microsoft.com/dotnet/aspnet:10.0")]
+    [InlineData("arm64v8", "linux-arm64", "cpu", "mcr.microsoft.com/dotnet/aspnet:10.0-noble-arm64v8")]
+    public void Dockerfile_EdgeMlGeneric_PublishesForItsArchitectureOnTheAspNetRuntime(string platform, string rid, string flavour, string runtimeImage)
+    {
+        var text = Dockerfile("edgeml", platform);
+        var lines = Instructions(text);
+
+        Assert.Contains($"-r {rid} --self-contained false -p:OnnxRuntimeFlavor={flavour}", text, StringComparison.Ordinal);
+        Assert.Equal($"FROM {runtimeImage}", lines.Last(l => l.StartsWith("FROM ", StringComparison.Ordinal)));
+    }
+
+    [Fact]
+    public void Dockerfile_Jetson_PublishesManagedOnlyAndRunsOnAnL4tImageWithOnnxRuntimeAndTensorRt()
+    {
+        var text = Dockerfile("edgeml", "arm64v8.jetson");
+        var lines = Instructions(text);
+
+        Assert.Contains("-r linux-arm64 --self-contained false -p:OnnxRuntimeFlavor=system", text, StringComparison.Ordinal);
+        Assert.Contains("! ls /app | grep -q '^libonnxruntime'", text, StringComparison.Ordinal);
+        Assert.Equal("FROM ${ORT_BASE}", lines.Last(l => l.StartsWith("FROM ", StringComparison.Ordinal)));
+        Assert.Matches(@"ARG ORT_BASE=\S+:r3\d", text);
+        Assert.Contains("libonnxruntime.so", text, StringComparison.Ordinal);
+        Assert.Contains("libnvinfer.so", text, StringComparison.Ordinal);
+        Assert.Contains("COPY --from=dotnet /usr/share/dotnet /usr/share/dotnet", lines);
+    }
+
+    [Fact]
+    public void Flavour_System_TakesOnlyTheManagedOnnxRuntimePackage()
+    {
+        var runtime = File.ReadAllText(Path.Combine(ModelFixtures.RepositoryRoot, "runtime", "EdgeMl.Runtime.csproj"));
+
+        Assert.Contains("""<PackageReference Include="Microsoft.ML.OnnxRuntime.Managed" Condition="'$(OnnxRuntimeFlavor)' == 'system'" />""", runtime, StringComparison.Ordinal);
+        Assert.Contains("""<PackageReference Include="Microsoft.ML.OnnxRuntime" Condition="'$(OnnxRuntimeFlavor)' == 'cpu'" />""", runtime, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void DockerIgnore_LeavesHostBuildOutputOutOfTheContext()
+    {
+        var ignore = File.ReadAllLines(Path.Combine(ModelFixtures.RepositoryRoot, ".dockerignore"));
+
+        Assert.Contains("**/bin/", ignore);
+        Assert.Contains("**/obj/", ignore);
+    }
+
+    private static JsonNode ModuleJson(string module) =>
+        JsonNode.Parse(File.ReadAllText(Path.Combine(ModelFixtures.RepositoryRoot, "modules", module, "module.json")))!;
+
+    private static string Dockerfile(string module, string platform)
+    {
+        var relative = ModuleJson(module)["image"]!["tag"]!["platforms"]![platform]!.GetValue<string>();
+        var path = Path.Combine(ModelFixtures.RepositoryRoot, "modules", module, relative);
+        Assert.True(File.Exists(path), $"{module}/{platform}: {relative} is missing");
+        return File.ReadAllText(path);
+    }
+
+    /// <summary>Instructions with continuation lines joined and comments dropped.</summary>
+    private static List<string> Instructions(string dockerfile) =>
+        dockerfile.Replace("\\\n", " ", StringComparison.Ordinal).Split('\n')
+            .Select(l => l.Trim()).Where(l => l.Length > 0 && !l.StartsWith('#')).ToList();
+
+    [GeneratedRegex(@"dotnet publish (?<project>\S+\.csproj)")]
+    private static partial Regex PublishLine();
+}

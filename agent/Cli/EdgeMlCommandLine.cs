@@ -13,6 +13,10 @@ internal static class EdgeMlCommandLine
             PredictCommand.Create(),
             KeysCommand.Create(),
             ModelCommand.Create(),
+            StatusCommand.Create(),
+            ModelsCommand.Create(),
+            InferCommand.Create(),
+            SupportBundleCommand.Create(),
         };
     }
 }

@@ -3,7 +3,7 @@ using EdgeMl.Runtime.Packages;
 
 namespace EdgeMl.Agent.Cli;
 
-/// <summary>Exit codes of the model verbs, one per kind of expected failure, so scripts can tell them apart.</summary>
+/// <summary>Exit codes of the verbs, one per kind of expected failure, so scripts can tell them apart.</summary>
 internal static class ExitCodes
 {
     public const int Ok = 0;
@@ -13,6 +13,18 @@ internal static class ExitCodes
     public const int Transfer = 4;
     public const int DiskFull = 5;
     public const int StartFailed = 6;
+
+    /// <summary>No agent answered at the local API's address.</summary>
+    public const int AgentUnreachable = 6;
+
+    /// <summary>The agent wants a bearer token, or refused the one given.</summary>
+    public const int Unauthorized = 7;
+
+    /// <summary>The agent does not know the model, version or endpoint.</summary>
+    public const int NotFound = 8;
+
+    /// <summary>The agent answered with another error (its <c>{"error": …}</c> message is printed).</summary>
+    public const int AgentError = 9;
 
     public static int? For(Exception e) => e switch
     {

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using EdgeMl.Agent.Hosting;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.Options;
 
 namespace EdgeMl.Agent.Cli;
 
@@ -28,13 +29,19 @@ internal static class RunCommand
             try
             {
                 app = AgentHost.Build([.. parse.UnmatchedTokens], file?.FullName);
+
+                // Every settings section at once, before any service reads one and stops at the first problem.
+                if (AgentHost.Validate(app.Services) is { Count: > 0 } problems)
+                {
+                    throw new OptionsValidationException(AgentOptions.Section, typeof(AgentOptions), problems);
+                }
                 await app.RunAsync(cancellationToken);
                 return ExitCodes.Ok;
             }
-            catch (Microsoft.Extensions.Options.OptionsValidationException e)
+            catch (Exception e) when (Invalid(e) is { Count: > 0 } failures)
             {
                 await Console.Error.WriteLineAsync("edgeml run: the configuration is not valid:");
-                foreach (var failure in e.Failures)
+                foreach (var failure in failures)
                 {
                     await Console.Error.WriteLineAsync($"  - {failure}");
                 }
@@ -57,4 +64,12 @@ internal static class RunCommand
         });
         return command;
     }
+
+    /// <summary>Every options failure, whether the host threw one or several together.</summary>
+    private static List<string> Invalid(Exception e) => e switch
+    {
+        OptionsValidationException one => [.. one.Failures],
+        AggregateException many => [.. many.InnerExceptions.SelectMany(Invalid)],
+        _ => [],
+    };
 }

@@ -1,4 +1,5 @@
 using EdgeMl.Agent.Capture;
+using EdgeMl.Agent.Events;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -7,14 +8,15 @@ namespace EdgeMl.Agent.Drift;
 
 /// <summary>
 /// Evaluates every model's drift each <see cref="DriftOptions.EvaluationInterval"/>, logs and counts threshold
-/// crossings. The host subscribes to <see cref="DriftRegistry.LevelChanged"/> to publish events.
+/// crossings, and puts each crossing in the agent's event log (from where MQTT, telemetry and the page report it).
 /// </summary>
 internal sealed class DriftEvaluationService(
     DriftRegistry registry,
     DriftMetrics metrics,
     IOptions<DriftOptions> options,
     TimeProvider time,
-    ILogger<DriftEvaluationService> logger) : BackgroundService
+    ILogger<DriftEvaluationService> logger,
+    AgentEventLog? events = null) : BackgroundService
 {
     public override Task StartAsync(CancellationToken cancellationToken)
     {
@@ -56,5 +58,7 @@ internal sealed class DriftEvaluationService(
     {
         metrics.LevelChanges.Add(1, new("model", e.Model), new("level", e.Current.ToString()));
         Log.DriftLevelChanged(logger, e.Model, e.Version, e.Previous, e.Current, e.Report.MaxPopulationStabilityIndex);
+        events?.Add(AgentEventKinds.Drift, e.Model, e.Version, string.Create(System.Globalization.CultureInfo.InvariantCulture,
+            $"{e.Model} v{e.Version} drift {e.Previous} → {e.Current} (max PSI {e.Report.MaxPopulationStabilityIndex:F3})"));
     }
 }

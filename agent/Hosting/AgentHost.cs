@@ -1,10 +1,18 @@
+using EdgeMl.Agent.Capture;
+using EdgeMl.Agent.Drift;
 using EdgeMl.Agent.Http;
+using EdgeMl.CloudSync.Health;
+using EdgeMl.CloudSync.IoTHub;
+using EdgeMl.CloudSync.Registries;
+using EdgeMl.CloudSync.Upload;
+using EdgeMl.Runtime.Packages;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Hosting;
 
@@ -50,6 +58,44 @@ internal static class AgentHost
             Log.AgentStarted(logger, Version, string.Join(", ", addresses), agent.MetricsUrls, Path.GetFullPath(agent.DataDirectory));
         });
         return app;
+    }
+
+    /// <summary>The problems of every settings section, each prefixed with its section; empty when all are valid.</summary>
+    public static IReadOnlyList<string> Validate(IServiceProvider services)
+    {
+        var problems = new List<string>();
+        Check<AgentOptions>(services, AgentOptions.Section, problems);
+        Check<HttpApiOptions>(services, HttpApiOptions.Section, problems);
+        Check<MqttHealthOptions>(services, MqttHealthOptions.Section, problems);
+        Check<ModelStoreOptions>(services, AgentOptions.Section, problems);
+        Check<DownloadOptions>(services, $"{AgentOptions.Section}:Download", problems);
+        Check<CaptureSettings>(services, $"{AgentOptions.Section}:{CaptureSettings.Section}", problems);
+        Check<DriftOptions>(services, $"{AgentOptions.Section}:{DriftOptions.Section}", problems);
+        Check<UploadOptions>(services, $"{AgentOptions.Section}:{UploadOptions.Section}", problems, onlyIf: typeof(CaptureUploader));
+        Check<IoTHubClientOptions>(services, AgentServiceCollectionExtensions.IoTHubSection, problems, onlyIf: typeof(IIoTHubClient));
+        return problems;
+    }
+
+    private static void Check<T>(IServiceProvider services, string section, List<string> problems, Type? onlyIf = null)
+        where T : class
+    {
+        if (onlyIf is not null && services.GetService(onlyIf) is null)
+        {
+            return;
+        }
+
+        try
+        {
+            _ = services.GetRequiredService<IOptionsMonitor<T>>().CurrentValue;
+        }
+        catch (OptionsValidationException e) when (e.OptionsType == typeof(T))
+        {
+            problems.AddRange(e.Failures.Select(f => f.StartsWith(section, StringComparison.Ordinal) ? f : $"{section}: {f}"));
+        }
+        catch (OptionsValidationException)
+        {
+            // Settings this section depends on are invalid; their own check reports them.
+        }
     }
 
     public static string Version { get; } = typeof(AgentHost).Assembly.GetName().Version?.ToString(3) ?? "0.0.0";

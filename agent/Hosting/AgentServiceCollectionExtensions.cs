@@ -56,8 +56,9 @@ internal static class AgentServiceCollectionExtensions
         }
 
         services.AddMqttHealth();
+        // The device id straight from configuration, so a problem elsewhere in EdgeMl does not hide this section's own.
         services.AddOptions<MqttHealthOptions>().Bind(configuration.GetSection(MqttHealthOptions.Section))
-            .PostConfigure<IOptions<AgentOptions>>((mqtt, agent) => mqtt.DeviceId = configuration[$"{MqttHealthOptions.Section}:DeviceId"] ?? agent.Value.DeviceId);
+            .PostConfigure(mqtt => mqtt.DeviceId = configuration[$"{MqttHealthOptions.Section}:DeviceId"] ?? edgeMl["DeviceId"] ?? new AgentOptions().DeviceId);
 
         if (IsIoTHubConfigured(configuration))
         {

@@ -1,4 +1,5 @@
 using EdgeMl.Agent.Capture;
+using EdgeMl.Agent.Diagnostics;
 using EdgeMl.Agent.Drift;
 using EdgeMl.Agent.Health;
 using EdgeMl.Agent.Serving;
@@ -18,6 +19,7 @@ internal static class HttpApiExtensions
     {
         app.UseMiddleware<ProtocolErrorMiddleware>();
         ((IEndpointRouteBuilder)app).MapOpenInferenceProtocol();
+        ((IEndpointRouteBuilder)app).MapDiagnosticsPage();
         app.MapGet("/metrics", (HttpContext context) =>
         {
             var text = context.RequestServices.GetRequiredService<PrometheusMetrics>().Scrape();

@@ -5,7 +5,7 @@ namespace EdgeMl.Agent.Http;
 
 /// <summary>
 /// Every error leaves as <c>{"error": message}</c> with application/json, which is all Triton and KServe
-/// clients read; the bearer token is checked here too, for every path but health.
+/// clients read; the bearer token is checked here too, for every path but health and anonymous endpoints.
 /// </summary>
 internal sealed class ProtocolErrorMiddleware(RequestDelegate next, Microsoft.Extensions.Options.IOptions<HttpApiOptions> options)
 {
@@ -13,7 +13,9 @@ internal sealed class ProtocolErrorMiddleware(RequestDelegate next, Microsoft.Ex
 
     public async Task InvokeAsync(HttpContext context)
     {
+        // Endpoints marked AllowAnonymous (the diagnostics page, which holds no data) are served without it.
         if (_expected is not null && !context.Request.Path.StartsWithSegments("/v2/health")
+            && context.GetEndpoint()?.Metadata.GetMetadata<Microsoft.AspNetCore.Authorization.IAllowAnonymous>() is null
             && !string.Equals(context.Request.Headers.Authorization.ToString(), _expected, StringComparison.Ordinal))
         {
             await Write(context, 401, "a bearer token is required (Authorization: Bearer …)", ("WWW-Authenticate", "Bearer"));

@@ -137,7 +137,7 @@ internal static class InferRequestReader
         return type == TensorDataType.Bytes ? ReadByteElements(name, shape, bytes) : InferenceTensor.FromBytes(name, type, shape, bytes);
     }
 
-    private static InferenceTensor ReadByteElements(string name, long[] shape, ReadOnlyMemory<byte> bytes)
+    internal static InferenceTensor ReadByteElements(string name, long[] shape, ReadOnlyMemory<byte> bytes)
     {
         var count = JsonTensorData.ElementCount(name, shape);
         var elements = new ReadOnlyMemory<byte>[count];

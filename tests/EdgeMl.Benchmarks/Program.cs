@@ -8,5 +8,11 @@ if (args.Length > 0 && args[0] == "capture-throughput")
     return;
 }
 
+if (args.Length > 0 && args[0] == "latency")
+{
+    await LatencyHarness.RunAsync(args);
+    return;
+}
+
 // Not typeof(Program): the agent's own Program is visible here too (InternalsVisibleTo, for the capture benchmarks).
 BenchmarkSwitcher.FromAssembly(Assembly.GetExecutingAssembly()).Run(args);

@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
@@ -25,7 +26,10 @@ internal sealed class ApiHost : IAsyncDisposable
 
     public InferenceEngine Engine => _app.Services.GetRequiredService<InferenceEngine>();
 
-    public static async Task<ApiHost> StartAsync(Action<HttpApiOptions>? configure = null)
+    public Uri Address => Client.BaseAddress!;
+
+    /// <param name="map">Routes to add beside the API, e.g. a test's stand-in for an endpoint built elsewhere.</param>
+    public static async Task<ApiHost> StartAsync(Action<HttpApiOptions>? configure = null, Action<IEndpointRouteBuilder>? map = null)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
@@ -36,6 +40,7 @@ internal sealed class ApiHost : IAsyncDisposable
         builder.Services.Configure<HttpApiOptions>(o => configure?.Invoke(o));
         var app = builder.Build();
         app.UseHttpApi();
+        map?.Invoke(app);
         _ = app.Services.GetRequiredService<EdgeMl.Agent.Health.PrometheusMetrics>();
         await app.StartAsync();
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();

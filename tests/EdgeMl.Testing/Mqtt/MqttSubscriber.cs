@@ -3,10 +3,10 @@ using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using MQTTnet;
 
-namespace EdgeMl.CloudSync.Tests.Health;
+namespace EdgeMl.Testing.Mqtt;
 
 /// <summary>A local tool subscribed to the agent's topics, as a field engineer's mosquitto_sub would be.</summary>
-internal sealed class MqttSubscriber : IAsyncDisposable
+public sealed class MqttSubscriber : IAsyncDisposable
 {
     private readonly IMqttClient _client = new MqttClientFactory().CreateMqttClient();
     private string _filter = "#";

@@ -1,0 +1,124 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using EdgeMl.Testing.Distribution;
+
+namespace EdgeMl.Agent.Tests.EndToEnd;
+
+/// <summary>The real <c>edgeml run</c> as a child process on free loopback ports, its output kept for failure messages.</summary>
+internal sealed class AgentProcess : IAsyncDisposable
+{
+    private readonly Process _process;
+    private readonly StringBuilder _output = new();
+
+    private AgentProcess(Process process, int httpPort, int metricsPort)
+    {
+        _process = process;
+        HttpPort = httpPort;
+        MetricsPort = metricsPort;
+        Http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{httpPort}"), Timeout = TimeSpan.FromSeconds(30) };
+        process.OutputDataReceived += (_, e) => Append(e.Data);
+        process.ErrorDataReceived += (_, e) => Append(e.Data);
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+    }
+
+    public int HttpPort { get; }
+
+    public int MetricsPort { get; }
+
+    public HttpClient Http { get; }
+
+    public bool HasExited => _process.HasExited;
+
+    public string Output
+    {
+        get
+        {
+            lock (_output)
+            {
+                return _output.ToString();
+            }
+        }
+    }
+
+    public static AgentProcess Start(IEnumerable<string> settings, int? httpPort = null)
+    {
+        var http = httpPort ?? FreePort();
+        var metrics = FreePort();
+        var args = new List<string> { "run", $"--EdgeMl:Http:Urls=http://127.0.0.1:{http}", $"--EdgeMl:MetricsUrls=http://127.0.0.1:{metrics}" };
+        args.AddRange(settings);
+        var info = EdgeMlProcess.StartInfo(args);
+        info.Environment["DOTNET_gcServer"] = "0";
+        var process = Process.Start(info) ?? throw new InvalidOperationException("edgeml did not start");
+        return new AgentProcess(process, http, metrics);
+    }
+
+    /// <summary>Waits until <c>/v2/health/live</c> answers; fails with the agent's output if it exits first.</summary>
+    public async Task WaitUntilLiveAsync()
+    {
+        var guard = Stopwatch.StartNew();
+        while (guard.Elapsed < TimeSpan.FromSeconds(90))
+        {
+            if (_process.HasExited)
+            {
+                throw new InvalidOperationException($"edgeml exited with {_process.ExitCode}:\n{Output}");
+            }
+
+            try
+            {
+                using var response = await Http.GetAsync("/v2/health/live");
+                if (response.IsSuccessStatusCode)
+                {
+                    return;
+                }
+            }
+            catch (HttpRequestException)
+            {
+                // Not listening yet.
+            }
+
+            await Task.Delay(100);
+        }
+
+        throw new TimeoutException($"edgeml did not come up:\n{Output}");
+    }
+
+    /// <summary>SIGKILL: no goodbye to the broker, no flush; what a power cut or an OOM kill does.</summary>
+    public async Task KillAsync()
+    {
+        if (!_process.HasExited)
+        {
+            _process.Kill(entireProcessTree: true);
+            await _process.WaitForExitAsync();
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await KillAsync();
+        Http.Dispose();
+        _process.Dispose();
+    }
+
+    public static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    private void Append(string? line)
+    {
+        if (line is null)
+        {
+            return;
+        }
+
+        lock (_output)
+        {
+            _output.AppendLine(line);
+        }
+    }
+}

@@ -1,0 +1,120 @@
+using System.Runtime.InteropServices;
+using System.Text;
+using System.Text.Json;
+using EdgeMl.Agent.Hosting;
+using EdgeMl.Runtime.Providers;
+using EdgeMl.Runtime.Serving;
+using EdgeMl.Runtime.Sessions;
+using EdgeMl.Runtime.Tensors;
+using EdgeMl.Testing;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.ML.OnnxRuntime;
+
+namespace EdgeMl.Benchmarks;
+
+/// <summary>
+/// The four paths of one classifier prediction, set up once: bare ONNX Runtime, the engine in process, and the
+/// agent's real host (<c>edgeml run</c>'s composition, capture and MQTT included) over loopback HTTP, binary and JSON.
+/// </summary>
+internal sealed class AgentHttpSetup : IAsyncDisposable
+{
+    public static readonly long[] Shape = [1, 3, 48, 192];
+    private readonly string _data = Directory.CreateTempSubdirectory("edgeml-bench-").FullName;
+    private readonly InferenceSession _bare;
+    private readonly RunOptions _runOptions = new();
+    private readonly float[] _input = ModelFixtures.SampleInput(Shape, seed: 1);
+    private readonly WebApplication _app;
+    private readonly HttpClient _client;
+    private readonly InferenceEngine _engine;
+    private readonly InferenceRequest _request;
+    private readonly byte[] _binaryBody;
+    private readonly string _binaryHeaderLength;
+    private readonly byte[] _jsonBody;
+
+    public AgentHttpSetup()
+    {
+        using (var options = new Microsoft.ML.OnnxRuntime.SessionOptions { IntraOpNumThreads = 1 })
+        {
+            _bare = new InferenceSession(ModelFixtures.Classifier, options);
+        }
+
+        var metricsPort = FreePort();
+        _app = AgentHost.Build(
+        [
+            $"--EdgeMl:DataDirectory={_data}",
+            "--EdgeMl:Http:Urls=http://127.0.0.1:0",
+            $"--EdgeMl:MetricsUrls=http://127.0.0.1:{metricsPort}",
+            $"--EdgeMl:Mqtt:EmbeddedPort={FreePort()}",
+        ], customize: b => b.Logging.ClearProviders());
+        _app.StartAsync().GetAwaiter().GetResult();
+        _engine = _app.Services.GetRequiredService<InferenceEngine>();
+        var activation = _engine.ActivateAsync(new ModelDefinition
+        {
+            Name = "cls",
+            Version = 1,
+            ModelPath = ModelFixtures.Classifier,
+            Session = new ModelSessionOptions { IntraOpThreads = 1 },
+            Providers = ProviderChainOptions.CpuOnly,
+            WarmUp = new WarmUpOptions { Runs = 3, Shapes = { ["x"] = Shape } },
+        }).GetAwaiter().GetResult();
+        if (!activation.Succeeded)
+        {
+            throw new InvalidOperationException(activation.Failure!.Reason);
+        }
+
+        var address = _app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses
+            .First(a => new Uri(a).Port != metricsPort);
+        _client = new HttpClient { BaseAddress = new Uri(address) };
+        _request = new InferenceRequest([InferenceTensor.Create("x", Shape, _input)]);
+        var header = Encoding.UTF8.GetBytes($$$"""{"inputs":[{"name":"x","shape":[1,3,48,192],"datatype":"FP32","parameters":{"binary_data_size":{{{_input.Length * 4}}}}}],"outputs":[{"name":"softmax_0.tmp_0","parameters":{"binary_data":true}}]}""");
+        _binaryHeaderLength = header.Length.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        _binaryBody = [.. header, .. MemoryMarshal.AsBytes(_input.AsSpan())];
+        _jsonBody = Encoding.UTF8.GetBytes($$"""{"inputs":[{"name":"x","shape":[1,3,48,192],"datatype":"FP32","data":{{JsonSerializer.Serialize(_input)}}}]}""");
+    }
+
+    public float Bare()
+    {
+        using var input = OrtValue.CreateTensorValueFromMemory(_input, Shape);
+        using var results = _bare.Run(_runOptions, ["x"], [input], ["softmax_0.tmp_0"]);
+        return results[0].GetTensorDataAsSpan<float>()[0];
+    }
+
+    public async Task<float> InProcessAsync() => (await _engine.InferAsync("cls", _request)).Outputs[0].Span<float>()[0];
+
+    public async Task<int> HttpBinaryAsync()
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/v2/models/cls/infer") { Content = new ByteArrayContent(_binaryBody) };
+        request.Headers.Add("Inference-Header-Content-Length", _binaryHeaderLength);
+        using var response = await _client.SendAsync(request);
+        return (await response.EnsureSuccessStatusCode().Content.ReadAsByteArrayAsync()).Length;
+    }
+
+    public async Task<int> HttpJsonAsync()
+    {
+        using var content = new ByteArrayContent(_jsonBody);
+        content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
+        using var response = await _client.PostAsync("/v2/models/cls/infer", content);
+        return (await response.EnsureSuccessStatusCode().Content.ReadAsByteArrayAsync()).Length;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _client.Dispose();
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+        _bare.Dispose();
+        _runOptions.Dispose();
+        Directory.Delete(_data, recursive: true);
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}

@@ -58,6 +58,22 @@ internal sealed record DesiredModel
 
     public string VersionText => Version?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "latest";
 
+    /// <summary>
+    /// Equal by content: every twin update parses each entry anew, and the compiler's record equality would
+    /// compare <see cref="Providers"/> and <see cref="Capture"/> by reference, so an unchanged entry would look
+    /// changed (and end an operator's hold).
+    /// </summary>
+    public bool Equals(DesiredModel? other) =>
+        other is not null && Version == other.Version && Pinned == other.Pinned && SameRuntimeSettings(other) && SameCapture(Capture, other.Capture);
+
+    public override int GetHashCode() => HashCode.Combine(Version, Pinned, Policy, Batching, MaxBatchSize, Threads, MaxConcurrency);
+
+    private static bool SameCapture(CaptureOptions? a, CaptureOptions? b) =>
+        ReferenceEquals(a, b)
+        || (a is not null && b is not null && a.Enabled == b.Enabled && a.SampleRate == b.SampleRate && a.DriftingSampleRate == b.DriftingSampleRate
+            && a.LowConfidenceThreshold == b.LowConfidenceThreshold && a.ConfidenceOutput == b.ConfidenceOutput && a.CaptureErrors == b.CaptureErrors
+            && a.MaxRecordBytes == b.MaxRecordBytes);
+
     /// <summary>True when a change from <paramref name="other"/> needs the model loaded again (not just another version).</summary>
     public bool SameRuntimeSettings(DesiredModel other) =>
         ReferenceEquals(this, other)

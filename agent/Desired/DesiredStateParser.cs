@@ -123,7 +123,7 @@ internal static class DesiredStateParser
         {
             case null:
                 break;
-            case JsonValue v when v.TryGetValue(out long number) && number > 0:
+            case JsonValue v when Whole(v) is { } number && number > 0:
                 version = number;
                 break;
             case JsonValue v when v.TryGetValue(out string? text) && string.Equals(text, "latest", StringComparison.OrdinalIgnoreCase):
@@ -145,7 +145,12 @@ internal static class DesiredStateParser
         var policy = ProviderPolicy.Prefer;
         if (o["policy"] is { } pol && String(pol, $"{path}.policy", issues) is { } policyText)
         {
-            if (!Enum.TryParse(policyText, ignoreCase: true, out policy) || !Enum.IsDefined(policy))
+            // By name only: Enum.TryParse would also take "1" for require.
+            if (Enum.GetNames<ProviderPolicy>().FirstOrDefault(n => string.Equals(n, policyText.Trim(), StringComparison.OrdinalIgnoreCase)) is { } known)
+            {
+                policy = Enum.Parse<ProviderPolicy>(known);
+            }
+            else
             {
                 issues.Add(new($"{path}.policy", $"must be \"prefer\" or \"require\", not \"{policyText}\""));
             }
@@ -293,7 +298,7 @@ internal static class DesiredStateParser
             return null;
         }
 
-        if (node is JsonValue v && v.TryGetValue(out long value) && value >= min && value <= max)
+        if (node is JsonValue v && Whole(v) is { } value && value >= min && value <= max)
         {
             return (int)value;
         }
@@ -309,7 +314,7 @@ internal static class DesiredStateParser
             return null;
         }
 
-        if (node is JsonValue v && v.GetValueKind() == JsonValueKind.Number && v.GetValue<double>() is var value && value >= min && value <= max)
+        if (node is JsonValue v && Real(v) is { } value && value >= min && value <= max)
         {
             return value;
         }
@@ -317,6 +322,14 @@ internal static class DesiredStateParser
         issues.Add(new(path, $"must be a number from {min.ToString(CultureInfo.InvariantCulture)} to {max.ToString(CultureInfo.InvariantCulture)}, not {node.ToJsonString()}"));
         return null;
     }
+
+    // A number from its JSON text: parsed documents hold JsonElements, configuration holds long/double/bool
+    // primitives, and GetValue<double>() on a long primitive throws instead of converting.
+    private static double? Real(JsonValue v) =>
+        v.GetValueKind() == JsonValueKind.Number && double.TryParse(v.ToJsonString(), NumberStyles.Float, CultureInfo.InvariantCulture, out var d) && double.IsFinite(d) ? d : null;
+
+    private static long? Whole(JsonValue v) =>
+        v.GetValueKind() == JsonValueKind.Number && long.TryParse(v.ToJsonString(), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var l) ? l : null;
 
     /// <summary>A <c>TimeSpan</c> as "hh:mm:ss" or a number of seconds.</summary>
     private static TimeSpan? Interval(JsonNode? node, string path, TimeSpan min, TimeSpan max, List<DesiredIssue> issues)
@@ -328,7 +341,8 @@ internal static class DesiredStateParser
 
         TimeSpan? value = node switch
         {
-            JsonValue v when v.GetValueKind() == JsonValueKind.Number => TimeSpan.FromSeconds(v.GetValue<double>()),
+            // Range-checked as seconds first: TimeSpan.FromSeconds throws beyond about 29,000 years.
+            JsonValue v when Real(v) is { } seconds => seconds >= min.TotalSeconds && seconds <= max.TotalSeconds ? TimeSpan.FromSeconds(seconds) : null,
             JsonValue v when v.GetValueKind() == JsonValueKind.String && TimeSpan.TryParse(v.GetValue<string>(), CultureInfo.InvariantCulture, out var t) => t,
             _ => null,
         };

@@ -257,6 +257,15 @@ internal sealed class ModelSync(
             return null;
         }
 
+        if (model.Version is { } wanted && store.GetActive(name)?.Version == wanted && store.GetInstalledVersions(name).Contains(wanted))
+        {
+            // The desired version is already the accepted, active one: serving it needs no registry, and an
+            // unreachable registry (a restart offline) is then no failure to report.
+            await ServeInstalledAsync(name, model, work, wanted, cancellationToken).ConfigureAwait(false);
+            work.NextAttempt = DateTimeOffset.MaxValue;
+            return null;
+        }
+
         if (registry is null)
         {
             var target = model.Version ?? store.GetActive(name)?.Version;

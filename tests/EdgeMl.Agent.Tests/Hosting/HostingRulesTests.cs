@@ -1,0 +1,116 @@
+using System.Net;
+using System.Net.Sockets;
+using EdgeMl.Agent.Hosting;
+using EdgeMl.Agent.Http;
+using EdgeMl.Testing.Distribution;
+
+namespace EdgeMl.Agent.Tests.Hosting;
+
+public sealed class HostingRulesTests : IDisposable
+{
+    private readonly TestPackages.TempFolder _temp = new();
+
+    public void Dispose() => _temp.Dispose();
+
+    [Theory]
+    [InlineData("http://127.0.0.1:8000")]
+    [InlineData("http://localhost:8000")]
+    [InlineData("http://[::1]:8000")]
+    [InlineData("https://127.0.0.2:8443/")]
+    [InlineData("http://127.0.0.1:8000;http://[::1]:8000")]
+    public void HttpApiRules_LoopbackWithoutToken_Valid(string urls)
+    {
+        var result = new HttpApiOptionsRules().Validate(null, new HttpApiOptions { Urls = urls });
+
+        Assert.True(result.Succeeded, result.FailureMessage);
+    }
+
+    [Theory]
+    [InlineData("http://0.0.0.0:8000")]
+    [InlineData("http://[::]:8000")]
+    [InlineData("http://+:8000")]
+    [InlineData("http://192.168.1.20:8000")]
+    [InlineData("http://127.0.0.1:8000;http://0.0.0.0:8001")]
+    public void HttpApiRules_BeyondLoopbackWithoutToken_RefusedWithClearMessage(string urls)
+    {
+        var result = new HttpApiOptionsRules().Validate(null, new HttpApiOptions { Urls = urls });
+
+        Assert.True(result.Failed);
+        var failure = Assert.Single(result.Failures!);
+        Assert.Contains("beyond loopback", failure, StringComparison.Ordinal);
+        Assert.Contains("set EdgeMl:Http:Token (16 characters or more)", failure, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void HttpApiRules_BeyondLoopbackWithShortOrLongToken_OnlyLongAccepted()
+    {
+        var rules = new HttpApiOptionsRules();
+
+        Assert.True(rules.Validate(null, new HttpApiOptions { Urls = "http://0.0.0.0:8000", Token = "short" }).Failed);
+        Assert.True(rules.Validate(null, new HttpApiOptions { Urls = "http://0.0.0.0:8000", Token = new string('t', 16) }).Succeeded);
+    }
+
+    [Fact]
+    public void HttpApiRules_NotHttp_Refused()
+    {
+        var result = new HttpApiOptionsRules().Validate(null, new HttpApiOptions { Urls = "ftp://127.0.0.1:21" });
+
+        Assert.Contains("is not an http:// or https:// URL", Assert.Single(result.Failures!), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void AgentOptions_Defaults_Valid()
+    {
+        var options = new AgentOptions { DeviceId = "edge01" };
+
+        Assert.True(new AgentOptionsValidator().Validate(null, options).Succeeded);
+        Assert.True(new AgentOptionsRules().Validate(null, options).Succeeded);
+    }
+
+    [Fact]
+    public void AgentOptions_DeviceIdWithSlash_RefusedWithItsMessage()
+    {
+        var result = new AgentOptionsValidator().Validate(null, new AgentOptions { DeviceId = "edge/01" });
+
+        Assert.Contains("DeviceId must be one topic level", result.FailureMessage, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void AgentOptions_RangesChecked()
+    {
+        var result = new AgentOptionsValidator().Validate(null, new AgentOptions { DeviceId = "d", PullTimeout = TimeSpan.FromSeconds(1), RetryMinDelay = TimeSpan.Zero });
+
+        Assert.True(result.Failed);
+        Assert.Contains(nameof(AgentOptions.PullTimeout), result.FailureMessage, StringComparison.Ordinal);
+        Assert.Contains(nameof(AgentOptions.RetryMinDelay), result.FailureMessage, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void AgentOptionsRules_SeveralProblems_ReportedTogether()
+    {
+        var missing = _temp.Sub("nope.pem");
+        var options = new AgentOptions
+        {
+            DeviceId = "d",
+            TrustedKeyFiles = [missing],
+            RetryMinDelay = TimeSpan.FromMinutes(5),
+            RetryMaxDelay = TimeSpan.FromMinutes(1),
+            MetricsUrls = "https://127.0.0.1:9600;nonsense",
+        };
+
+        var failures = new AgentOptionsRules().Validate(null, options).Failures!.ToArray();
+
+        Assert.Equal(4, failures.Length);
+        Assert.Contains($"EdgeMl:TrustedKeyFiles: {missing} does not exist.", failures);
+        Assert.Contains("EdgeMl:RetryMinDelay must not exceed EdgeMl:RetryMaxDelay.", failures);
+        Assert.Contains("EdgeMl:MetricsUrls: 'https://127.0.0.1:9600' is not an http:// URL.", failures);
+        Assert.Contains("EdgeMl:MetricsUrls: 'nonsense' is not an http:// URL.", failures);
+    }
+
+    internal static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}

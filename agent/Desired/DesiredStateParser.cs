@@ -343,7 +343,11 @@ internal static class DesiredStateParser
         {
             // Range-checked as seconds first: TimeSpan.FromSeconds throws beyond about 29,000 years.
             JsonValue v when Real(v) is { } seconds => seconds >= min.TotalSeconds && seconds <= max.TotalSeconds ? TimeSpan.FromSeconds(seconds) : null,
-            JsonValue v when v.GetValueKind() == JsonValueKind.String && TimeSpan.TryParse(v.GetValue<string>(), CultureInfo.InvariantCulture, out var t) => t,
+            // "10" means seconds, as a number would; TimeSpan alone would read it as ten days.
+            JsonValue v when v.GetValueKind() == JsonValueKind.String && double.TryParse(v.GetValue<string>(), NumberStyles.Float, CultureInfo.InvariantCulture, out var seconds) =>
+                seconds >= min.TotalSeconds && seconds <= max.TotalSeconds ? TimeSpan.FromSeconds(seconds) : null,
+            JsonValue v when v.GetValueKind() == JsonValueKind.String && v.GetValue<string>().Contains(':', StringComparison.Ordinal)
+                && TimeSpan.TryParse(v.GetValue<string>(), CultureInfo.InvariantCulture, out var t) => t,
             _ => null,
         };
         if (value is { } ok && ok >= min && ok <= max)

@@ -1,7 +1,11 @@
 using EdgeMl.Agent.Capture;
 using EdgeMl.Agent.Desired;
 using EdgeMl.Agent.EdgeHub;
+using EdgeMl.Agent.Drift;
 using EdgeMl.Agent.Events;
+using EdgeMl.Agent.Gpio;
+using EdgeMl.Agent.Serving;
+using EdgeMl.Runtime.Serving;
 using EdgeMl.Agent.Health;
 using EdgeMl.Agent.Http;
 using EdgeMl.Agent.Sync;
@@ -43,7 +47,19 @@ internal static class AgentServiceCollectionExtensions
         services.AddOptions<DownloadOptions>().Bind(edgeMl.GetSection("Download"));
         services.TryAddSingleton(TrustFrom);
         services.AddModelSync();
+
+        // Every front door's predictions feed the GPIO triggers' latest sample (a no-op for models no trigger names).
+        services.TryAddSingleton(sp =>
+        {
+            var pipeline = new PredictionPipeline(
+                sp.GetRequiredService<InferenceEngine>(), sp.GetRequiredService<TimeProvider>(), sp.GetService<CaptureRecorder>(), sp.GetService<DriftRegistry>());
+            pipeline.Served += sp.GetRequiredService<LatestSampleCache>().Remember;
+            return pipeline;
+        });
         services.AddHttpApi();
+        services.TryAddSingleton<LoggingGpioSink>();
+        services.TryAddSingleton<IGpioSink, AgentGpioSink>();
+        services.AddGpio(configuration);
 
         // Capture and drift read EdgeMl:Capture, EdgeMl:Drift and EdgeMl:Upload; models' desired capture settings overlay them.
         services.AddCapture(edgeMl);

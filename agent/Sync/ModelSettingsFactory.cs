@@ -31,12 +31,8 @@ internal sealed class ModelSettingsFactory(IOptions<AgentOptions> options)
 
     private ExecutionProviderOptions Provider(string name) => name switch
     {
-        ProviderNames.TensorRt => new ExecutionProviderOptions
-        {
-            Name = name,
-            EngineCachePath = _options.DataPath("cache", "tensorrt", "engines"),
-            TimingCachePath = _options.DataPath("cache", "tensorrt", "timing"),
-        },
+        // Engines and timing caches per model hash, TensorRT version and GPU, so a changed model or device never reuses a stale engine.
+        ProviderNames.TensorRt => new ExecutionProviderOptions { Name = name, CacheRoot = _options.DataPath("cache", "tensorrt") },
         _ => new ExecutionProviderOptions { Name = name },
     };
 }

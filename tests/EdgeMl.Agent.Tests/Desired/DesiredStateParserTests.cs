@@ -241,6 +241,7 @@ public sealed class DesiredStateParserTests
     [InlineData("pollInterval", "5", 5)]
     [InlineData("healthReportInterval", "\"00:00:01\"", 1)]
     [InlineData("healthReportInterval", "2.5", 2.5)]
+    [InlineData("telemetryInterval", "\"10\"", 10)]
     [InlineData("telemetryInterval", "86400", 86400)]
     public void Parse_IntervalAsTextOrSeconds_Accepted(string key, string value, double seconds)
     {

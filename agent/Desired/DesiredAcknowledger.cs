@@ -19,6 +19,7 @@ internal sealed class DesiredAcknowledger(
     private static readonly TimeSpan Debounce = TimeSpan.FromMilliseconds(300);
     private readonly Channel<bool> _dirty = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
     private readonly Dictionary<string, string> _sent = new(StringComparer.Ordinal);
+    private bool _resendAll;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -73,6 +74,11 @@ internal sealed class DesiredAcknowledger(
                 : WritablePropertyResponse.Create(snapshot.Document[key], 400, version, issue.Message);
         }
 
+        foreach (var key in _sent.Keys.Where(k => !k.StartsWith("models.", StringComparison.Ordinal)).Except(desired.TwinKeys).ToArray())
+        {
+            acks[key] = null; // the twin no longer sets it: its acknowledgement is deleted
+        }
+
         var twinModels = desired.TwinModels;
         var gone = _sent.Keys.Where(k => k.StartsWith("models.", StringComparison.Ordinal)).Select(k => k["models.".Length..]).Except(twinModels).ToArray();
         if (twinModels.Count > 0 || gone.Length > 0)
@@ -117,6 +123,11 @@ internal sealed class DesiredAcknowledger(
         if (hub.State != IoTHubConnectionState.Connected)
         {
             return; // sent in full when the connection comes back
+        }
+
+        if (Interlocked.Exchange(ref _resendAll, false))
+        {
+            _sent.Clear();
         }
 
         var acks = BuildAcknowledgements();
@@ -188,7 +199,8 @@ internal sealed class DesiredAcknowledger(
         if (e.State == IoTHubConnectionState.Connected)
         {
             // The hub may have lost nothing, but a device cannot know: everything is acknowledged again.
-            _sent.Clear();
+            // The loop forgets what it sent; this thread only asks, so the loop alone touches _sent.
+            Volatile.Write(ref _resendAll, true);
             MarkDirty();
         }
     }

@@ -23,6 +23,9 @@ internal sealed class DesiredStateSource
 {
     public const string ConfigSection = "EdgeMl:Desired";
     private const string FileName = "desired.json";
+    private const string AcceptedFileName = "desired.accepted.json";
+    private readonly string _acceptedPath;
+    private JsonObject _accepted;
     private readonly JsonObject _config;
     private readonly string _path;
     private readonly ILogger _logger;
@@ -36,25 +39,20 @@ internal sealed class DesiredStateSource
         _config = ConfigurationJson.ToJson(configuration.GetSection(ConfigSection));
         _path = options.Value.DataPath(FileName);
         _logger = logger;
-        long version = 0;
-        if (File.Exists(_path))
+        _acceptedPath = options.Value.DataPath(AcceptedFileName);
+        _twin = Read(_path) ?? [];
+        var version = _twin["$version"] is JsonValue v && v.TryGetValue(out long n) ? n : 0;
+        if (version > 0)
         {
-            try
-            {
-                _twin = JsonNode.Parse(File.ReadAllBytes(_path)) as JsonObject ?? [];
-                version = _twin["$version"] is JsonValue v && v.TryGetValue(out long n) ? n : 0;
-                Log.DesiredRestored(_logger, _path, version);
-            }
-            catch (JsonException e)
-            {
-                // Durable writes make this unlikely; if it happens the embedded defaults serve until the twin answers.
-                Log.DesiredUnreadable(_logger, _path, e.Message);
-                _twin = [];
-            }
+            Log.DesiredRestored(_logger, _path, version);
         }
 
-        var parsed = DesiredStateParser.Parse(Merge(_config, _twin));
-        _current = new DesiredSnapshot(parsed.State, parsed.Issues, version, Merge(_config, _twin));
+        // What was accepted before the restart stands in for entries the persisted twin holds but the agent refused.
+        var accepted = Read(_acceptedPath) ?? [];
+        var document = Merge(_config, _twin);
+        var parsed = DesiredStateParser.Parse(document);
+        _accepted = Accepted(document, parsed, accepted);
+        _current = new DesiredSnapshot(KeepServing(parsed, DesiredStateParser.Parse(accepted).State), parsed.Issues, version, document);
     }
 
     /// <summary>Raised after the desired state changed (a twin update was applied).</summary>
@@ -107,9 +105,11 @@ internal sealed class DesiredStateSource
             var document = Merge(_config, twin);
             var parsed = DesiredStateParser.Parse(document);
             next = new DesiredSnapshot(KeepServing(parsed, _current.State), parsed.Issues, update.Version, document);
+            _accepted = Accepted(document, parsed, _accepted);
             _twin = twin;
             _current = next;
             Directory.CreateDirectory(Path.GetDirectoryName(_path)!);
+            Durable.WriteAllBytes(_acceptedPath, JsonSerializer.SerializeToUtf8Bytes(_accepted, JsonOptions));
             Durable.WriteAllBytes(_path, JsonSerializer.SerializeToUtf8Bytes(twin, JsonOptions));
         }
 
@@ -120,6 +120,54 @@ internal sealed class DesiredStateSource
 
         Changed?.Invoke(this, next);
         return next;
+    }
+
+    /// <summary>The document as accepted: refused entries replaced by their previously accepted JSON (or left out).</summary>
+    private static JsonObject Accepted(JsonObject document, DesiredParseResult parsed, JsonObject previous)
+    {
+        var accepted = (JsonObject)document.DeepClone();
+        if (parsed.IsValid)
+        {
+            return accepted;
+        }
+
+        foreach (var key in parsed.Issues.Select(i => i.Path.Split('.')[0]).Distinct().Where(k => k != "models"))
+        {
+            accepted[key] = previous[key]?.DeepClone();
+        }
+
+        if (parsed.IssuesOf("models").Any(i => i.Path == "models"))
+        {
+            accepted["models"] = previous["models"]?.DeepClone();
+        }
+        else if (accepted["models"] is JsonObject models)
+        {
+            foreach (var name in models.Select(m => m.Key).Where(name => parsed.IssuesOf($"models.{name}").Any()).ToArray())
+            {
+                models[name] = (previous["models"] as JsonObject)?[name]?.DeepClone();
+            }
+        }
+
+        return accepted;
+    }
+
+    private JsonObject? Read(string path)
+    {
+        if (!File.Exists(path))
+        {
+            return null;
+        }
+
+        try
+        {
+            return JsonNode.Parse(File.ReadAllBytes(path)) as JsonObject;
+        }
+        catch (JsonException e)
+        {
+            // Durable writes make this unlikely; if it happens the embedded defaults serve until the twin answers.
+            Log.DesiredUnreadable(_logger, path, e.Message);
+            return null;
+        }
     }
 
     /// <summary>Refused entries keep their last accepted value, so a bad document never unloads a serving model.</summary>

@@ -149,6 +149,22 @@ public sealed class DesiredStateSourceTests : IDisposable
     }
 
     [Fact]
+    public void Constructor_AfterRestartWithARefusedEntry_ServesTheEntryAcceptedBefore()
+    {
+        var before = Create();
+        before.Apply(Full(2, """{"models":{"cls":{"version":2,"providers":["cpu"]}},"pollInterval":"00:02:00"}"""));
+        before.Apply(Patch(3, """{"models":{"cls":{"version":"two"}},"pollInterval":"forever"}"""));
+
+        var restarted = Create();
+
+        Assert.Equal(3, restarted.Current.TwinVersion);
+        Assert.Equal(["models.cls.version", "pollInterval"], restarted.Current.Issues.Select(i => i.Path).Order(StringComparer.Ordinal));
+        Assert.Equal(2, restarted.Current.State.Models["cls"].Version);
+        Assert.Equal(["cpu"], restarted.Current.State.Models["cls"].Providers);
+        Assert.Equal(TimeSpan.FromMinutes(2), restarted.Current.State.PollInterval);
+    }
+
+    [Fact]
     public void Apply_ModelsNotAnObject_AllPreviousModelsKept()
     {
         var source = Create();

@@ -94,6 +94,10 @@ public sealed class CaptureStoreOptions
     [Range(1, 100_000)]
     public int MaxBatchSize { get; set; } = 2048;
 
+    /// <summary>How long the writer waits after the first record for more, so one transaction carries many.</summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:00:05")]
+    public TimeSpan BatchLinger { get; set; } = TimeSpan.FromMilliseconds(50);
+
     /// <summary>
     /// WAL pages before SQLite checkpoints into the database (its <c>wal_autocheckpoint</c>). The disk needs room
     /// for about the quota plus this many 4 KiB pages.

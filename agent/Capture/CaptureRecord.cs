@@ -78,17 +78,11 @@ internal sealed record CaptureRecord
     public static UploadTensor Summarize(InferenceTensor tensor)
     {
         ArgumentNullException.ThrowIfNull(tensor);
-        var values = TensorObservations.ToDoubles(tensor);
+        var stats = TensorObservations.Summarize(tensor);
         var summary = new UploadTensor(tensor.Name, tensor.DataType.ToProtocolName(), tensor.Shape.ToArray());
-        return values.Length == 0
+        return stats.Count == 0
             ? summary
-            : summary with
-            {
-                Mean = TensorObservations.Mean(values),
-                Std = TensorObservations.StandardDeviation(values),
-                Min = values.Min(),
-                Max = values.Max(),
-            };
+            : summary with { Mean = stats.Mean, Std = stats.Std, Min = stats.Min, Max = stats.Max };
     }
 }
 

@@ -6,14 +6,15 @@ namespace EdgeMl.Agent.Capture;
 
 /// <summary>
 /// The store's one writer: drains the hand-off into batched transactions (as many records as are waiting, up to
-/// <see cref="CaptureStoreOptions.MaxBatchSize"/>), so a burst costs one commit, not one per record. Wakes the
-/// uploader after each commit.
+/// <see cref="CaptureStoreOptions.MaxBatchSize"/>, after lingering <see cref="CaptureStoreOptions.BatchLinger"/> for
+/// more), so a burst or a steady stream costs one commit per batch, not one per record. Wakes the uploader after each commit.
 /// </summary>
 internal sealed class CaptureWriterService(
     CaptureChannel channel,
     CaptureStore store,
     IOptions<CaptureSettings> settings,
-    ILogger<CaptureWriterService> logger) : BackgroundService
+    ILogger<CaptureWriterService> logger,
+    TimeProvider? time = null) : BackgroundService
 {
     /// <summary>Called after each committed batch (the host points it at the uploader's wake-up).</summary>
     public Action? Committed { get; set; }
@@ -49,8 +50,15 @@ internal sealed class CaptureWriterService(
     {
         try
         {
+            var linger = settings.Value.Store.BatchLinger;
             while (await channel.Reader.WaitToReadAsync(stoppingToken))
             {
+                // A steady trickle would otherwise cost one transaction per record; lingering lets a batch form.
+                if (linger > TimeSpan.Zero && channel.Reader.Count < settings.Value.Store.MaxBatchSize)
+                {
+                    await Task.Delay(linger, time ?? TimeProvider.System, stoppingToken);
+                }
+
                 try
                 {
                     DrainOnce();

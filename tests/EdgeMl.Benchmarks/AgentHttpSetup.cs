@@ -39,7 +39,8 @@ internal sealed class AgentHttpSetup : IAsyncDisposable
     private readonly byte[] _jsonBody;
 
     /// <param name="captureRate">The capture sample rate of the agent (its default is 1 %).</param>
-    public AgentHttpSetup(double captureRate = 0.01)
+    /// <param name="maxRecordBytes">Records above this keep input summaries instead of the tensors (the agent's default is 256 KiB).</param>
+    public AgentHttpSetup(double captureRate = 0.01, int maxRecordBytes = 256 * 1024)
     {
         using (var options = new Microsoft.ML.OnnxRuntime.SessionOptions { IntraOpNumThreads = 1 })
         {
@@ -54,6 +55,7 @@ internal sealed class AgentHttpSetup : IAsyncDisposable
             $"--EdgeMl:MetricsUrls=http://127.0.0.1:{metricsPort}",
             $"--EdgeMl:Mqtt:EmbeddedPort={FreePort()}",
             string.Create(System.Globalization.CultureInfo.InvariantCulture, $"--EdgeMl:Capture:Defaults:SampleRate={captureRate}"),
+            string.Create(System.Globalization.CultureInfo.InvariantCulture, $"--EdgeMl:Capture:Defaults:MaxRecordBytes={maxRecordBytes}"),
         ], customize: b => b.Logging.ClearProviders());
         _app.StartAsync().GetAwaiter().GetResult();
         _engine = _app.Services.GetRequiredService<InferenceEngine>();
@@ -103,6 +105,20 @@ internal sealed class AgentHttpSetup : IAsyncDisposable
         request.Headers.Add("Inference-Header-Content-Length", _binaryHeaderLength);
         using var response = await _client.SendAsync(request);
         return (await response.EnsureSuccessStatusCode().Content.ReadAsByteArrayAsync()).Length;
+    }
+
+    /// <summary>A GET of <paramref name="path"/>, or a POST of the binary request body to it; any status.</summary>
+    public async Task<int> HttpProbeAsync(string path, bool body)
+    {
+        using var request = new HttpRequestMessage(body ? HttpMethod.Post : HttpMethod.Get, path);
+        if (body)
+        {
+            request.Content = new ByteArrayContent(_binaryBody);
+            request.Headers.Add("Inference-Header-Content-Length", _binaryHeaderLength);
+        }
+
+        using var response = await _client.SendAsync(request);
+        return (await response.Content.ReadAsByteArrayAsync()).Length;
     }
 
     public async Task<int> HttpJsonAsync()

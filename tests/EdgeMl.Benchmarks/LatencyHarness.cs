@@ -1,5 +1,8 @@
+using System.Collections.Concurrent;
 using System.Diagnostics;
+using System.Diagnostics.Metrics;
 using System.Globalization;
+using System.Text;
 
 namespace EdgeMl.Benchmarks;
 
@@ -10,9 +13,33 @@ namespace EdgeMl.Benchmarks;
 /// </summary>
 internal static class LatencyHarness
 {
-    /// <summary><c>latency [rounds]</c>: bare, in process, HTTP binary, HTTP JSON, on the agent's default 1 % capture.</summary>
+    private static string? _running;
+
+    /// <summary>
+    /// <c>latency [rounds]</c>: bare, in process, HTTP binary and JSON on the agent's default 1 % capture; plus two
+    /// probes that split what HTTP adds (a bare round trip, and a binary body read and parsed for an unknown model)
+    /// and the server's own time per route from ASP.NET Core's <c>http.server.request.duration</c>.
+    /// </summary>
     public static async Task RunAsync(string[] args)
     {
+        // Paths run one call at a time, so the server's duration belongs to the path running when it is recorded.
+        var server = new ConcurrentQueue<(string Path, double Microseconds)>();
+        using var listener = new MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Name == "http.server.request.duration")
+            {
+                l.EnableMeasurementEvents(instrument);
+            }
+        };
+        listener.SetMeasurementEventCallback<double>((_, seconds, _, _) =>
+        {
+            if (Volatile.Read(ref _running) is { } path)
+            {
+                server.Enqueue((path, seconds * 1e6));
+            }
+        });
+        listener.Start();
         await using var setup = new AgentHttpSetup();
         await MeasureAsync(args, setup,
         [
@@ -20,16 +47,27 @@ internal static class LatencyHarness
             ("engine in process", () => setup.InProcessAsync(), []),
             ("HTTP v2 binary", () => setup.HttpBinaryAsync(), []),
             ("HTTP v2 JSON", () => setup.HttpJsonAsync(), []),
+            ("probe: GET /v2/health/live", () => setup.HttpProbeAsync("/v2/health/live", body: false), []),
+            ("probe: binary body, unknown model (404)", () => setup.HttpProbeAsync("/v2/models/unknown/infer", body: true), []),
         ]);
+        Console.WriteLine();
+        Console.WriteLine("| path | server's own time P50 µs (Kestrel's http.server.request.duration) |");
+        Console.WriteLine("| --- | ---: |");
+        foreach (var path in server.GroupBy(s => s.Path))
+        {
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| {path.Key} | {Percentile([.. path.Select(r => r.Microseconds)], 50):F1} |"));
+        }
     }
 
     /// <summary>
-    /// <c>capture-cost [rounds]</c>: the engine alone against the prediction pipeline with capture at 100 %
-    /// sampling (drift, the hand-off, and the writer committing to SQLite on the other core), and what the store kept.
+    /// <c>capture-cost [rounds] [maxRecordBytes]</c>: the engine alone against the prediction pipeline with capture
+    /// at 100 % sampling (drift, the hand-off, and the writer committing to SQLite on the other core), and what the
+    /// store kept. A small <c>maxRecordBytes</c> keeps input summaries instead of the 110 KB input tensor.
     /// </summary>
     public static async Task RunCaptureCostAsync(string[] args)
     {
-        await using var setup = new AgentHttpSetup(captureRate: 1.0);
+        var maxRecordBytes = args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 256 * 1024;
+        await using var setup = new AgentHttpSetup(captureRate: 1.0, maxRecordBytes);
         await MeasureAsync(args, setup,
         [
             ("bare ONNX Runtime Run", () => { setup.Bare(); return Task.CompletedTask; }, []),
@@ -55,8 +93,9 @@ internal static class LatencyHarness
 
         for (var round = 0; round < rounds; round++)
         {
-            foreach (var (_, call, samples) in paths)
+            foreach (var (name, call, samples) in paths)
             {
+                Volatile.Write(ref _running, name);
                 for (var i = 0; i < PerRound; i++)
                 {
                     var started = Stopwatch.GetTimestamp();

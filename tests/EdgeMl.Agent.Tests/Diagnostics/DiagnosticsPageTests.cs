@@ -1,6 +1,8 @@
 using System.Net;
 using System.Text.RegularExpressions;
 using EdgeMl.Agent.Diagnostics;
+using EdgeMl.Runtime.Packages;
+using EdgeMl.Testing.Distribution;
 using Microsoft.Playwright;
 using static Microsoft.Playwright.Assertions;
 
@@ -138,6 +140,41 @@ public sealed class DiagnosticsPageTests : IAsyncLifetime
         Assert.Contains("default-src 'none'", policy, StringComparison.Ordinal);
         Assert.Contains("<title>EdgeMl diagnostics</title>", await root.Content.ReadAsStringAsync(), StringComparison.Ordinal);
         Assert.Equal(HttpStatusCode.Unauthorized, api.StatusCode);
+    }
+
+    [ChromiumFact]
+    public async Task Page_RealAgentProcess_ShowsWhatTheRealHealthApiReports()
+    {
+        using var temp = new TestPackages.TempFolder();
+        using var key = SigningKey.Create();
+        var package = TestPackages.Classifier(temp.Sub("pkg"), "ocr-cls", 1, key);
+        TestPackages.PublishToFolder(temp.Sub("registry"), package, key, DateTimeOffset.UtcNow.AddDays(1));
+        File.WriteAllText(Path.Combine(temp.Path, "trust.pem"), key.ExportPublicKeyPem());
+        await using var agent = EndToEnd.AgentProcess.Start(
+        [
+            $"--EdgeMl:DataDirectory={temp.Sub("data")}",
+            $"--EdgeMl:TrustedKeyFiles:0={Path.Combine(temp.Path, "trust.pem")}",
+            $"--EdgeMl:Http:Token={Token}-0123456789",
+            $"--EdgeMl:Mqtt:EmbeddedPort={EndToEnd.AgentProcess.FreePort()}",
+            $"--EdgeMl:Desired:registry={temp.Sub("registry")}",
+            "--EdgeMl:Desired:models:ocr-cls:version=latest",
+            "--EdgeMl:Desired:models:ocr-cls:providers=cuda,cpu",
+        ]);
+        await agent.WaitUntilLiveAsync();
+        var context = await _browser!.NewContextAsync(new BrowserNewContextOptions { ViewportSize = new ViewportSize { Width = 1280, Height = 900 } });
+        var page = await context.NewPageAsync();
+        page.PageError += (_, e) => _console.Add($"pageerror: {e}");
+        await page.GotoAsync($"http://127.0.0.1:{agent.HttpPort}/?token={Token}-0123456789");
+
+        var model = page.Locator("[data-model='ocr-cls']");
+        await Expect(model).ToContainTextAsync("ready", Patient);
+        await Expect(model).ToContainTextAsync("v1");
+        await Expect(model).ToContainTextAsync("cpu (asked: cuda, cpu)");
+        await Expect(page.Locator("[data-sync='ocr-cls']")).ToContainTextAsync("active", Patient);
+        await Expect(page.Locator("#status")).ToHaveTextAsync("degraded");
+        await Expect(page.Locator("#events")).ToContainTextAsync("activated", Patient);
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Shot("diagnostics-real-agent.png"), FullPage = true });
+        Assert.DoesNotContain(_console, c => c.StartsWith("pageerror", StringComparison.Ordinal));
     }
 
     private async Task<IPage> OpenAsync(FieldAgent agent, string path, int width, int height)

@@ -1,16 +1,19 @@
 using EdgeMl.Agent.Desired;
+using EdgeMl.Agent.EdgeHub;
 using EdgeMl.Agent.Events;
 using EdgeMl.CloudSync.IoTHub;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 
 namespace EdgeMl.Agent.Health;
 
 /// <summary>
 /// Health telemetry to IoT Hub every <see cref="DesiredState.TelemetryInterval"/> (application property
 /// <c>type=health</c>), and the events fleet tooling alerts on (activation, refusal, rollback, degraded provider,
-/// drift) as they happen (<c>type=event</c>). Does nothing without an IoT Hub client.
+/// drift) as they happen (<c>type=event</c>). A module sends them on its <c>events</c> output, which the deployment
+/// routes upstream; a device sends them as device-to-cloud messages. Does nothing without an IoT Hub client.
 /// </summary>
 internal sealed class TelemetryHealthReporter : BackgroundService
 {
@@ -26,6 +29,7 @@ internal sealed class TelemetryHealthReporter : BackgroundService
     private readonly IIoTHubClient? _hub;
     private readonly DesiredStateSource? _desired;
     private readonly AgentEventLog? _events;
+    private readonly bool _asModule;
 
     public TelemetryHealthReporter(HealthCollector collector, HealthMetrics metrics, TimeProvider time, ILogger<TelemetryHealthReporter> logger, IServiceProvider services)
     {
@@ -36,6 +40,10 @@ internal sealed class TelemetryHealthReporter : BackgroundService
         _hub = services.GetService<IIoTHubClient>();
         _desired = services.GetService<DesiredStateSource>();
         _events = services.GetService<AgentEventLog>();
+        var connection = services.GetService<IOptions<IoTHubClientOptions>>()?.Value.ConnectionString
+            ?? Environment.GetEnvironmentVariable("EdgeHubConnectionString") ?? Environment.GetEnvironmentVariable("IotHubConnectionString");
+        _asModule = Environment.GetEnvironmentVariable("IOTEDGE_MODULEID") is { Length: > 0 }
+            || (IoTHubConnectionString.TryParse(connection, out var parsed, out _) && parsed.ModuleId is not null);
     }
 
     private TimeSpan Interval => _desired?.Current.State.TelemetryInterval ?? DesiredState.Empty.TelemetryInterval;
@@ -99,7 +107,7 @@ internal sealed class TelemetryHealthReporter : BackgroundService
 
     /// <summary>Queues the message and does not wait for the hub: the client keeps it through an outage, within its bound.</summary>
     private void Send(IIoTHubClient hub, IoTHubMessage message) =>
-        _ = hub.SendEventAsync(message, CancellationToken.None).ContinueWith(t =>
+        _ = (_asModule ? hub.SendOutputAsync(ModuleEndpoints.EventsOutput, message, CancellationToken.None) : hub.SendEventAsync(message, CancellationToken.None)).ContinueWith(t =>
         {
             var ok = t.IsCompletedSuccessfully && t.Result.Succeeded;
             _metrics.Reported(HealthMetrics.Telemetry, ok);

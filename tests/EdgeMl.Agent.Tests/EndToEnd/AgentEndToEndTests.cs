@@ -103,6 +103,11 @@ public sealed class AgentEndToEndTests(ITestOutputHelper output) : IAsyncLifetim
             await agent.WaitUntilLiveAsync();
             await WaitForAckAsync(agent, 200, "v1 serves");
             await subscriber.WaitForAsync($"edgeml/{DeviceId}/status", p => p == "online");
+            await subscriber.WaitForAsync($"edgeml/{DeviceId}/events", p => p.Contains("\"activated\"", StringComparison.Ordinal));
+
+            // As a module, events leave on the output the deployment routes upstream.
+            await WaitUntilAsync(() => _hub.Messages.Any(m => m.OutputName == "events" && m.ApplicationProperties.GetValueOrDefault("type") == "event"
+                && m.BodyText.Contains("activated", StringComparison.Ordinal)), agent, "an activation event on the module output 'events'");
 
             // Inference over HTTP, JSON and binary, and over the module input.
             var json = await InferJsonAsync(agent);

@@ -13,6 +13,7 @@ internal static class EdgeMlCommandLine
             PredictCommand.Create(),
             KeysCommand.Create(),
             ModelCommand.Create(),
+            CaptureCommand.Create(),
             StatusCommand.Create(),
             ModelsCommand.Create(),
             InferCommand.Create(),

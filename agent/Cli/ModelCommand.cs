@@ -34,9 +34,14 @@ internal static class ModelCommand
         var seed = new Option<int>("--golden-seed") { Description = "Seed of the golden inputs", DefaultValueFactory = _ => 1 };
         var providers = new Option<string?>("--providers") { Description = "Recommended provider chain, e.g. tensorrt,cuda,cpu" };
         var description = new Option<string?>("--description") { Description = "Free text" };
-        var command = new Command("pack", "Package an ONNX model: manifest with its signature read from the model, hashes, warm-up and golden samples")
+        var baseline = new Option<FileSystemInfo?>("--baseline")
         {
-            model, name, version, output, shapes, warmUp, golden, seed, providers, description,
+            Description = "Sample requests (a folder of Open Inference Protocol *.json files, a .jsonl file, or one file) to build the drift baseline from",
+        };
+        var bins = new Option<int>("--baseline-bins") { Description = "Histogram bins per baseline distribution", DefaultValueFactory = _ => 10 };
+        var command = new Command("pack", "Package an ONNX model: manifest with its signature read from the model, hashes, warm-up and golden samples, optional drift baseline")
+        {
+            model, name, version, output, shapes, warmUp, golden, seed, providers, description, baseline, bins,
         };
         command.SetAction(parse => Run("pack", () =>
         {
@@ -53,7 +58,10 @@ internal static class ModelCommand
             };
             var folder = parse.GetValue(output)!.FullName;
             var manifest = PackageBuilder.Pack(parse.GetValue(model)!.FullName, folder, options);
-            Console.Error.WriteLine($"packed {manifest.Name} v{manifest.Version}: {manifest.Files.Count} files, {manifest.Golden.Count} golden samples, in {folder} (unsigned; run 'edgeml model sign')");
+            var baselineSamples = parse.GetValue(baseline) is { } samples
+                ? $", a drift baseline from {BaselineCommand.AddAsync(folder, samples, parse.GetValue(bins), CancellationToken.None).GetAwaiter().GetResult()} samples"
+                : "";
+            Console.Error.WriteLine($"packed {manifest.Name} v{manifest.Version}: {manifest.Files.Count} files, {manifest.Golden.Count} golden samples{baselineSamples}, in {folder} (unsigned; run 'edgeml model sign')");
             return 0;
         }));
         return command;

@@ -34,6 +34,7 @@ internal static class AgentServiceCollectionExtensions
         ArgumentNullException.ThrowIfNull(configuration);
         var edgeMl = configuration.GetSection(AgentOptions.Section);
         services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton(configuration); // the host registers it already; a bare container (tests, tools) needs it too
         services.AddMetrics();
         services.AddOptionsWithValidateOnStart<AgentOptions>().Bind(edgeMl);
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<AgentOptions>, AgentOptionsValidator>());

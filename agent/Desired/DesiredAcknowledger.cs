@@ -101,6 +101,9 @@ internal sealed class DesiredAcknowledger(
                         SyncPhase.Active => (200, state.Message is { } m ? $"v{state.ActiveVersion} serves; {m}" : $"v{state.ActiveVersion} serves"),
                         SyncPhase.Refused or SyncPhase.Failed => (500, state.Message ?? state.Phase.ToString()),
                         SyncPhase.Invalid => (400, state.Message ?? "invalid"),
+                        SyncPhase.Downloading when state.Progress is { } done =>
+                            // In quarters: the twin hears of a download a handful of times, not once per percent.
+                            (202, $"downloading v{state.TargetVersion?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "latest"}: {(int)(Math.Floor(done * 4) * 25)} %"),
                         _ => (202, state?.Message ?? "pending"),
                     };
                     models[name] = WritablePropertyResponse.Create(value, code, version, description);

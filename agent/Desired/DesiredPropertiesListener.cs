@@ -1,3 +1,4 @@
+using EdgeMl.Agent.Events;
 using EdgeMl.CloudSync.IoTHub;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -8,7 +9,7 @@ namespace EdgeMl.Agent.Desired;
 /// Feeds the module twin's desired properties into the desired state: the whole document after every (re)connect
 /// where its version moved, patches in version order in between (the client guarantees both).
 /// </summary>
-internal sealed class DesiredPropertiesListener(IIoTHubClient hub, DesiredStateSource desired, ILogger<DesiredPropertiesListener> logger) : BackgroundService
+internal sealed class DesiredPropertiesListener(IIoTHubClient hub, DesiredStateSource desired, AgentEventLog events, ILogger<DesiredPropertiesListener> logger) : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -25,6 +26,11 @@ internal sealed class DesiredPropertiesListener(IIoTHubClient hub, DesiredStateS
 
                     var applied = desired.Apply(update);
                     Log.DesiredApplied(logger, update.Version, update.IsFullDocument ? "document" : "patch", applied.State.Models.Count, applied.Issues.Count);
+                    foreach (var issue in applied.Issues)
+                    {
+                        var model = issue.Path.StartsWith("models.", StringComparison.Ordinal) ? issue.Path.Split('.')[1] : null;
+                        events.Add(AgentEventKinds.DesiredRefused, model, null, $"desired $version {update.Version}: {issue}");
+                    }
                 }
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)

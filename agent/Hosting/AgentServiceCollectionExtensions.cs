@@ -100,6 +100,7 @@ internal static class AgentServiceCollectionExtensions
         services.TryAddSingleton<ModelSettingsFactory>();
         services.TryAddSingleton<ModelSync>();
         services.TryAddSingleton<IModelControl>(sp => sp.GetRequiredService<ModelSync>());
+        services.TryAddSingleton<IServerReadiness>(sp => sp.GetRequiredService<ModelSync>());
         services.AddHostedService(sp => sp.GetRequiredService<ModelSync>());
         return services;
     }

@@ -48,8 +48,10 @@ internal static class OpenInferenceEndpoints
 
     private static Task ServerReady(HttpContext context)
     {
-        var models = Engine(context).GetStatuses();
-        var ready = models.All(m => m.State == ModelState.Ready);
+        // The agent knows what it is meant to serve; a bare engine host knows only what it holds.
+        var ready = context.RequestServices.GetService<IServerReadiness>() is { } readiness
+            ? readiness.IsReady
+            : Engine(context).GetStatuses().All(m => m.State == ModelState.Ready);
         return Json(context, ready ? 200 : 503, w => w.WriteBoolean("ready", ready));
     }
 

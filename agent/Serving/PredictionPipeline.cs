@@ -34,3 +34,9 @@ internal sealed class PredictionPipeline(InferenceEngine engine, TimeProvider ti
         return result;
     }
 }
+
+/// <summary>Whether the server can serve everything it is meant to (the Open Inference Protocol's server ready).</summary>
+internal interface IServerReadiness
+{
+    bool IsReady { get; }
+}

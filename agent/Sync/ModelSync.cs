@@ -4,6 +4,7 @@ using EdgeMl.Agent.Desired;
 using EdgeMl.Agent.Drift;
 using EdgeMl.Agent.Events;
 using EdgeMl.Agent.Hosting;
+using EdgeMl.Agent.Serving;
 using EdgeMl.CloudSync.Registries;
 using EdgeMl.Runtime.Packages;
 using EdgeMl.Runtime.Serving;
@@ -32,7 +33,7 @@ internal sealed class ModelSync(
     TimeProvider time,
     ILogger<ModelSync> logger,
     DistributionMetrics? metrics = null,
-    DriftRegistry? drift = null) : BackgroundService, IModelControl
+    DriftRegistry? drift = null) : BackgroundService, IModelControl, IServerReadiness
 {
     private readonly ConcurrentDictionary<string, ModelWork> _work = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, IModelRegistry> _registries = new(StringComparer.Ordinal);
@@ -40,8 +41,13 @@ internal sealed class ModelSync(
     private readonly AgentOptions _options = options.Value;
     private readonly TaskCompletionSource _servedFromDisk = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    /// <summary>Completes once what was active on disk serves (or failed to); the ready probe waits for it.</summary>
+    /// <summary>Completes once what was active on disk serves (or failed to).</summary>
     public Task ServedFromDisk => _servedFromDisk.Task;
+
+    /// <summary>Ready once what was on disk has been tried and every desired model serves a version.</summary>
+    public bool IsReady =>
+        ServedFromDisk.IsCompleted
+        && desired.Current.State.Models.Keys.All(m => engine.GetStatus(m)?.State == ModelState.Ready);
 
     /// <summary>Asks for a reconcile now (a desired change, a control command, a link that came back).</summary>
     public void Wake() => _wake.Writer.TryWrite(true);
@@ -54,6 +60,9 @@ internal sealed class ModelSync(
             store.Recover();
             await ServeFromDiskAsync(desired.Current.State, stoppingToken).ConfigureAwait(false);
             _servedFromDisk.TrySetResult();
+            var serving = engine.GetStatuses().Where(s => s.State == ModelState.Ready).Select(s => $"{s.Name} v{s.Version}").ToArray();
+            events.Add(AgentEventKinds.Started, null, null,
+                $"agent started; {(serving.Length == 0 ? "nothing on disk to serve yet" : $"serving {string.Join(", ", serving)} from disk")}");
             while (!stoppingToken.IsCancellationRequested)
             {
                 TimeSpan wait;

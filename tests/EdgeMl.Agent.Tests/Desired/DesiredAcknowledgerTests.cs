@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using EdgeMl.Agent.Desired;
+using EdgeMl.Agent.Events;
 using EdgeMl.Agent.Hosting;
 using EdgeMl.Agent.Sync;
 using EdgeMl.Agent.Tests.EdgeHub;
@@ -46,7 +47,7 @@ public sealed class DesiredAcknowledgerTests : IAsyncLifetime, IDisposable
         desired ??= new DesiredStateSource(new ConfigurationBuilder().Build(), Options.Create(new AgentOptions { DataDirectory = _temp.Sub("data") }),
             NullLogger<DesiredStateSource>.Instance);
         status ??= new ModelSyncStatus();
-        var listener = new DesiredPropertiesListener(_hub.Client, desired, NullLogger<DesiredPropertiesListener>.Instance);
+        var listener = new DesiredPropertiesListener(_hub.Client, desired, new AgentEventLog(TimeProvider.System), NullLogger<DesiredPropertiesListener>.Instance);
         var acknowledger = new DesiredAcknowledger(_hub.Client, desired, status, TimeProvider.System, NullLogger<DesiredAcknowledger>.Instance);
         _services.Add(listener);
         _services.Add(acknowledger);

@@ -73,6 +73,22 @@ public sealed class ModelSyncTests : IDisposable
     }
 
     [Fact]
+    public async Task IsReady_DesiredModelNotServedYet_FalseUntilItServes()
+    {
+        await using var h = Harness("1");
+
+        await h.StartAsync();
+        await h.WaitForPhaseAsync("cls", SyncPhase.Failed); // nothing published yet
+
+        Assert.False(h.Sync.IsReady);
+        Assert.Contains(h.Services.GetRequiredService<AgentEventLog>().Recent(), e => e.Kind == AgentEventKinds.Started);
+        _registry.Publish("cls", 1);
+        h.Time.Advance(TimeSpan.FromMinutes(15));
+        await h.WaitForActiveAsync("cls", 1);
+        Assert.True(h.Sync.IsReady);
+    }
+
+    [Fact]
     public async Task DesiredChange_V1ToV2_SwapsAndServesV2()
     {
         _registry.Publish("cls", 1);

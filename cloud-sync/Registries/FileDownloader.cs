@@ -72,7 +72,7 @@ public sealed class FileDownloader(DownloadOptions options, TimeProvider? time =
 
                 last = new IOException($"the transfer ended after {received} of {size} bytes");
             }
-            catch (Exception e) when (e is IOException or HttpRequestException or (RegistryException { Failure: RegistryFailure.Unavailable }) or StallException)
+            catch (Exception e) when (e is (IOException and not InsufficientSpaceException) or HttpRequestException or (RegistryException { Failure: RegistryFailure.Unavailable }) or StallException)
             {
                 last = e;
                 Log.TransferCut(_logger, remotePath, registry.Description, attempt, options.MaxAttempts, e.Message);

@@ -58,7 +58,8 @@ public static class PackageVerifier
                     $"file '{file.Path}' has sha256 {actual}; the manifest declares {file.Sha256}");
             }
 
-            if (file.Path.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase))
+            // The entry is what ONNX Runtime loads, whatever its name.
+            if (file.Path == manifest.Entry || file.Path.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase))
             {
                 CheckExternalData(root, file.Path, manifest, what);
             }

@@ -22,10 +22,11 @@ internal sealed class DistributionHarness : IDisposable
     private readonly TestPackages.TempFolder _temp = new();
     private readonly TestMeterFactory _meters = new();
 
-    public DistributionHarness(long freeSpace = long.MaxValue)
+    /// <param name="dataDirectory">The device's data folder; a fresh temp folder when null.</param>
+    public DistributionHarness(long freeSpace = long.MaxValue, string? dataDirectory = null)
     {
         Trusted = TrustedKeys.FromPem([Key.ExportPublicKeyPem()]);
-        Store = new ModelStore(new ModelStoreOptions { DataDirectory = _temp.Sub("data"), FreeSpaceProbe = _ => FreeSpace });
+        Store = new ModelStore(new ModelStoreOptions { DataDirectory = dataDirectory ?? _temp.Sub("data"), FreeSpaceProbe = _ => FreeSpace });
         Engine = new InferenceEngine(new ModelLoader(), new RuntimeMetrics(_meters), TimeProvider.System);
         FreeSpace = freeSpace;
         Directory.CreateDirectory(RegistryRoot);

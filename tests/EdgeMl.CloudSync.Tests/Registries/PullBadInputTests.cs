@@ -1,5 +1,6 @@
 using EdgeMl.CloudSync.Registries;
 using EdgeMl.Runtime.Packages;
+using EdgeMl.Testing;
 using EdgeMl.Testing.Distribution;
 
 namespace EdgeMl.CloudSync.Tests.Registries;
@@ -196,6 +197,26 @@ public sealed class PullBadInputTests : IDisposable
         Assert.Contains("100000 bytes free", e.Message, StringComparison.Ordinal);
         Assert.False(Directory.Exists(Path.Combine(_h.Store.DownloadFolder("cls", 2), "golden")));
         _h.AssertActiveAndIntact(1);
+    }
+
+    [SmallDiskFact]
+    public async Task PullAsync_DiskFillsDuringDownload_RefusedAsDiskFullWithoutRetryingAndV1StaysActive()
+    {
+        using var disk = SmallDisk.Mount(4 * 1024 * 1024);
+        using var h = new DistributionHarness(dataDirectory: disk.Path);
+        await h.StartWithActiveV1Async();
+        h.Publish(h.Package(2));
+        // The space check passes (the harness reports plenty), then something else on the device takes the
+        // disk: the download itself runs into ENOSPC part-way through the model file.
+        var free = new DriveInfo(disk.Path).AvailableFreeSpace;
+        await File.WriteAllBytesAsync(Path.Combine(disk.Path, "filler"), new byte[free - 200_000]);
+
+        var e = await Assert.ThrowsAsync<InsufficientSpaceException>(() => h.PullAsync());
+
+        Assert.Contains("is full", e.Message, StringComparison.Ordinal);
+        Assert.Contains(PackageBuilder.ModelFileName + FileDownloader.PartialSuffix, e.Message, StringComparison.Ordinal);
+        h.AssertActiveAndIntact(1);
+        Assert.DoesNotContain(2L, h.Store.GetInstalledVersions("cls"));
     }
 
     [Fact]

@@ -105,6 +105,23 @@ public sealed class PackageVerifierTests : IDisposable
     }
 
     [Fact]
+    public void Verify_EntryWithoutOnnxExtensionPointsOutside_RefusedAsExternalDataOutside()
+    {
+        // ONNX Runtime loads the entry whatever its name, so its external data is checked whatever its name.
+        var folder = _temp.Sub("p");
+        PackageBuilder.Pack(ModelFixtures(), folder, new PackageBuildOptions { Name = "cls", Version = 1 });
+        File.WriteAllBytes(Path.Combine(folder, PackageBuilder.ModelFileName), OnnxWithExternalData("../../secrets.bin"));
+        var rehashed = RehashModel(File.ReadAllText(Path.Combine(folder, ModelManifest.FileName)), folder);
+        File.Move(Path.Combine(folder, PackageBuilder.ModelFileName), Path.Combine(folder, "model.bin"));
+        TestPackages.EditManifest(folder, _ => rehashed.Replace("\"model.onnx\"", "\"model.bin\"", StringComparison.Ordinal), _key);
+
+        var e = Assert.Throws<PackageVerificationException>(() => PackageVerifier.Verify(folder, Trust, new PackageExpectation("cls", 1)));
+
+        Assert.Equal(VerificationFailure.ExternalDataOutside, e.Failure);
+        Assert.Contains("model 'model.bin' refers to external data '../../secrets.bin'", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void FindLocations_ClassifierModel_HasNoExternalData()
     {
         Assert.Empty(OnnxExternalData.FindLocations(File.ReadAllBytes(EdgeMl.Testing.ModelFixtures.Classifier)));

@@ -70,6 +70,40 @@ public sealed class InferenceEngineTests
         Assert.Equal(1, answer.Version);
     }
 
+    [Theory]
+    [InlineData(ModelLoadStage.Session)]
+    [InlineData(ModelLoadStage.WarmUp)]
+    public async Task Activate_CandidateFailsToLoadOrWarmUp_RunningVersionKeepsServing(ModelLoadStage stage)
+    {
+        using var engine = Classifier.Engine(out _);
+        await engine.ActivateAsync(Classifier.Definition(version: 1));
+        var broken = Path.Combine(Path.GetTempPath(), $"edgeml-broken-{Guid.NewGuid():N}.onnx");
+        await File.WriteAllBytesAsync(broken, (await File.ReadAllBytesAsync(ModelFixtures.Classifier))[..4096]);
+        try
+        {
+            var candidate = new ModelDefinition
+            {
+                Name = Classifier.Name,
+                Version = 2,
+                ModelPath = stage == ModelLoadStage.Session ? broken : ModelFixtures.Classifier,
+                WarmUp = new WarmUpOptions { Shapes = { ["x"] = [1, 4, 48, 192] } },
+            };
+
+            var result = await engine.ActivateAsync(candidate);
+
+            Assert.Equal((stage, 1L), (result.Failure!.Stage, result.PreviousVersion!.Value));
+            var status = engine.GetStatus(Classifier.Name)!;
+            Assert.Equal((ModelState.Ready, 1L, 2L), (status.State, status.Version!.Value, status.LastFailure!.Version));
+            var answer = await engine.InferAsync(Classifier.Name, Classifier.Request(1));
+            Assert.True(answer.IsSuccess, answer.Error?.Message);
+            Assert.Equal(1, answer.Version);
+        }
+        finally
+        {
+            File.Delete(broken);
+        }
+    }
+
     [Fact]
     public async Task Rollback_AfterActivation_ServesThePreviousVersion()
     {
@@ -116,6 +150,51 @@ public sealed class InferenceEngineTests
         Assert.False(waiting.IsCompleted);
         turns.Release();
         Assert.True((await waiting).IsSuccess);
+    }
+
+    [Fact]
+    public async Task Infer_InvalidRequestWhileEveryTurnIsTaken_IsInvalidAtOnceNotQueuedForTheSession()
+    {
+        // With no turn free and no queue, anything that reached the executor would be "overloaded": an invalid
+        // request is answered before it, so it never comes near ONNX Runtime.
+        using var engine = Classifier.Engine(out _);
+        await engine.ActivateAsync(Classifier.Definition(serving: new ServingOptions { MaxConcurrency = 1, MaxQueue = 0 }));
+        var turns = ((DirectExecutor)engine.ExecutorOf(Classifier.Name)!).Turns;
+        turns.Wait();
+        try
+        {
+            var wrongType = engine.InferAsync(Classifier.Name, new InferenceRequest([InferenceTensor.Create("x", [1, 3, 48, 192], new double[3 * 48 * 192])])).AsTask();
+            var valid = engine.InferAsync(Classifier.Name, Classifier.Request(1)).AsTask();
+
+            Assert.True(wrongType.IsCompleted);
+            Assert.Equal(InferenceErrorKind.InvalidInput, (await wrongType).Error!.Kind);
+            Assert.Equal(InferenceErrorKind.Overloaded, (await valid).Error!.Kind);
+        }
+        finally
+        {
+            turns.Release();
+        }
+    }
+
+    [Fact]
+    public async Task Infer_RequestWaitingForATurn_CountedInQueueDepthUntilItRuns()
+    {
+        using var meters = new TestMeterFactory();
+        using var engine = new InferenceEngine(new ModelLoader(), new RuntimeMetrics(meters), TimeProvider.System);
+        using var depth = new MetricCollector<long>(meters, RuntimeMetrics.MeterName, "edgeml.inference.queue_depth");
+        await engine.ActivateAsync(Classifier.Definition(serving: new ServingOptions { MaxConcurrency = 1, MaxQueue = 4 }));
+        var turns = ((DirectExecutor)engine.ExecutorOf(Classifier.Name)!).Turns;
+        turns.Wait();
+
+        var waiting = engine.InferAsync(Classifier.Name, Classifier.Request(1)).AsTask();
+        var whileWaiting = depth.GetMeasurementSnapshot().Sum(m => m.Value);
+        turns.Release();
+        var answer = await waiting;
+
+        Assert.Equal(1, whileWaiting);
+        Assert.True(answer.IsSuccess, answer.Error?.Message);
+        Assert.Equal(0, depth.GetMeasurementSnapshot().Sum(m => m.Value));
+        Assert.All(depth.GetMeasurementSnapshot(), m => Assert.Equal("ocr-cls", m.Tags["model"]));
     }
 
     [Fact]

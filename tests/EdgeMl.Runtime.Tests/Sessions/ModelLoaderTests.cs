@@ -54,8 +54,43 @@ public sealed class ModelLoaderTests : IDisposable
 
         using var model = await _loader.LoadAsync(definition);
 
-        Assert.Equal(2, definition.WarmUp.Runs);
         Assert.True(model.WarmUpTime > TimeSpan.Zero);
+    }
+
+    [Theory]
+    [InlineData("x")]
+    [InlineData(WarmUpOptions.AnyInput)]
+    public async Task Load_WarmUpShapeFromConfiguration_IsTheShapeTheZerosTake(string key)
+    {
+        // A configured shape that breaks a fixed dimension shows that the zeros are shaped by it, by input name or for any input.
+        var definition = new ModelDefinition
+        {
+            Name = Classifier.Name,
+            Version = 1,
+            ModelPath = ModelFixtures.Classifier,
+            WarmUp = new WarmUpOptions { Runs = 1, Shapes = { [key] = [1, 4, 48, 192] } },
+        };
+
+        var e = await Assert.ThrowsAsync<ModelLoadException>(() => _loader.LoadAsync(definition));
+
+        Assert.Equal(ModelLoadStage.WarmUp, e.Stage);
+        Assert.Equal("warm-up inputs do not fit the model: input 'x' dimension 1 is 4; the model expects 3 (shape [-1,3,-1,-1])", e.Reason);
+    }
+
+    [Fact]
+    public async Task Load_WarmUpRunsZero_SkipsWarmUpEvenWithAShapeThatWouldFail()
+    {
+        var definition = new ModelDefinition
+        {
+            Name = Classifier.Name,
+            Version = 1,
+            ModelPath = ModelFixtures.Classifier,
+            WarmUp = new WarmUpOptions { Runs = 0, Shapes = { ["x"] = [1, 4, 48, 192] } },
+        };
+
+        using var model = await _loader.LoadAsync(definition);
+
+        Assert.Equal(1, model.Version);
     }
 
     [Fact]

@@ -43,6 +43,8 @@ internal sealed class CaptureMetrics
         Stored = meter.CreateCounter<long>("edgeml.capture.stored", description: "Records committed to the capture store");
         meter.CreateObservableGauge("edgeml.capture.store.bytes", () => StoreBytes, "By", "Record bytes in the capture store");
         meter.CreateObservableGauge("edgeml.capture.store.records", () => StoreRecords, description: "Records in the capture store");
+        meter.CreateObservableCounter("edgeml.capture.store.moved_aside", () => CorruptMovedAside,
+            description: "Corrupt capture databases found on start, moved aside and replaced by a fresh one");
     }
 
     public Counter<long> Queued { get; }

@@ -1,5 +1,6 @@
 using System.ComponentModel.DataAnnotations;
 using EdgeMl.Agent.Drift;
+using EdgeMl.Agent.Events;
 using EdgeMl.CloudSync.Upload;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -31,11 +32,23 @@ internal static class CaptureServiceCollectionExtensions
 
         services.TryAddSingleton<CaptureMetrics>();
         services.TryAddSingleton<CaptureChannel>();
-        services.TryAddSingleton(sp => CaptureStore.Open(
-            sp.GetRequiredService<IOptions<CaptureSettings>>().Value.Store,
-            sp.GetRequiredService<CaptureMetrics>(),
-            sp.GetRequiredService<TimeProvider>(),
-            sp.GetRequiredService<ILoggerFactory>().CreateLogger<CaptureStore>()));
+        services.TryAddSingleton(sp =>
+        {
+            var store = CaptureStore.Open(
+                sp.GetRequiredService<IOptions<CaptureSettings>>().Value.Store,
+                sp.GetRequiredService<CaptureMetrics>(),
+                sp.GetRequiredService<TimeProvider>(),
+                sp.GetRequiredService<ILoggerFactory>().CreateLogger<CaptureStore>());
+            // A corrupt database moved aside is reported where operators look (MQTT events, the diagnostics page),
+            // not only in the log.
+            if (store.Startup.MovedAsideTo is { } movedTo)
+            {
+                sp.GetService<AgentEventLog>()?.Add(AgentEventKinds.CaptureStoreReplaced, null, null,
+                    $"capture store was corrupt ({store.Startup.Problem}); moved to {movedTo} and a fresh store started");
+            }
+
+            return store;
+        });
         services.TryAddSingleton<DriftRegistry>();
         services.TryAddSingleton<IDriftSignal>(sp => sp.GetRequiredService<DriftRegistry>());
         services.TryAddSingleton<DriftMetrics>();

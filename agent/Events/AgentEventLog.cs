@@ -15,6 +15,7 @@ internal static class AgentEventKinds
     public const string SyncFailed = "syncFailed";
     public const string DesiredRefused = "desiredRefused";
     public const string Drift = "drift";
+    public const string CaptureStoreReplaced = "captureStoreReplaced";
 }
 
 /// <summary>

@@ -70,6 +70,8 @@ public sealed partial class IoTHubSimulator
         identity.ConnectAttempts++;
         identity.LastUserName = e.UserName;
         identity.LastPassword = e.Password;
+        identity.LastKeepAlive = e.KeepAlivePeriod is { } keepAlive ? TimeSpan.FromSeconds(keepAlive) : null;
+        identity.LastCleanSession = e.CleanSession;
         var refusal = Check(e, identity, out var code);
         identity.LastRefusal = refusal;
         if (refusal is null)

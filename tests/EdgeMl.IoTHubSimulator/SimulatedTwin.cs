@@ -137,6 +137,12 @@ public sealed class SimulatedIdentity
 
     public string? LastPassword { get; internal set; }
 
+    /// <summary>The keep-alive period of the last CONNECT.</summary>
+    public TimeSpan? LastKeepAlive { get; internal set; }
+
+    /// <summary>The CleanSession flag of the last CONNECT (the SDKs send false).</summary>
+    public bool? LastCleanSession { get; internal set; }
+
     public string? LastRefusal { get; internal set; }
 
     /// <summary>Connections the hub closed because their SAS token expired.</summary>

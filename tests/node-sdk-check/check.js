@@ -55,7 +55,7 @@ async function module() {
   say('module-connected');
   const twin = await client.getTwin();
   await new Promise((resolve, reject) => twin.properties.reported.update({ moduleFromNode: 1 }, (e) => (e ? reject(e) : resolve())));
-  say('module-reported', { desiredVersion: twin.properties.desired.$version });
+  say('module-reported', { desiredVersion: twin.properties.desired.$version, modelName: twin.properties.desired.modelName });
   const out = new Message('out-body');
   out.properties.add('kind', 'result');
   await client.sendOutputEvent('results', out);

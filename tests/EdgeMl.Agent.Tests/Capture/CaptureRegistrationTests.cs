@@ -1,9 +1,12 @@
+using System.Diagnostics.Metrics;
 using EdgeMl.Agent.Capture;
 using EdgeMl.Agent.Drift;
+using EdgeMl.Agent.Events;
 using EdgeMl.CloudSync.Upload;
 using EdgeMl.Runtime.Tensors;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.Metrics.Testing;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 
@@ -68,6 +71,34 @@ public sealed class CaptureRegistrationTests : IDisposable
         Assert.Throws<OptionsValidationException>(() => services.GetRequiredService<IOptions<DriftOptions>>().Value);
     }
 
+    [Fact]
+    public void AddCapture_CorruptStoreOnStart_ReportedAsEventAndMetricAndFreshStoreServes()
+    {
+        File.WriteAllBytes(Path.Combine(_folder, "capture.db"), Enumerable.Range(0, 8192).Select(i => (byte)(i * 7)).ToArray());
+        using var services = Build([], s => s.AddSingleton(new AgentEventLog(TimeProvider.System)));
+        using var movedAside = new MetricCollector<long>(services.GetRequiredService<IMeterFactory>(), CaptureMetrics.MeterName,
+            "edgeml.capture.store.moved_aside");
+
+        var store = services.GetRequiredService<CaptureStore>();
+        movedAside.RecordObservableInstruments();
+
+        var e = Assert.Single(services.GetRequiredService<AgentEventLog>().Recent());
+        Assert.Equal(AgentEventKinds.CaptureStoreReplaced, e.Kind);
+        Assert.Contains(store.Startup.MovedAsideTo!, e.Message, StringComparison.Ordinal);
+        Assert.True(File.Exists(store.Startup.MovedAsideTo));
+        Assert.Equal(1, movedAside.LastMeasurement!.Value);
+        Assert.Equal("ok", store.CheckIntegrity());
+    }
+
+    [Fact]
+    public void AddCapture_SoundStoreOnStart_NoEvent()
+    {
+        using var services = Build([], s => s.AddSingleton(new AgentEventLog(TimeProvider.System)));
+
+        Assert.Null(services.GetRequiredService<CaptureStore>().Startup.MovedAsideTo);
+        Assert.Empty(services.GetRequiredService<AgentEventLog>().Recent());
+    }
+
     public void Dispose()
     {
         try
@@ -79,12 +110,13 @@ public sealed class CaptureRegistrationTests : IDisposable
         }
     }
 
-    private ServiceProvider Build(Dictionary<string, string?> values)
+    private ServiceProvider Build(Dictionary<string, string?> values, Action<IServiceCollection>? configure = null)
     {
         values["Capture:Store:Path"] = Path.Combine(_folder, "capture.db");
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(values).Build();
         var services = new ServiceCollection();
         services.AddLogging();
+        configure?.Invoke(services);
         services.AddCapture(configuration);
         return services.BuildServiceProvider();
     }

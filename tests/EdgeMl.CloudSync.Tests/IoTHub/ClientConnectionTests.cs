@@ -30,6 +30,43 @@ public sealed class ClientConnectionTests(ITestOutputHelper output) : IAsyncLife
         Assert.Equal($"{_sim.HubHostName}/dev1/?api-version=2021-04-12&DeviceClientType=edgeml%2F1.0", device.LastUserName);
         Assert.StartsWith("SharedAccessSignature sr=sim-hub.azure-devices.net%2Fdevices%2Fdev1&sig=", device.LastPassword, StringComparison.Ordinal);
         Assert.Contains("$iothub/methods/POST/#", device.CurrentSubscriptions);
+        // The reference's CONNECT fields: client id = device id (the simulator looks the identity up by it),
+        // keep-alive 180 s as the Node SDK, CleanSession 0 as both SDKs.
+        Assert.Equal(TimeSpan.FromSeconds(180), device.LastKeepAlive);
+        Assert.False(device.LastCleanSession);
+    }
+
+    [Fact]
+    public async Task SendEvent_DeviceWithSystemAndApplicationProperties_EncodedInTheDeviceTelemetryTopic()
+    {
+        var device = _sim.AddDevice("dev1");
+        await using var h = IoTHubTestHarness.Create(_sim, _sim.ConnectionString(device), output);
+        await h.StartAsync();
+        await h.WaitForConnectedAsync();
+        var message = new IoTHubMessage(System.Text.Encoding.UTF8.GetBytes("""{"t":21.5}"""))
+        {
+            ContentType = "application/json",
+            ContentEncoding = "utf-8",
+            MessageId = "m-1",
+            CorrelationId = "c-1",
+            Properties = { ["alert"] = "high", ["room"] = "lab 2/b" },
+        };
+
+        var result = await h.Client.SendEventAsync(message, CancellationToken.None);
+        await _sim.WaitForMessagesAsync(device, 1, IoTHubTestHarness.Guard);
+        var captured = _sim.Messages.Single();
+
+        Assert.True(result.Succeeded, result.Message);
+        Assert.StartsWith("devices/dev1/messages/events/%24.", captured.Topic, StringComparison.Ordinal);
+        Assert.Contains("%24.ct=application%2Fjson", captured.Topic, StringComparison.Ordinal);
+        Assert.Null(captured.OutputName);
+        Assert.Equal("application/json", captured.SystemProperties["$.ct"]);
+        Assert.Equal("utf-8", captured.SystemProperties["$.ce"]);
+        Assert.Equal("m-1", captured.SystemProperties["$.mid"]);
+        Assert.Equal("c-1", captured.SystemProperties["$.cid"]);
+        Assert.Equal("high", captured.ApplicationProperties["alert"]);
+        Assert.Equal("lab 2/b", captured.ApplicationProperties["room"]);
+        Assert.Equal("""{"t":21.5}""", captured.BodyText);
     }
 
     [Fact]

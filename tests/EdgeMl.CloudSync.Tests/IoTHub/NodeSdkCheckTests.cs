@@ -55,6 +55,7 @@ public sealed class NodeSdkCheckTests(ITestOutputHelper output) : IAsyncLifetime
         var device = _sim.AddDevice("nodedev");
         var module = _sim.AddModule("nodeedge", "nodemod");
         await _sim.UpdateDesiredAsync(device, new JsonObject { ["threshold"] = 0.8 });
+        await _sim.UpdateDesiredAsync(module, new JsonObject { ["modelName"] = "ocr-cls" });
         var caFile = IoTHubTestHarness.WriteCaFile(_sim);
         var start = new ProcessStartInfo("node", ["check.js"])
         {
@@ -131,6 +132,7 @@ public sealed class NodeSdkCheckTests(ITestOutputHelper output) : IAsyncLifetime
         Assert.NotNull(method);
         Assert.Equal(200, method.Status);
         Assert.Equal(1, JsonNode.Parse(method.Payload!)!["echo"]!["x"]!.GetValue<int>());
+        Assert.Equal("echo", JsonNode.Parse(method.Payload!)!["name"]!.GetValue<string>());
         // Telemetry with system and application properties.
         var sent = _sim.Messages.Single(m => m.IdentityKey == device.Key);
         Assert.Equal("application/json", sent.SystemProperties["$.ct"]);
@@ -142,6 +144,8 @@ public sealed class NodeSdkCheckTests(ITestOutputHelper output) : IAsyncLifetime
         Assert.Contains("\"label\":\"cat\"", sent.BodyText, StringComparison.Ordinal);
         // Module through EdgeHubConnectionString + EdgeModuleCACertificateFile.
         Assert.True(steps.ContainsKey("module-connected"));
+        Assert.Equal("ocr-cls", steps["module-reported"]["modelName"]!.GetValue<string>());
+        Assert.Equal(module.Twin.DesiredVersion, steps["module-reported"]["desiredVersion"]!.GetValue<long>());
         Assert.Equal(1, module.Twin.Reported["moduleFromNode"]!.GetValue<int>());
         var output1 = _sim.Messages.Single(m => m.IdentityKey == module.Key);
         Assert.Equal("results", output1.OutputName);

@@ -20,6 +20,7 @@ internal sealed class TelemetryHealthReporter : BackgroundService
     private static readonly HashSet<string> SentKinds = new(StringComparer.Ordinal)
     {
         AgentEventKinds.Activated, AgentEventKinds.Refused, AgentEventKinds.RolledBack, AgentEventKinds.Degraded, AgentEventKinds.Drift,
+        AgentEventKinds.CaptureStoreReplaced,
     };
 
     private readonly HealthCollector _collector;

@@ -160,8 +160,10 @@ internal sealed class BatchingExecutor : IRequestExecutor
             var outputs = _session.Run(batch.Count == 1 ? batch[0].Request.Inputs : Concatenate(batch, rows), batch[0].Request.Outputs);
             Split(batch, rows, outputs);
         }
-        catch (OnnxRuntimeException e)
+        catch (Exception e) when (e is not OutOfMemoryException)
         {
+            // Whatever goes wrong in a batch (ONNX Runtime, an output type the protocol cannot carry), every caller
+            // waiting on it gets an answer; a lost exception here would leave them waiting forever.
             foreach (var p in batch)
             {
                 p.Completion.TrySetResult((null, new InferenceError(InferenceErrorKind.RuntimeFailure, e.Message)));

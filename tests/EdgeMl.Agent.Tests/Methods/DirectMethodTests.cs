@@ -56,6 +56,15 @@ public sealed class DirectMethodTests : IAsyncLifetime
         await _kit.StartReportersAsync();
         await _client.StartAsync(CancellationToken.None);
         await _sim.WaitForAsync(() => _device.IsConnected && _device.CurrentSubscriptions.Contains("$iothub/methods/POST/#"), Timeout, "the method subscription");
+
+        // The client says Connected only after its first twin fetch, which can come after the subscription.
+        var guard = DateTime.UtcNow + Timeout;
+        while (_client.State != IoTHubConnectionState.Connected && DateTime.UtcNow < guard)
+        {
+            await Task.Delay(10);
+        }
+
+        Assert.Equal(IoTHubConnectionState.Connected, _client.State);
     }
 
     public async Task DisposeAsync()

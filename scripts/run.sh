@@ -10,7 +10,7 @@ set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
 
-"$root/scripts/setup.sh"
+"$root/scripts/setup.sh" models
 dotnet build agent -c Release -v quiet -nologo -clp:ErrorsOnly
 edgeml=("$root/agent/bin/Release/net10.0/edgeml")
 

@@ -21,6 +21,12 @@ internal static class HealthText
         _ => Missing,
     };
 
+    /// <summary>A timestamp as a field engineer reads it: UTC to the second.</summary>
+    public static string Time(this JsonElement element, string name) =>
+        element.Get(name) is { ValueKind: JsonValueKind.String } s && s.TryGetDateTimeOffset(out var at)
+            ? at.ToUniversalTime().ToString("yyyy-MM-dd HH:mm:ss 'UTC'", System.Globalization.CultureInfo.InvariantCulture)
+            : element.Text(name);
+
     public static double? Number(this JsonElement element, string name) =>
         element.Get(name) is { ValueKind: JsonValueKind.Number } n ? n.GetDouble() : null;
 

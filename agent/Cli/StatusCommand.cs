@@ -38,7 +38,7 @@ internal static class StatusCommand
 
     internal static IEnumerable<string> Summary(JsonElement health)
     {
-        yield return $"{health.Text("deviceId")}: {health.Text("status")} (agent {health.Text("version")}, up since {health.Text("startedAt")}, at {health.Text("at")})";
+        yield return $"{health.Text("deviceId")}: {health.Text("status")} (agent {health.Text("version")}, up since {health.Time("startedAt")}, at {health.Time("at")})";
         yield return "";
         yield return "Models";
         var models = health.Items("models").ToArray();
@@ -65,7 +65,7 @@ internal static class StatusCommand
 
             if (m.Get("lastFailure") is { } f)
             {
-                yield return $"    last failure: {f.Version("version")} at {f.Text("stage")}: {f.Text("reason")} ({f.Text("at")})";
+                yield return $"    last failure: {f.Version("version")} at {f.Text("stage")}: {f.Text("reason")} ({f.Time("at")})";
             }
 
             if (m.Get("drift") is { } d)
@@ -76,7 +76,7 @@ internal static class StatusCommand
 
         var sync = health.Get("sync") ?? default;
         yield return "";
-        yield return $"Sync: registry {sync.Text("registry")}, last reconcile {sync.Text("lastReconcileAt")}";
+        yield return $"Sync: registry {sync.Text("registry")}, last reconcile {sync.Time("lastReconcileAt")}";
         if (sync.Text("registryError") is var registryError && registryError != HealthText.Missing)
         {
             yield return $"  registry error: {registryError}";

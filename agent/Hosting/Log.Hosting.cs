@@ -45,4 +45,7 @@ internal static partial class Log
 
     [LoggerMessage(5032, LogLevel.Information, "EdgeMl agent {Version} serving on {Urls}, metrics on {MetricsUrls}, data in {DataDirectory}")]
     public static partial void AgentStarted(ILogger logger, string version, string urls, string metricsUrls, string dataDirectory);
+
+    [LoggerMessage(5013, LogLevel.Error, "Sync of {Model} failed unexpectedly; other models go on and it is retried with back-off")]
+    public static partial void ModelSyncFailed(ILogger logger, Exception exception, string model);
 }

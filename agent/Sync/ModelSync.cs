@@ -178,16 +178,21 @@ internal sealed class ModelSync(
         foreach (var (name, model) in state.Models)
         {
             var work = Work(name, model);
-            if (store.GetActive(name) is not { } active || !Directory.Exists(store.VersionFolder(name, active.Version)))
-            {
-                SetState(name, model, SyncPhase.Pending, null, model.Version, "nothing installed yet");
-                continue;
-            }
-
             await work.Gate.WaitAsync(cancellationToken).ConfigureAwait(false);
             try
             {
+                if (store.GetActive(name) is not { } active || !Directory.Exists(store.VersionFolder(name, active.Version)))
+                {
+                    SetState(name, model, SyncPhase.Pending, null, model.Version, "nothing installed yet");
+                    continue;
+                }
+
                 await ServeInstalledAsync(name, model, work, active.Version, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+            {
+                // A damaged folder on disk must not keep the agent from starting or the other models from serving.
+                Unexpected(name, model, work, e);
             }
             finally
             {
@@ -242,6 +247,11 @@ internal sealed class ModelSync(
             {
                 var error = await SyncAsync(name, model, work, registry, registryError, cancellationToken).ConfigureAwait(false);
                 registryError ??= error;
+            }
+            catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+            {
+                // Something no one planned for in one model must not stop the others.
+                Unexpected(name, model, work, e);
             }
             finally
             {
@@ -355,26 +365,52 @@ internal sealed class ModelSync(
 
         SetState(name, model, SyncPhase.Activating, engine.GetStatus(name)?.Version, version, $"loading, warming up and checking v{version}");
         var validator = Validator(model);
-        if (store.GetActive(name)?.Version == version)
+        try
         {
-            var verdict = await validator.ValidateAsync(ModelPackage.Open(store.VersionFolder(name, version)), cancellationToken).ConfigureAwait(false);
-            if (!verdict.Accepted)
+            if (store.GetActive(name)?.Version == version)
             {
-                Refused(name, model, work, version, $"{verdict.Stage}: {verdict.Reason}");
-                return;
+                var verdict = await validator.ValidateAsync(ModelPackage.Open(store.VersionFolder(name, version)), cancellationToken).ConfigureAwait(false);
+                if (!verdict.Accepted)
+                {
+                    Refused(name, model, work, version, $"{verdict.Stage}: {verdict.Reason}");
+                    return;
+                }
+            }
+            else
+            {
+                var outcome = await store.ActivateAsync(name, version, validator, cancellationToken).ConfigureAwait(false);
+                if (!outcome.Activated)
+                {
+                    Refused(name, model, work, version, $"{outcome.Validation.Stage}: {outcome.Validation.Reason}");
+                    return;
+                }
             }
         }
-        else
+        catch (ModelManifestException e)
         {
-            var outcome = await store.ActivateAsync(name, version, validator, cancellationToken).ConfigureAwait(false);
-            if (!outcome.Activated)
-            {
-                Refused(name, model, work, version, $"{outcome.Validation.Stage}: {outcome.Validation.Reason}");
-                return;
-            }
+            // Installed packages were verified; an unreadable manifest now is damage on disk. The folder goes, so
+            // the next pass fetches the version again instead of failing on it forever.
+            store.Remove(name, version);
+            work.NextAttempt = time.GetUtcNow();
+            var running = engine.GetStatus(name)?.Version;
+            SetState(name, model, SyncPhase.Failed, running, version,
+                $"v{version} on disk is damaged ({e.Message}); removed, to be fetched again; {(running is { } r ? $"v{r} keeps serving" : "nothing serves yet")}");
+            events.Add(AgentEventKinds.SyncFailed, name, version, $"{name} v{version} on disk is damaged and was removed to be fetched again: {e.Message}");
+            return;
         }
 
         Served(name, model, work, version, null);
+    }
+
+    /// <summary>An unplanned failure of one model: reported, logged, and retried with back-off like a failed pull.</summary>
+    private void Unexpected(string name, DesiredModel model, ModelWork work, Exception e)
+    {
+        var delay = Backoff(++work.Failures);
+        work.NextAttempt = time.GetUtcNow() + delay;
+        var serving = engine.GetStatus(name)?.Version;
+        SetState(name, model, SyncPhase.Failed, serving, model.Version,
+            $"{e.GetType().Name}: {e.Message}; {(serving is { } v ? $"v{v} keeps serving" : "nothing serves yet")}; retrying in {delay.TotalSeconds:0} s");
+        Log.ModelSyncFailed(logger, e, name);
     }
 
     private void Served(string name, DesiredModel model, ModelWork work, long version, string? why)

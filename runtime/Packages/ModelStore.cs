@@ -263,13 +263,28 @@ public sealed class ModelStore
 
         foreach (var version in installed.Where(v => !keep.Contains(v)))
         {
-            // Renamed first so a kill mid-delete leaves trash that Recover removes, never a torn version folder.
-            var trash = Path.Combine(ModelFolder(name), $"{TrashPrefix}{version}-{Guid.NewGuid():N}");
-            Directory.Move(VersionFolder(name, version), trash);
-            Durable.FlushDirectory(ModelFolder(name));
-            Directory.Delete(trash, recursive: true);
-            Log.Removed(_logger, name, version);
+            Remove(name, version);
         }
+    }
+
+    /// <summary>
+    /// Removes an installed version folder (one that retention drops, or one found damaged so that it is fetched
+    /// again). <c>active.json</c> is left as it is: a missing active folder reads as nothing installed.
+    /// </summary>
+    public void Remove(string name, long version)
+    {
+        var folder = VersionFolder(name, version);
+        if (!Directory.Exists(folder))
+        {
+            return;
+        }
+
+        // Renamed first so a kill mid-delete leaves trash that Recover removes, never a torn version folder.
+        var trash = Path.Combine(ModelFolder(name), $"{TrashPrefix}{version}-{Guid.NewGuid():N}");
+        Directory.Move(folder, trash);
+        Durable.FlushDirectory(ModelFolder(name));
+        Directory.Delete(trash, recursive: true);
+        Log.Removed(_logger, name, version);
     }
 
     private void WriteActive(string name, ActiveRecord record) =>

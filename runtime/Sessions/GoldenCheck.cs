@@ -29,6 +29,11 @@ internal static class GoldenCheck
 
             if (want.DataType == TensorDataType.Bytes)
             {
+                if (got.Elements.Count != want.Elements.Count)
+                {
+                    return $"output '{want.Name}' has {got.Elements.Count} elements; the golden sample lists {want.Elements.Count}";
+                }
+
                 for (var i = 0; i < want.Elements.Count; i++)
                 {
                     if (!got.Elements[i].Span.SequenceEqual(want.Elements[i].Span))
@@ -43,6 +48,12 @@ internal static class GoldenCheck
             var size = want.DataType.ElementSize();
             var a = got.Data.Span;
             var e = want.Data.Span;
+            if (a.Length != e.Length)
+            {
+                // A golden sample whose data disagrees with its own shape: say so rather than read past either.
+                return $"output '{want.Name}' holds {a.Length / size} elements; the golden sample's data holds {e.Length / size}";
+            }
+
             var isFloat = want.DataType is TensorDataType.Fp16 or TensorDataType.Fp32 or TensorDataType.Fp64;
             for (var i = 0; i * size < e.Length; i++)
             {

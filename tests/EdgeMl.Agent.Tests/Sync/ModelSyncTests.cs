@@ -155,6 +155,30 @@ public sealed class ModelSyncTests : IDisposable
     }
 
     [Fact]
+    public async Task Restart_OneModelDamagedOnDisk_OtherServesAndTheDamagedOneIsFetchedAgain()
+    {
+        _registry.Publish("cls", 1);
+        _registry.Publish("det", 1);
+        await using (var first = Harness("1"))
+        {
+            await first.StartAsync();
+            first.ApplyTwin(2, Models(("cls", 1), ("det", 1)));
+            await first.WaitForActiveAsync("cls", 1);
+            await first.WaitForActiveAsync("det", 1);
+        }
+
+        await File.WriteAllTextAsync(Path.Combine(_registry.DataDirectory, "models", "det", "1", "manifest.json"), "{ not json");
+        await using var second = Harness("1");
+        await second.StartAsync();
+        await second.Sync.ServedFromDisk.WaitAsync(SyncHarness.Guard);
+
+        Assert.Equal(1, (await second.InferAsync("cls")).Version);
+        await second.WaitForActiveAsync("det", 1);
+        Assert.Equal(1, (await second.InferAsync("det")).Version);
+        Assert.Contains(second.Services.GetRequiredService<AgentEventLog>().Recent(), e => e.Model == "det" && e.Message.Contains("damaged", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task Restart_RegistryGone_ServesV2FromDiskBeforeAnyPull()
     {
         _registry.Publish("cls", 1);

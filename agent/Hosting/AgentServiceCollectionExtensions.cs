@@ -98,6 +98,7 @@ internal static class AgentServiceCollectionExtensions
         services.TryAddSingleton<ModelSyncStatus>();
         services.TryAddSingleton<DesiredStateSource>();
         services.TryAddSingleton<ModelSettingsFactory>();
+        services.TryAddSingleton<ModelActivation>();
         services.TryAddSingleton<ModelSync>();
         services.TryAddSingleton<IModelControl>(sp => sp.GetRequiredService<ModelSync>());
         services.TryAddSingleton<IServerReadiness>(sp => sp.GetRequiredService<ModelSync>());

@@ -27,7 +27,7 @@ internal sealed class ModelSync(
     DesiredStateSource desired,
     ModelSyncStatus status,
     AgentEventLog events,
-    ModelSettingsFactory settings,
+    ModelActivation activation,
     TrustPolicy trust,
     IOptions<AgentOptions> options,
     TimeProvider time,
@@ -108,18 +108,18 @@ internal sealed class ModelSync(
                     return new(404, $"{model} v{version} is not installed and no registry is configured", engine.GetStatus(model)?.Version);
                 }
 
-                await Puller(registry).PullAsync(new PullRequest(model, version) { Pinned = true, InstallOnly = true }, Validator(wanted), Progress(model, wanted, version), cancellationToken).ConfigureAwait(false);
+                await Puller(registry).PullAsync(new PullRequest(model, version) { Pinned = true, InstallOnly = true }, activation.Validator(wanted), Progress(model, wanted, version), cancellationToken).ConfigureAwait(false);
             }
 
-            var outcome = await store.ActivateAsync(model, version, Validator(wanted), cancellationToken).ConfigureAwait(false);
+            var outcome = await store.ActivateAsync(model, version, activation.Validator(wanted), cancellationToken).ConfigureAwait(false);
             if (!outcome.Activated)
             {
-                Refused(model, wanted, work, version, $"{outcome.Validation.Stage}: {outcome.Validation.Reason}");
+                activation.Refused(model, wanted, work, version, $"{outcome.Validation.Stage}: {outcome.Validation.Reason}");
                 return new(500, $"{model} v{version} was refused at {outcome.Validation.Stage}: {outcome.Validation.Reason}", engine.GetStatus(model)?.Version);
             }
 
             work.Override = version;
-            Served(model, wanted, work, version, "activated by an operator");
+            activation.Served(model, wanted, work, version, "activated by an operator");
             return new(200, $"{model} v{version} serves (held until the desired entry changes)", version);
         }
         catch (Exception e) when (e is PackageVerificationException or RegistryException or DownloadException or InsufficientSpaceException or IOException)
@@ -149,7 +149,7 @@ internal sealed class ModelSync(
                 return new(409, $"{model} has no previous good version on disk to roll back to", active?.Version);
             }
 
-            var verdict = await Validator(wanted).ValidateAsync(ModelPackage.Open(store.VersionFolder(model, previous)), cancellationToken).ConfigureAwait(false);
+            var verdict = await activation.Validator(wanted).ValidateAsync(ModelPackage.Open(store.VersionFolder(model, previous)), cancellationToken).ConfigureAwait(false);
             if (!verdict.Accepted)
             {
                 return new(500, $"{model} v{previous} no longer loads ({verdict.Stage}: {verdict.Reason}); v{active.Version} keeps serving", engine.GetStatus(model)?.Version);
@@ -159,9 +159,9 @@ internal sealed class ModelSync(
             work.Override = previous;
             work.ServingVersion = previous;
             work.ServingSettings = wanted;
-            ActivateDrift(model, previous);
+            activation.ActivateDrift(model, previous);
             events.Add(AgentEventKinds.RolledBack, model, previous, $"{model} rolled back from v{active.Version} to v{previous} by an operator");
-            SetState(model, wanted, SyncPhase.Active, previous, previous, $"rolled back from v{active.Version} by an operator");
+            activation.SetState(model, wanted, SyncPhase.Active, previous, previous, $"rolled back from v{active.Version} by an operator");
             return new(200, $"{model} rolled back from v{active.Version} to v{previous}", previous);
         }
         finally
@@ -183,11 +183,11 @@ internal sealed class ModelSync(
             {
                 if (store.GetActive(name) is not { } active || !Directory.Exists(store.VersionFolder(name, active.Version)))
                 {
-                    SetState(name, model, SyncPhase.Pending, null, model.Version, "nothing installed yet");
+                    activation.SetState(name, model, SyncPhase.Pending, null, model.Version, "nothing installed yet");
                     continue;
                 }
 
-                await ServeInstalledAsync(name, model, work, active.Version, cancellationToken).ConfigureAwait(false);
+                await activation.ServeInstalledAsync(name, model, work, active.Version, cancellationToken).ConfigureAwait(false);
             }
             catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
             {
@@ -271,7 +271,7 @@ internal sealed class ModelSync(
         var poll = desired.Current.State.PollInterval;
         if (work.Override is { } held)
         {
-            await ServeInstalledAsync(name, model, work, held, cancellationToken).ConfigureAwait(false);
+            await activation.ServeInstalledAsync(name, model, work, held, cancellationToken).ConfigureAwait(false);
             work.NextAttempt = time.GetUtcNow() + poll;
             return null;
         }
@@ -280,7 +280,7 @@ internal sealed class ModelSync(
         {
             // The desired version is already the accepted, active one: serving it needs no registry, and an
             // unreachable registry (a restart offline) is then no failure to report.
-            await ServeInstalledAsync(name, model, work, wanted, cancellationToken).ConfigureAwait(false);
+            await activation.ServeInstalledAsync(name, model, work, wanted, cancellationToken).ConfigureAwait(false);
             work.NextAttempt = DateTimeOffset.MaxValue;
             return null;
         }
@@ -290,13 +290,13 @@ internal sealed class ModelSync(
             var target = model.Version ?? store.GetActive(name)?.Version;
             if (target is { } v && store.GetInstalledVersions(name).Contains(v))
             {
-                await ServeInstalledAsync(name, model, work, v, cancellationToken).ConfigureAwait(false);
+                await activation.ServeInstalledAsync(name, model, work, v, cancellationToken).ConfigureAwait(false);
                 work.NextAttempt = model.Version is null ? time.GetUtcNow() + poll : DateTimeOffset.MaxValue;
             }
             else
             {
                 var why = registryError ?? "no registry is configured";
-                SetState(name, model, SyncPhase.Failed, engine.GetStatus(name)?.Version, model.Version,
+                activation.SetState(name, model, SyncPhase.Failed, engine.GetStatus(name)?.Version, model.Version,
                     $"{(target is { } t ? $"v{t} is not installed" : "nothing is installed")} and {why}");
                 work.NextAttempt = time.GetUtcNow() + poll;
             }
@@ -308,25 +308,25 @@ internal sealed class ModelSync(
         {
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             timeout.CancelAfter(_options.PullTimeout);
-            SetState(name, model, SyncPhase.Downloading, engine.GetStatus(name)?.Version, model.Version, $"checking {registry.Description}");
+            activation.SetState(name, model, SyncPhase.Downloading, engine.GetStatus(name)?.Version, model.Version, $"checking {registry.Description}");
             var pull = await Puller(registry).PullAsync(
-                new PullRequest(name, model.Version) { Pinned = model.Pinned, InstallOnly = true }, Validator(model), Progress(name, model, model.Version), timeout.Token).ConfigureAwait(false);
+                new PullRequest(name, model.Version) { Pinned = model.Pinned, InstallOnly = true }, activation.Validator(model), Progress(name, model, model.Version), timeout.Token).ConfigureAwait(false);
             work.Failures = 0;
             work.NextAttempt = model.Version is null ? time.GetUtcNow() + poll : DateTimeOffset.MaxValue;
             if (work.IsRefused(pull.Version, model))
             {
-                SetState(name, model, SyncPhase.Refused, engine.GetStatus(name)?.Version, pull.Version, work.RefusalReason);
+                activation.SetState(name, model, SyncPhase.Refused, engine.GetStatus(name)?.Version, pull.Version, work.RefusalReason);
                 return null;
             }
 
-            await ServeInstalledAsync(name, model, work, pull.Version, cancellationToken).ConfigureAwait(false);
+            await activation.ServeInstalledAsync(name, model, work, pull.Version, cancellationToken).ConfigureAwait(false);
             return null;
         }
         catch (PackageVerificationException e)
         {
             // Tampering, expiry, downgrade: not retried at once; the registry may be fixed by the next poll.
             work.NextAttempt = time.GetUtcNow() + poll;
-            Refused(name, model, work, model.Version, e.Message, remember: false);
+            activation.Refused(name, model, work, model.Version, e.Message, remember: false);
             return null;
         }
         catch (Exception e) when (e is RegistryException or DownloadException or InsufficientSpaceException or IOException or HttpRequestException
@@ -336,7 +336,7 @@ internal sealed class ModelSync(
             work.NextAttempt = time.GetUtcNow() + delay;
             var message = e is OperationCanceledException ? $"the pull did not finish within {_options.PullTimeout}" : e.Message;
             var serving = engine.GetStatus(name)?.Version;
-            SetState(name, model, SyncPhase.Failed, serving, model.Version,
+            activation.SetState(name, model, SyncPhase.Failed, serving, model.Version,
                 $"{message}; {(serving is { } s ? $"v{s} keeps serving" : "nothing serves yet")}; retrying in {delay.TotalSeconds:0} s");
             Log.PullFailed(logger, name, model.VersionText, message, delay);
             if (work.Failures == 1)
@@ -348,127 +348,16 @@ internal sealed class ModelSync(
         }
     }
 
-    /// <summary>Makes an installed version serve with the desired settings: through the store when it is not the active one yet.</summary>
-    private async Task ServeInstalledAsync(string name, DesiredModel model, ModelWork work, long version, CancellationToken cancellationToken)
-    {
-        if (engine.GetStatus(name) is { Version: { } serving } && serving == version && work.ServingSettings is { } applied && applied.SameRuntimeSettings(model))
-        {
-            SetState(name, model, SyncPhase.Active, version, version, null);
-            return;
-        }
-
-        if (work.IsRefused(version, model))
-        {
-            SetState(name, model, SyncPhase.Refused, engine.GetStatus(name)?.Version, version, work.RefusalReason);
-            return;
-        }
-
-        SetState(name, model, SyncPhase.Activating, engine.GetStatus(name)?.Version, version, $"loading, warming up and checking v{version}");
-        var validator = Validator(model);
-        try
-        {
-            if (store.GetActive(name)?.Version == version)
-            {
-                var verdict = await validator.ValidateAsync(ModelPackage.Open(store.VersionFolder(name, version)), cancellationToken).ConfigureAwait(false);
-                if (!verdict.Accepted)
-                {
-                    Refused(name, model, work, version, $"{verdict.Stage}: {verdict.Reason}");
-                    return;
-                }
-            }
-            else
-            {
-                var outcome = await store.ActivateAsync(name, version, validator, cancellationToken).ConfigureAwait(false);
-                if (!outcome.Activated)
-                {
-                    Refused(name, model, work, version, $"{outcome.Validation.Stage}: {outcome.Validation.Reason}");
-                    return;
-                }
-            }
-        }
-        catch (ModelManifestException e)
-        {
-            // Installed packages were verified; an unreadable manifest now is damage on disk. The folder goes, so
-            // the next pass fetches the version again instead of failing on it forever.
-            store.Remove(name, version);
-            work.NextAttempt = time.GetUtcNow();
-            var running = engine.GetStatus(name)?.Version;
-            SetState(name, model, SyncPhase.Failed, running, version,
-                $"v{version} on disk is damaged ({e.Message}); removed, to be fetched again; {(running is { } r ? $"v{r} keeps serving" : "nothing serves yet")}");
-            events.Add(AgentEventKinds.SyncFailed, name, version, $"{name} v{version} on disk is damaged and was removed to be fetched again: {e.Message}");
-            return;
-        }
-
-        Served(name, model, work, version, null);
-    }
-
     /// <summary>An unplanned failure of one model: reported, logged, and retried with back-off like a failed pull.</summary>
     private void Unexpected(string name, DesiredModel model, ModelWork work, Exception e)
     {
         var delay = Backoff(++work.Failures);
         work.NextAttempt = time.GetUtcNow() + delay;
         var serving = engine.GetStatus(name)?.Version;
-        SetState(name, model, SyncPhase.Failed, serving, model.Version,
+        activation.SetState(name, model, SyncPhase.Failed, serving, model.Version,
             $"{e.GetType().Name}: {e.Message}; {(serving is { } v ? $"v{v} keeps serving" : "nothing serves yet")}; retrying in {delay.TotalSeconds:0} s");
         Log.ModelSyncFailed(logger, e, name);
     }
-
-    private void Served(string name, DesiredModel model, ModelWork work, long version, string? why)
-    {
-        var previous = work.ServingVersion;
-        work.ServingVersion = version;
-        work.ServingSettings = model;
-        work.Refusal = null;
-        ActivateDrift(name, version);
-        var providers = engine.GetStatus(name)?.Providers;
-        if (previous != version)
-        {
-            events.Add(AgentEventKinds.Activated, name, version,
-                $"{name} v{version} activated{(previous is { } p ? $" (was v{p})" : "")} on {providers?.Effective ?? "cpu"}{(why is null ? "" : $", {why}")}");
-        }
-
-        if (providers is { IsDegraded: true })
-        {
-            events.Add(AgentEventKinds.Degraded, name, version, $"{name} v{version}: {providers.DegradedReason}");
-        }
-
-        SetState(name, model, SyncPhase.Active, version, version, why);
-    }
-
-    private void Refused(string name, DesiredModel model, ModelWork work, long? version, string reason, bool remember = true)
-    {
-        var serving = engine.GetStatus(name)?.Version;
-        var message = $"{(version is { } v ? $"v{v}" : model.VersionText)} refused: {reason}; {(serving is { } s ? $"v{s} keeps serving" : "nothing serves")}";
-        if (remember && version is { } refused)
-        {
-            work.Refusal = (refused, model, message);
-        }
-
-        SetState(name, model, SyncPhase.Refused, serving, version, message);
-        events.Add(AgentEventKinds.Refused, name, version, $"{name} {message}");
-    }
-
-    private void ActivateDrift(string name, long version)
-    {
-        if (drift is null)
-        {
-            return;
-        }
-
-        try
-        {
-            drift.Activate(name, version, DriftBaseline.FromManifest(ModelPackage.Open(store.VersionFolder(name, version)).Manifest));
-        }
-        catch (Exception e) when (e is ModelManifestException or IOException or System.Text.Json.JsonException or FormatException)
-        {
-            // A baseline the agent cannot read leaves drift off for this version; serving is unaffected.
-            Log.BaselineUnreadable(logger, name, version, e.Message);
-            drift.Remove(name);
-        }
-    }
-
-    private void SetState(string name, DesiredModel model, SyncPhase phase, long? active, long? target, string? message, double? progress = null) =>
-        status.Set(new ModelSyncState(name, model.VersionText, phase, active, target, message, time.GetUtcNow()) { Progress = progress });
 
     private SyncProgress Progress(string name, DesiredModel model, long? version)
     {
@@ -479,7 +368,7 @@ internal sealed class ModelSync(
             if (percent != last)
             {
                 last = percent;
-                SetState(name, model, SyncPhase.Downloading, engine.GetStatus(name)?.Version, version, $"downloading {p.Path} ({percent} %)", percent / 100.0);
+                activation.SetState(name, model, SyncPhase.Downloading, engine.GetStatus(name)?.Version, version, $"downloading {p.Path} ({percent} %)", percent / 100.0);
             }
         });
     }
@@ -494,7 +383,7 @@ internal sealed class ModelSync(
             work.Override = null;
             work.Failures = 0;
             work.NextAttempt = DateTimeOffset.MinValue;
-            SetState(name, model, SyncPhase.Pending, engine.GetStatus(name)?.Version, model.Version, "desired entry changed");
+            activation.SetState(name, model, SyncPhase.Pending, engine.GetStatus(name)?.Version, model.Version, "desired entry changed");
         }
 
         return work;
@@ -503,8 +392,6 @@ internal sealed class ModelSync(
     private IModelRegistry? Registry(string? target) => target is null ? null : _registries.GetOrAdd(target, t => RegistryTarget.Create(t));
 
     private ModelPuller Puller(IModelRegistry registry) => new(registry, store, trust, downloader, time, null, metrics);
-
-    private EngineValidator Validator(DesiredModel model) => new(engine, settings.For(model));
 
     private TimeSpan Backoff(int failures)
     {
@@ -530,32 +417,6 @@ internal sealed class ModelSync(
     }
 
     private static TimeSpan Min(TimeSpan a, TimeSpan b) => a < b ? a : b;
-
-    private sealed class ModelWork(DesiredModel desired)
-    {
-        public SemaphoreSlim Gate { get; } = new(1, 1);
-
-        public DesiredModel Desired { get; set; } = desired;
-
-        public DateTimeOffset NextAttempt { get; set; } = DateTimeOffset.MinValue;
-
-        public int Failures { get; set; }
-
-        /// <summary>A version an operator activated or rolled back to; holds until the desired entry changes.</summary>
-        public long? Override { get; set; }
-
-        public long? ServingVersion { get; set; }
-
-        public DesiredModel? ServingSettings { get; set; }
-
-        public (long Version, DesiredModel Settings, string Message)? Refusal { get; set; }
-
-        public string? RefusalReason => Refusal?.Message;
-
-        /// <summary>A refused version is not tried again with the same settings; new settings may let it load.</summary>
-        public bool IsRefused(long version, DesiredModel model) =>
-            Refusal is { } r && r.Version == version && r.Settings.SameRuntimeSettings(model);
-    }
 
     private sealed class SyncProgress(Action<DownloadProgress> report) : IProgress<DownloadProgress>
     {

@@ -41,6 +41,7 @@ public sealed class DirectMethodTests : IAsyncLifetime
             s.AddSingleton(new TrustPolicy(TrustedKeys.FromPem([]), allowUnsigned: false));
             s.AddSingleton<DesiredStateSource>();
             s.AddSingleton<ModelSettingsFactory>();
+            s.AddSingleton<ModelActivation>();
             s.AddSingleton<ModelSync>();
             s.AddSingleton<IModelControl>(sp => sp.GetRequiredService<ModelSync>());
         }, configuration: new Dictionary<string, string?>

@@ -107,6 +107,10 @@ internal static class Harness
             Console.WriteLine($"ack {batch.BatchId}");
             await inner.AcknowledgeAsync(batch, cancellationToken);
             Console.WriteLine($"acked {batch.BatchId}");
+
+            // A pause between batches, so a fast machine cannot finish every batch before the test has killed it
+            // as often as it means to (the kill lands around the acknowledgement above, not here).
+            await Task.Delay(25, cancellationToken);
         }
     }
 }

@@ -9,8 +9,9 @@ internal sealed class ConsoleProgress(TextWriter error, bool interactive) : IPro
     private const int Width = 30;
     private readonly Stopwatch _clock = Stopwatch.StartNew();
     private readonly Lock _gate = new();
-    private TimeSpan _lastDraw = TimeSpan.MinValue;
+    private TimeSpan? _lastDraw;
     private string? _path;
+    private string? _finished;
     private long _startBytes;
     private TimeSpan _startTime;
 
@@ -26,6 +27,13 @@ internal sealed class ConsoleProgress(TextWriter error, bool interactive) : IPro
         lock (_gate)
         {
             var now = _clock.Elapsed;
+            var done = value.Received >= value.Total;
+            if (done && value.Path == _finished)
+            {
+                // A stream reports its end again on the last, empty read: the bar is drawn already.
+                return;
+            }
+
             if (value.Path != _path)
             {
                 if (_path is not null)
@@ -33,11 +41,10 @@ internal sealed class ConsoleProgress(TextWriter error, bool interactive) : IPro
                     error.WriteLine();
                 }
 
-                (_path, _startBytes, _startTime, _lastDraw) = (value.Path, value.Received, now, TimeSpan.MinValue);
+                (_path, _startBytes, _startTime, _lastDraw) = (value.Path, value.Received, now, null);
             }
 
-            var done = value.Received >= value.Total;
-            if (!done && now - _lastDraw < TimeSpan.FromMilliseconds(100))
+            if (!done && _lastDraw is { } last && now - last < TimeSpan.FromMilliseconds(100))
             {
                 return;
             }
@@ -51,7 +58,7 @@ internal sealed class ConsoleProgress(TextWriter error, bool interactive) : IPro
             if (done)
             {
                 error.WriteLine();
-                _path = null;
+                (_path, _finished) = (null, value.Path);
             }
         }
     }

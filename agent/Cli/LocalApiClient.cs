@@ -12,11 +12,14 @@ internal sealed record AgentConnection(Uri Url, string? Token)
     public const string DefaultUrl = "http://127.0.0.1:8000";
     public const string TokenVariable = "EDGEML_TOKEN";
 
+    /// <summary>The agent's own token setting in the environment: inside the module's container the CLI finds it there.</summary>
+    public const string AgentTokenVariable = "EdgeMl__Http__Token";
+
     public static Option<string> UrlOption() => new("--url") { Description = $"The agent's local API (default {DefaultUrl}, its EdgeMl:Http:Urls)", DefaultValueFactory = _ => DefaultUrl };
 
-    public static Option<string?> TokenOption() => new("--token") { Description = $"The agent's bearer token (EdgeMl:Http:Token); default ${TokenVariable}" };
+    public static Option<string?> TokenOption() => new("--token") { Description = $"The agent's bearer token (EdgeMl:Http:Token); default ${TokenVariable}, else ${AgentTokenVariable}" };
 
-    /// <summary>The connection from the parsed options, the token falling back to <see cref="TokenVariable"/>.</summary>
+    /// <summary>The connection from the parsed options, the token falling back to <see cref="TokenVariable"/>, then <see cref="AgentTokenVariable"/>.</summary>
     public static AgentConnection Resolve(string url, string? token, Func<string, string?> environment)
     {
         if (!Uri.TryCreate(url, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https"))
@@ -24,7 +27,7 @@ internal sealed record AgentConnection(Uri Url, string? Token)
             throw new ArgumentException($"--url '{url}' is not an http:// or https:// address");
         }
 
-        var chosen = token is { Length: > 0 } ? token : environment(TokenVariable);
+        var chosen = token is { Length: > 0 } ? token : environment(TokenVariable) is { Length: > 0 } variable ? variable : environment(AgentTokenVariable);
         return new AgentConnection(uri, string.IsNullOrEmpty(chosen) ? null : chosen);
     }
 

@@ -24,6 +24,12 @@ internal sealed class HttpApiOptionsRules : IValidateOptions<HttpApiOptions>
             }
         }
 
+        // IoT Edge tooling leaves a variable missing from .env as its literal name, a token anyone can read.
+        if (options.Token is { } token && token.StartsWith('$'))
+        {
+            problems.Add("EdgeMl:Http:Token is an unexpanded deployment variable (it starts with '$'): set EDGEML_HTTP_TOKEN in the deployment's .env (examples/module.env).");
+        }
+
         return problems.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(problems);
     }
 

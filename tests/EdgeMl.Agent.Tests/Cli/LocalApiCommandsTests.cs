@@ -108,6 +108,16 @@ public sealed class LocalApiCommandsTests : IAsyncLifetime
     }
 
     [Fact]
+    public void Resolve_InsideTheModuleContainer_TakesTheAgentsOwnTokenVariableLast()
+    {
+        var module = AgentConnection.Resolve(AgentConnection.DefaultUrl, null, name => name == "EdgeMl__Http__Token" ? "module-token" : null);
+        var both = AgentConnection.Resolve(AgentConnection.DefaultUrl, null, name => name == "EDGEML_TOKEN" ? "cli-token" : "module-token");
+
+        Assert.Equal("module-token", module.Token);
+        Assert.Equal("cli-token", both.Token);
+    }
+
+    [Fact]
     public async Task Models_RunningAgent_TablesEachModelWithVersionAndSync()
     {
         var (code, output, _) = await Run("models");

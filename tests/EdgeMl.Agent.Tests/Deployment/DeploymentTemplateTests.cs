@@ -114,16 +114,39 @@ public sealed partial class DeploymentTemplateTests
         var host = Obj(create, "HostConfig");
 
         Assert.True(Obj(create, "ExposedPorts").ContainsKey("9600/tcp"));
-        // The metrics-collector scrapes edgeml:9600 over the module network; the inference API stays on loopback.
+        // The metrics-collector scrapes edgeml:9600 over the module network.
         Assert.Equal("http://0.0.0.0:9600", edgeml["env"]!["EdgeMl__MetricsUrls"]!["value"]!.GetValue<string>());
-        Assert.Null(edgeml["env"]!["EdgeMl__Http__Urls"]);
         var dataDirectory = edgeml["env"]!["EdgeMl__DataDirectory"]!["value"]!.GetValue<string>();
         Assert.Contains(host["Binds"]!.AsArray(), b => b!.GetValue<string>().Split(':') is [var source, var target, ..] && source.StartsWith('/') && target == dataDirectory);
         Assert.InRange(host["Memory"]!.GetValue<long>(), 256L << 20, 16L << 30);
         Assert.False(host["Privileged"]?.GetValue<bool>() ?? false);
         Assert.NotEqual("host", host["NetworkMode"]?.GetValue<string>());
-        Assert.Null(host["PortBindings"]);
         Assert.Null(host["CapAdd"]);
+    }
+
+    [Theory]
+    [MemberData(nameof(Templates))]
+    public void EdgeMl_Api_ListensBeyondTheContainerBehindTheTokenAndIsPublishedOnTheHostsLoopbackOnly(string file)
+    {
+        var edgeml = Modules(file)["edgeml"]!;
+        var create = Obj(edgeml["settings"]!, "createOptions");
+
+        // A field engineer on the device opens http://127.0.0.1:8000/ and runs edgeml status; nothing off the device can.
+        Assert.Equal("http://0.0.0.0:8000", edgeml["env"]!["EdgeMl__Http__Urls"]!["value"]!.GetValue<string>());
+        Assert.Equal("$EDGEML_HTTP_TOKEN", edgeml["env"]!["EdgeMl__Http__Token"]!["value"]!.GetValue<string>());
+        Assert.True(Obj(create, "ExposedPorts").ContainsKey("8000/tcp"));
+        var bindings = Obj(Obj(create, "HostConfig"), "PortBindings");
+        var binding = Assert.Single(bindings);
+        Assert.Equal("8000/tcp", binding.Key);
+        var published = Assert.Single(binding.Value!.AsArray())!;
+        Assert.Equal("127.0.0.1", published["HostIp"]!.GetValue<string>());
+        Assert.Equal("8000", published["HostPort"]!.GetValue<string>());
+        var variables = File.ReadAllLines(Path.Combine(ModelFixtures.RepositoryRoot, "examples", "module.env"))
+            .Where(l => l.Length > 0 && !l.StartsWith('#')).Select(l => l.Split('=')[0]).ToHashSet(StringComparer.Ordinal);
+        foreach (Match variable in TemplateVariable().Matches(File.ReadAllText(Path.Combine(ModelFixtures.RepositoryRoot, file))))
+        {
+            Assert.True(variables.Contains(variable.Groups["name"].Value), $"{file} uses ${variable.Groups["name"].Value}, which examples/module.env does not list");
+        }
     }
 
     [Fact]
@@ -224,6 +247,10 @@ public sealed partial class DeploymentTemplateTests
 
     [GeneratedRegex(@"^\$\{MODULES\.(?<folder>[a-z0-9\-]+)(\.(?<platform>[a-z0-9]+(\.[a-z0-9]+)?))?\}$")]
     private static partial Regex ModuleImage();
+
+    /// <summary>A variable the tooling fills from .env: $NAME or ${NAME} in capitals (not ${MODULES.…}, not $edgeAgent).</summary>
+    [GeneratedRegex(@"\$\{?(?<name>[A-Z][A-Z0-9_]*)(?![.\w])\}?")]
+    private static partial Regex TemplateVariable();
 
     [GeneratedRegex(@"^FROM\s+(?<source>\S+)(\s+WHERE\s+.+?)?\s+INTO\s+(?<sink>.+)$")]
     private static partial Regex Route();

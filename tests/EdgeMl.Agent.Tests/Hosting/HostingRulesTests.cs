@@ -51,6 +51,16 @@ public sealed class HostingRulesTests : IDisposable
     }
 
     [Fact]
+    public void HttpApiRules_TokenIsAnUnexpandedTemplateVariable_Refused()
+    {
+        var result = new HttpApiOptionsRules().Validate(null, new HttpApiOptions { Urls = "http://0.0.0.0:8000", Token = "$EDGEML_HTTP_TOKEN" });
+
+        var failure = Assert.Single(result.Failures!);
+        Assert.Contains("unexpanded deployment variable", failure, StringComparison.Ordinal);
+        Assert.Contains("examples/module.env", failure, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void HttpApiRules_NotHttp_Refused()
     {
         var result = new HttpApiOptionsRules().Validate(null, new HttpApiOptions { Urls = "ftp://127.0.0.1:21" });

@@ -1,4 +1,6 @@
 using System.CommandLine;
+using System.CommandLine.Help;
+using System.CommandLine.Invocation;
 
 namespace EdgeMl.Agent.Cli;
 
@@ -7,9 +9,10 @@ internal static class EdgeMlCommandLine
 {
     public static RootCommand Create()
     {
-        return new RootCommand("EdgeMl edge inference agent")
+        var run = RunCommand.Create();
+        var root = new RootCommand("EdgeMl edge inference agent")
         {
-            RunCommand.Create(),
+            run,
             PredictCommand.Create(),
             KeysCommand.Create(),
             ModelCommand.Create(),
@@ -19,5 +22,10 @@ internal static class EdgeMlCommandLine
             InferCommand.Create(),
             SupportBundleCommand.Create(),
         };
+
+        // `edgeml run --help` lists the settings too: they are what run takes beyond --config.
+        var help = root.Options.OfType<HelpOption>().Single();
+        help.Action = new RunCommand.HelpWithSettings((SynchronousCommandLineAction)help.Action!, run);
+        return root;
     }
 }

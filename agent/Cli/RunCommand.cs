@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.CommandLine.Invocation;
 using EdgeMl.Agent.Hosting;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Options;
@@ -48,7 +49,7 @@ internal static class RunCommand
 
                 return ExitCodes.Usage;
             }
-            catch (IOException e)
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
                 // A port in use, a data folder that cannot be written: the host logged the details already.
                 await Console.Error.WriteLineAsync($"edgeml run: the agent could not start: {e.Message}");
@@ -63,6 +64,59 @@ internal static class RunCommand
             }
         });
         return command;
+    }
+
+    /// <summary>The settings <c>edgeml run --help</c> lists after its options: the first column of docs/agent.md's table.</summary>
+    internal static readonly (string Setting, string What)[] Settings =
+    [
+        ("EdgeMl:DataDirectory", "models, capture database, desired.json (default .edgeml)"),
+        ("EdgeMl:DeviceId", "MQTT topics, blob paths, telemetry (default IOTEDGE_DEVICEID, else the host name)"),
+        ("EdgeMl:TrustedKeyFiles:N", "PEM public keys whose signatures are trusted"),
+        ("EdgeMl:AllowUnsigned", "accept unsigned packages; development only (default false)"),
+        ("EdgeMl:Http:Urls", "the API and the diagnostics page (default http://127.0.0.1:8000)"),
+        ("EdgeMl:Http:Token", "bearer token for all but /v2/health; 16+ characters, required beyond loopback"),
+        ("EdgeMl:Http:MaxRequestBodyBytes", "larger request bodies get 413 (default 64 MiB)"),
+        ("EdgeMl:MetricsUrls", "Prometheus /metrics (default http://127.0.0.1:9600)"),
+        ("EdgeMl:PullTimeout", "a pull's limit (default 00:30:00); RetryMinDelay, RetryMaxDelay: back-off between failed pulls"),
+        ("EdgeMl:Download:*", "stall rate and window, retries"),
+        ("EdgeMl:IoTHub:*", "ConnectionString, …; as a module the IoT Edge environment is used"),
+        ("EdgeMl:Mqtt:*", "Host, Port, Tls, …; without Host an embedded broker on 127.0.0.1:Port (default 1883)"),
+        ("EdgeMl:Capture:*", "what predictions are captured, and the capture store"),
+        ("EdgeMl:Drift:*", "drift window, thresholds"),
+        ("EdgeMl:Upload:*", "capture upload to blob storage (ConnectionString or ContainerUri)"),
+        ("EdgeMl:Gpio:*", "GPIO triggers and status lights"),
+        ("EdgeMl:Desired", "the embedded desired state, in the twin's shape: registry, models:NAME:version, …"),
+    ];
+
+    /// <summary>Written after the options in <c>edgeml run --help</c>.</summary>
+    internal static void WriteSettingsHelp(TextWriter output)
+    {
+        output.WriteLine("Settings (later wins: appsettings.json beside edgeml, --config FILE, the environment as EdgeMl__Http__Urls=…,");
+        output.WriteLine("the command line as --EdgeMl:Http:Urls=…; every one in docs/agent.md):");
+        var width = Settings.Max(s => s.Setting.Length);
+        foreach (var (setting, what) in Settings)
+        {
+            output.WriteLine($"  {setting.PadRight(width)}  {what}");
+        }
+
+        output.WriteLine();
+        output.WriteLine("Exit codes: 0 stopped, 2 invalid settings (every one listed), 6 could not start (a port in use, a folder it cannot write).");
+    }
+
+    /// <summary>The standard help, then the settings when the command is <c>run</c>.</summary>
+    internal sealed class HelpWithSettings(SynchronousCommandLineAction help, Command run) : SynchronousCommandLineAction
+    {
+        public override int Invoke(ParseResult parseResult)
+        {
+            ArgumentNullException.ThrowIfNull(parseResult);
+            var code = help.Invoke(parseResult);
+            if (parseResult.CommandResult.Command == run)
+            {
+                WriteSettingsHelp(parseResult.InvocationConfiguration.Output);
+            }
+
+            return code;
+        }
     }
 
     /// <summary>Every options failure, whether the host threw one or several together.</summary>

@@ -53,6 +53,12 @@ internal sealed class DesiredStateSource
         var parsed = DesiredStateParser.Parse(document);
         _accepted = Accepted(document, parsed, accepted);
         _current = new DesiredSnapshot(KeepServing(parsed, DesiredStateParser.Parse(accepted).State), parsed.Issues, version, document);
+
+        // The start refuses an invalid embedded state (AgentHost.Validate); what remains came with the persisted twin.
+        foreach (var issue in parsed.Issues)
+        {
+            Log.DesiredRefused(_logger, version, issue.Path, issue.Message);
+        }
     }
 
     /// <summary>Raised after the desired state changed (a twin update was applied).</summary>

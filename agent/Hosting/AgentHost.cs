@@ -1,4 +1,6 @@
+using System.Text.RegularExpressions;
 using EdgeMl.Agent.Capture;
+using EdgeMl.Agent.Desired;
 using EdgeMl.Agent.Drift;
 using EdgeMl.Agent.Http;
 using EdgeMl.CloudSync.Health;
@@ -24,7 +26,7 @@ namespace EdgeMl.Agent.Hosting;
 /// (<c>EdgeMl__…</c>) and the command line (<c>--EdgeMl:DataDirectory=…</c>); the twin's desired properties are
 /// laid over the <c>EdgeMl:Desired</c> section at run time.
 /// </summary>
-internal static class AgentHost
+internal static partial class AgentHost
 {
     public static WebApplication Build(string[] args, string? configFile = null, Action<WebApplicationBuilder>? customize = null)
     {
@@ -37,13 +39,15 @@ internal static class AgentHost
         }
 
         builder.Services.AddAgent(builder.Configuration);
-        var http = builder.Configuration.GetSection(HttpApiOptions.Section).Get<HttpApiOptions>() ?? new HttpApiOptions();
-        var agent = builder.Configuration.GetSection(AgentOptions.Section).Get<AgentOptions>() ?? new AgentOptions();
+        var http = Read<HttpApiOptions>(builder.Configuration.GetSection(HttpApiOptions.Section));
+        var agent = Read<AgentOptions>(builder.Configuration.GetSection(AgentOptions.Section));
         builder.WebHost.UseUrls([.. Split(http.Urls), .. Split(agent.MetricsUrls)]);
         builder.WebHost.ConfigureKestrel(k =>
         {
             k.AddServerHeader = false;
-            k.Limits.MaxRequestBodySize = http.MaxRequestBodyBytes;
+
+            // An invalid limit is reported by Validate with every other problem; Kestrel would throw on it first.
+            k.Limits.MaxRequestBodySize = http.MaxRequestBodyBytes > 0 ? http.MaxRequestBodyBytes : new HttpApiOptions().MaxRequestBodyBytes;
         });
         customize?.Invoke(builder);
 
@@ -67,19 +71,31 @@ internal static class AgentHost
         Check<AgentOptions>(services, AgentOptions.Section, problems);
         Check<HttpApiOptions>(services, HttpApiOptions.Section, problems);
         Check<MqttHealthOptions>(services, MqttHealthOptions.Section, problems);
-        Check<ModelStoreOptions>(services, AgentOptions.Section, problems);
+        Check<ModelStoreOptions>(services, AgentOptions.Section, problems, bindFrom: null);
         Check<DownloadOptions>(services, $"{AgentOptions.Section}:Download", problems);
         Check<CaptureSettings>(services, $"{AgentOptions.Section}:{CaptureSettings.Section}", problems);
         Check<DriftOptions>(services, $"{AgentOptions.Section}:{DriftOptions.Section}", problems);
         Check<UploadOptions>(services, $"{AgentOptions.Section}:{UploadOptions.Section}", problems, onlyIf: typeof(CaptureUploader));
         Check<IoTHubClientOptions>(services, AgentServiceCollectionExtensions.IoTHubSection, problems, onlyIf: typeof(IIoTHubClient));
-        return problems;
+        CheckDesired(services.GetRequiredService<IConfiguration>(), problems);
+        return [.. problems.Distinct(StringComparer.Ordinal)];
     }
 
-    private static void Check<T>(IServiceProvider services, string section, List<string> problems, Type? onlyIf = null)
-        where T : class
+    /// <summary>The embedded desired state is configuration: what the twin would refuse, the start refuses.</summary>
+    private static void CheckDesired(IConfiguration configuration, List<string> problems)
     {
-        if (onlyIf is not null && services.GetService(onlyIf) is null)
+        var parsed = DesiredStateParser.Parse(ConfigurationJson.ToJson(configuration.GetSection(DesiredStateSource.ConfigSection)));
+        problems.AddRange(parsed.Issues.Select(i => $"{DesiredStateSource.ConfigSection}: {i}"));
+    }
+
+    /// <param name="bindFrom">
+    /// Where the section binds from (default <paramref name="section"/>), to check it on its own when a section it
+    /// depends on is invalid; null when it has no settings of its own there.
+    /// </param>
+    private static void Check<T>(IServiceProvider services, string section, List<string> problems, Type? onlyIf = null, string? bindFrom = "")
+        where T : class, new()
+    {
+        if (onlyIf is not null && !services.GetRequiredService<IServiceProviderIsService>().IsService(onlyIf))
         {
             return;
         }
@@ -90,13 +106,89 @@ internal static class AgentHost
         }
         catch (OptionsValidationException e) when (e.OptionsType == typeof(T))
         {
-            problems.AddRange(e.Failures.Select(f => f.StartsWith(section, StringComparison.Ordinal) ? f : $"{section}: {f}"));
+            problems.AddRange(e.Failures.Select(f => Prefixed(section, f)));
         }
-        catch (OptionsValidationException)
+        catch (Exception e) when (e is OptionsValidationException || IsUnreadable(e))
         {
-            // Settings this section depends on are invalid; their own check reports them.
+            // A value that does not bind (here or in a section this one depends on), or a dependency that is invalid:
+            // the dependency's own check reports it, and this section is checked on its own as well.
+            if (IsUnreadable(e))
+            {
+                problems.Add(Unreadable(section, (InvalidOperationException)e));
+            }
+
+            if (bindFrom is not null)
+            {
+                problems.AddRange(CheckAlone<T>(services, bindFrom.Length > 0 ? bindFrom : section));
+            }
         }
     }
+
+    /// <summary>A section bound and validated without the settings it depends on.</summary>
+    private static IEnumerable<string> CheckAlone<T>(IServiceProvider services, string section)
+        where T : class, new()
+    {
+        var own = new T();
+        try
+        {
+            services.GetRequiredService<IConfiguration>().GetSection(section).Bind(own);
+        }
+        catch (InvalidOperationException e) when (IsUnreadable(e))
+        {
+            return [Unreadable(section, e)];
+        }
+
+        return services.GetServices<IValidateOptions<T>>()
+            .Select(v => v.Validate(Options.DefaultName, own))
+            .Where(r => r.Failed)
+            .SelectMany(r => r.Failures ?? [])
+            .Select(f => Prefixed(section, f));
+    }
+
+    private static bool IsUnreadable(Exception e) => e is InvalidOperationException { InnerException: FormatException or ArgumentException or OverflowException };
+
+    /// <summary>"Capture: …" from a section's own validator becomes "EdgeMl:Capture: …"; anything else gets the section in front.</summary>
+    private static string Prefixed(string section, string failure)
+    {
+        var leaf = section[(section.LastIndexOf(':') + 1)..];
+        return failure.StartsWith(section, StringComparison.Ordinal) ? failure
+            : leaf.Length < section.Length && failure.StartsWith(leaf + ":", StringComparison.Ordinal) ? section[..^leaf.Length] + failure
+            : $"{section}: {failure}";
+    }
+
+    /// <summary>The binder's "Failed to convert configuration value 'abc' at 'EdgeMl:PullTimeout' to type 'System.TimeSpan'", said plainly.</summary>
+    private static string Unreadable(string section, InvalidOperationException e) =>
+        UnreadableValue().Match(e.Message) is { Success: true } m
+            ? $"{m.Groups["key"].Value}: '{m.Groups["value"].Value}' is not a {Friendly(m.Groups["type"].Value)}."
+            : $"{section}: {e.Message}";
+
+    private static string Friendly(string type) => type switch
+    {
+        "System.TimeSpan" => "time span (hh:mm:ss)",
+        "System.Int32" or "System.Int64" => "whole number",
+        "System.Double" => "number",
+        "System.Boolean" => "boolean (true or false)",
+        "System.Uri" => "URL",
+        _ when (typeof(AgentHost).Assembly.GetType(type) ?? typeof(UploadOptions).Assembly.GetType(type)) is { IsEnum: true } e => $"{e.Name}: one of {string.Join(", ", Enum.GetNames(e))}",
+        _ => type.Split('.')[^1],
+    };
+
+    /// <summary>Options read before validation (the listening addresses, the body limit): defaults for what does not bind, which Validate reports.</summary>
+    private static T Read<T>(IConfigurationSection section)
+        where T : class, new()
+    {
+        try
+        {
+            return section.Get<T>() ?? new T();
+        }
+        catch (InvalidOperationException)
+        {
+            return new T();
+        }
+    }
+
+    [GeneratedRegex(@"value '(?<value>[^']*)' at '(?<key>[^']+)' to type '(?<type>[^']+)'")]
+    private static partial Regex UnreadableValue();
 
     public static string Version { get; } = typeof(AgentHost).Assembly.GetName().Version?.ToString(3) ?? "0.0.0";
 

@@ -39,7 +39,8 @@ internal static class AgentServiceCollectionExtensions
         services.AddOptionsWithValidateOnStart<AgentOptions>().Bind(edgeMl);
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<AgentOptions>, AgentOptionsValidator>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<AgentOptions>, AgentOptionsRules>());
-        services.AddOptionsWithValidateOnStart<HttpApiOptions>().Bind(configuration.GetSection(HttpApiOptions.Section)).ValidateDataAnnotations();
+        services.AddOptionsWithValidateOnStart<HttpApiOptions>().Bind(configuration.GetSection(HttpApiOptions.Section));
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<HttpApiOptions>, HttpApiOptionsValidator>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<HttpApiOptions>, HttpApiOptionsRules>());
 
         services.AddEdgeMlRuntime();
@@ -70,7 +71,8 @@ internal static class AgentServiceCollectionExtensions
         if (edgeMl.GetSection(UploadOptions.Section) is { } upload && (upload["ConnectionString"] is { Length: > 0 } || upload["ContainerUri"] is { Length: > 0 }))
         {
             services.AddCaptureUpload(edgeMl);
-            services.AddOptions<UploadOptions>().PostConfigure<IOptions<AgentOptions>>((u, agent) => u.DeviceId = u.DeviceId is { Length: > 0 } ? u.DeviceId : agent.Value.DeviceId);
+            // The device id straight from configuration, so a problem elsewhere in EdgeMl does not hide this section's own.
+            services.AddOptions<UploadOptions>().PostConfigure(u => u.DeviceId = u.DeviceId is { Length: > 0 } ? u.DeviceId : edgeMl["DeviceId"] ?? new AgentOptions().DeviceId);
         }
 
         services.AddMqttHealth();

@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using Microsoft.Extensions.Options;
 
 namespace EdgeMl.Agent.Http;
 
@@ -20,3 +21,6 @@ internal sealed class HttpApiOptions
     [Range(1024, 1L << 32)]
     public long MaxRequestBodyBytes { get; set; } = 64L * 1024 * 1024;
 }
+
+[OptionsValidator]
+internal sealed partial class HttpApiOptionsValidator : IValidateOptions<HttpApiOptions>;

@@ -1,4 +1,5 @@
 using System.Net;
+using System.Net.Sockets;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -21,7 +22,8 @@ internal sealed class EmbeddedBroker(IOptions<MqttHealthOptions> options, ILogge
             return;
         }
 
-        var port = options.Value.EmbeddedPort;
+        // EdgeMl:Mqtt:Port moves the embedded broker too: the agent's own client connects there.
+        var port = options.Value.EffectivePort;
         var serverOptions = new MqttServerOptionsBuilder()
             .WithDefaultEndpoint()
             .WithDefaultEndpointBoundIPAddress(IPAddress.Loopback)
@@ -30,7 +32,19 @@ internal sealed class EmbeddedBroker(IOptions<MqttHealthOptions> options, ILogge
             .WithPersistentSessions(false)
             .Build();
         _server = new MqttServerFactory().CreateMqttServer(serverOptions);
-        await _server.StartAsync();
+        try
+        {
+            await _server.StartAsync();
+        }
+        catch (SocketException e) when (e.SocketErrorCode == SocketError.AddressAlreadyInUse)
+        {
+            // Commonly a local Mosquitto on 1883: a start failure (exit 6) that says what to change, not a stack trace.
+            throw new IOException(
+                $"the embedded MQTT broker cannot listen on 127.0.0.1:{port}: the port is in use (a local Mosquitto?). "
+                + $"Set {MqttHealthOptions.Section}:Port to a free port, or {MqttHealthOptions.Section}:Host (with Tls=false for a plain local broker) to publish to that broker instead.",
+                e);
+        }
+
         Log.EmbeddedBrokerStarted(logger, port);
     }
 

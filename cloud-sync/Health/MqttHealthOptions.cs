@@ -12,9 +12,10 @@ public sealed class MqttHealthOptions
 {
     public const string Section = "EdgeMl:Mqtt";
 
-    /// <summary>The broker; null starts the embedded broker on <see cref="EmbeddedPort"/> (loopback only).</summary>
+    /// <summary>The broker; null starts the embedded broker on <see cref="Port"/> (loopback only).</summary>
     public string? Host { get; set; }
 
+    /// <summary>The broker's port: the embedded broker listens there (default 1883); an external one defaults to 8883 with TLS, else 1883.</summary>
     [Range(1, 65535)]
     public int? Port { get; set; }
 
@@ -57,6 +58,7 @@ public sealed class MqttHealthOptions
     [Range(1, 100_000)]
     public int MaxQueuedEvents { get; set; } = 256;
 
+    /// <summary>An older name of <see cref="Port"/> for the embedded broker; <see cref="Port"/> wins when both are set.</summary>
     [Range(1, 65535)]
     public int EmbeddedPort { get; set; } = 1883;
 

@@ -62,6 +62,19 @@ public sealed class DesiredStateSourceTests : IDisposable
     }
 
     [Fact]
+    public void Create_PersistedTwinWithARefusedEntry_SaysSoAtStartNotOnlyWhenTheTwinChanges()
+    {
+        Create(Config()).Apply(Full(4, """{"models":{"cls":{"batching":{"maxBatchSize":0}}}}"""));
+        var before = _logger.Count(5002);
+
+        var restarted = Create(Config());
+
+        Assert.Single(restarted.Current.Issues);
+        Assert.Equal(before + 1, _logger.Count(5002));
+        Assert.Contains(_logger.Entries, e => e.Id.Id == 5002 && e.Message.Contains("$version 4: models.cls.batching.maxBatchSize refused", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void Apply_TwinFullDocument_OverridesConfigurationKeyByKey()
     {
         var source = Create(Config());

@@ -37,7 +37,7 @@ internal static class CaptureCommand
                 using var store = CaptureStore.Open(new CaptureStoreOptions { Path = path }, metrics, TimeProvider.System, NullLogger.Instance);
                 var file = parse.GetValue(output)!;
                 var count = await CaptureExport.ExportAsync(store, parse.GetValue(model), file.FullName, parse.GetValue(device)!, NullLogger.Instance, cancellationToken);
-                await Console.Error.WriteLineAsync($"exported {count} records{(parse.GetValue(model) is { } m ? $" of {m}" : "")} to {file.FullName}");
+                await Console.Out.WriteLineAsync($"exported {count} records{(parse.GetValue(model) is { } m ? $" of {m}" : "")} to {file.FullName}");
                 return ExitCodes.Ok;
             }
             catch (Exception e) when (ExitCodes.For(e) is { } code)

@@ -26,6 +26,9 @@ internal static class ExitCodes
     /// <summary>The agent answered with another error (its <c>{"error": …}</c> message is printed).</summary>
     public const int AgentError = 9;
 
+    /// <summary><c>model rollback</c>: no earlier good version is installed (or none at all).</summary>
+    public const int NothingToRollBack = 10;
+
     public static int? For(Exception e) => e switch
     {
         PackageVerificationException or ModelManifestException => Verification,

@@ -11,11 +11,11 @@ internal static class KeysCommand
         var name = new Option<string>("--name") { Description = "Key name; files are NAME.key.pem and NAME.pub.pem", Required = true };
         var output = new Option<DirectoryInfo>("--out") { Description = "Folder to write the key pair into", Required = true };
         var create = new Command("create", "Create a signing key pair (ECDSA P-256)") { name, output };
-        create.SetAction(async (parse, ct) => await CreateKeyAsync(parse.GetValue(name)!, parse.GetValue(output)!.FullName, Console.Error, ct));
+        create.SetAction(async (parse, ct) => await CreateKeyAsync(parse.GetValue(name)!, parse.GetValue(output)!.FullName, Console.Out, Console.Error, ct));
         return new Command("keys", "Manage model signing keys") { create };
     }
 
-    internal static async Task<int> CreateKeyAsync(string name, string folder, TextWriter error, CancellationToken ct)
+    internal static async Task<int> CreateKeyAsync(string name, string folder, TextWriter output, TextWriter error, CancellationToken ct)
     {
         if (!PackageVerifier.IsSafeRelativePath(name) || name.Contains('/', StringComparison.Ordinal))
         {
@@ -46,7 +46,7 @@ internal static class KeysCommand
         }
 
         await File.WriteAllTextAsync(publicPath, key.ExportPublicKeyPem(), ct);
-        await error.WriteLineAsync($"key {key.KeyId}: {privatePath} (keep secret), {publicPath} (give to devices)");
+        await output.WriteLineAsync($"key {key.KeyId}: {privatePath} (keep secret), {publicPath} (give to devices)");
         return 0;
     }
 }

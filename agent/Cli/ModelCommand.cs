@@ -61,7 +61,7 @@ internal static class ModelCommand
             var baselineSamples = parse.GetValue(baseline) is { } samples
                 ? $", a drift baseline from {BaselineCommand.AddAsync(folder, samples, parse.GetValue(bins), CancellationToken.None).GetAwaiter().GetResult()} samples"
                 : "";
-            Console.Error.WriteLine($"packed {manifest.Name} v{manifest.Version}: {manifest.Files.Count} files, {manifest.Golden.Count} golden samples{baselineSamples}, in {folder} (unsigned; run 'edgeml model sign')");
+            Console.Out.WriteLine($"packed {manifest.Name} v{manifest.Version}: {manifest.Files.Count} files, {manifest.Golden.Count} golden samples{baselineSamples}, in {folder} (unsigned; run 'edgeml model sign')");
             return 0;
         }));
         return command;
@@ -81,7 +81,7 @@ internal static class ModelCommand
             PackageBuilder.Sign(dir, signing);
             // Signing vouches for the files too: check them now rather than on ten thousand devices.
             PackageVerifier.Verify(dir, new TrustPolicy(own), new PackageExpectation(package.Manifest.Name, package.Manifest.Version));
-            Console.Error.WriteLine($"signed {package.Manifest.Name} v{package.Manifest.Version} with key {signing.KeyId}");
+            Console.Out.WriteLine($"signed {package.Manifest.Name} v{package.Manifest.Version} with key {signing.KeyId}");
             return 0;
         }));
         return command;
@@ -130,7 +130,9 @@ internal static class ModelCommand
                 throw new ArgumentException($"--shape '{spec}' must look like INPUT=1,3,48,192");
             }
 
-            shapes[spec[..at]] = spec[(at + 1)..].Split(',').Select(d => long.Parse(d, CultureInfo.InvariantCulture)).ToArray();
+            shapes[spec[..at]] = spec[(at + 1)..].Split(',', StringSplitOptions.TrimEntries)
+                .Select(d => long.TryParse(d, NumberStyles.None, CultureInfo.InvariantCulture, out var v) && v > 0 ? v : throw new ArgumentException($"--shape '{spec}' must look like INPUT=1,3,48,192: positive sizes separated by commas"))
+                .ToArray();
         }
 
         return shapes;

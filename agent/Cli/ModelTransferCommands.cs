@@ -20,10 +20,13 @@ internal static class ModelTransferCommands
         {
             using var signing = SigningKey.FromPem(await File.ReadAllTextAsync(parse.GetValue(key)!.FullName, ct));
             var target = RegistryTarget.Create(parse.GetValue(registry)!);
-            var list = await new ModelPublisher(target).PublishAsync(
-                parse.GetValue(folder)!.FullName, signing, TimeSpan.FromDays(parse.GetValue(days)), ConsoleProgress.ForConsole(), ct);
-            await Console.Error.WriteLineAsync(
-                $"published {list.Name} v{list.Latest?.Version} to {target.Description}; versions.json lists {string.Join(", ", list.Versions.Select(v => v.Version))}, expires {list.Expires:O}");
+            var package = parse.GetValue(folder)!.FullName;
+            var version = ModelPackage.Open(package).Manifest.Version;
+            var list = await new ModelPublisher(target).PublishAsync(package, signing, TimeSpan.FromDays(parse.GetValue(days)), ConsoleProgress.ForConsole(), ct);
+            var latest = list.Latest?.Version;
+            await Console.Out.WriteLineAsync(
+                $"published {list.Name} v{version} to {target.Description}; versions.json lists {string.Join(", ", list.Versions.Select(v => v.Version))}, expires {list.Expires:O}"
+                + (latest > version ? $"; devices asking for latest still get v{latest}, ask for v{version} by number (pinned)" : ""));
             return ExitCodes.Ok;
         }));
         return command;
@@ -94,8 +97,10 @@ internal static class ModelTransferCommands
             var from = store.GetActive(model)?.Version;
             if (store.Rollback(model) is not { } record)
             {
-                Console.Error.WriteLine($"edgeml model rollback: {model} has no previous good version installed");
-                return ExitCodes.CandidateRefused;
+                Console.Error.WriteLine(from is { } active
+                    ? $"edgeml model rollback: nothing to roll back to: {model} v{active} is active and no earlier good version is installed"
+                    : $"edgeml model rollback: nothing to roll back: {model} has no active version in {parse.GetValue(data)!.FullName}");
+                return ExitCodes.NothingToRollBack;
             }
 
             Console.Out.WriteLine($"{model} rolled back from v{from} to v{record.Version}");

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Diagnostics;
 using System.Text.Json;
+using EdgeMl.Agent.Protocol;
 using EdgeMl.Runtime;
 using EdgeMl.Runtime.Packages;
 using EdgeMl.Runtime.Providers;
@@ -58,7 +59,7 @@ internal static class PredictCommand
 
             definition = Define(options, inputs);
         }
-        catch (Exception e) when (e is ModelManifestException or IOException or JsonException or FormatException or ArgumentException)
+        catch (Exception e) when (e is ModelManifestException or IOException or UnauthorizedAccessException or FormatException or ArgumentException)
         {
             await error.WriteLineAsync($"edgeml predict: {e.Message}");
             return 2;
@@ -158,22 +159,17 @@ internal static class PredictCommand
             .ToArray();
     }
 
+    /// <summary>The request file read as the HTTP API reads a request body, so what one accepts the other does, in the same words.</summary>
     private static InferenceTensor[] ReadInputs(FileInfo file)
     {
-        using var doc = JsonDocument.Parse(File.ReadAllBytes(file.FullName));
-        if (!doc.RootElement.TryGetProperty("inputs", out var inputs) || inputs.ValueKind != JsonValueKind.Array)
+        try
         {
-            throw new FormatException($"{file.Name} has no \"inputs\" array");
+            return [.. InferRequestReader.Read(File.ReadAllBytes(file.FullName), null).Request.Inputs];
         }
-
-        return inputs.EnumerateArray()
-            .Select(e => ManifestTensors.Load(
-                new ManifestTensor(
-                    e.GetProperty("name").GetString()!,
-                    e.GetProperty("datatype").GetString()!,
-                    e.GetProperty("shape").EnumerateArray().Select(d => d.GetInt64()).ToArray()) { Data = e.GetProperty("data").Clone() },
-                file.DirectoryName!))
-            .ToArray();
+        catch (ProtocolException e)
+        {
+            throw new FormatException($"--input {file.Name} is not an Open Inference Protocol request: {e.Message}");
+        }
     }
 
     private static long[] ParseShape(string text) =>

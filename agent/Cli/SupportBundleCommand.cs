@@ -10,16 +10,24 @@ internal static class SupportBundleCommand
     {
         var url = AgentConnection.UrlOption();
         var token = AgentConnection.TokenOption();
-        var output = new Option<FileInfo?>("--out") { Description = "Where to save it (default edgeml-support-UTCTIME.zip here)" };
-        var command = new Command("support-bundle", "Save a running agent's support bundle (health, events, logs) to a file") { url, token, output };
+        var output = new Option<FileInfo?>("--out") { Description = "Where to save it (default edgeml-support-UTCTIME.json here)" };
+        var command = new Command(
+            "support-bundle",
+            "Save a running agent's support bundle, one JSON document: versions, settings with secrets redacted, installed models and their providers, recent events, health")
+        {
+            url, token, output,
+        };
         command.SetAction((parse, cancellationToken) => LocalApiVerb.RunAsync("support-bundle", parse, url, token, (client, writer) =>
             RunAsync(client, parse.GetValue(output), TimeProvider.System, writer, cancellationToken)));
         return command;
     }
 
+    internal static string DefaultFileName(TimeProvider time) =>
+        $"edgeml-support-{time.GetUtcNow().ToString("yyyyMMdd'T'HHmmss'Z'", CultureInfo.InvariantCulture)}.json";
+
     internal static async Task<int> RunAsync(LocalApiClient client, FileInfo? target, TimeProvider time, TextWriter output, CancellationToken cancellationToken)
     {
-        var path = target?.FullName ?? Path.GetFullPath($"edgeml-support-{time.GetUtcNow().ToString("yyyyMMdd'T'HHmmss'Z'", CultureInfo.InvariantCulture)}.zip");
+        var path = target?.FullName ?? Path.GetFullPath(DefaultFileName(time));
         using var request = new HttpRequestMessage(HttpMethod.Get, "/api/support-bundle");
         using var response = await client.SendAsync(request, cancellationToken);
 

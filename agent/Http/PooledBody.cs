@@ -7,7 +7,8 @@ namespace EdgeMl.Agent.Http;
 
 /// <summary>
 /// Reads a request body whole into a pooled buffer, inflating gzip or deflate (zlib) first, and refusing
-/// anything over the limit with our own 400 rather than Kestrel's empty 413.
+/// anything over the limit with a 413 that carries the protocol's error body (Kestrel's own 413 has none, which
+/// clients report only as an empty response).
 /// </summary>
 internal sealed class PooledBody : IDisposable
 {
@@ -27,7 +28,7 @@ internal sealed class PooledBody : IDisposable
     {
         if (request.ContentLength > limit)
         {
-            throw ProtocolException.BadRequest($"request body of {request.ContentLength} bytes exceeds the maximum allowed input size of {limit} bytes");
+            throw ProtocolException.TooLarge(limit, request.ContentLength);
         }
 
         var encoding = request.Headers.ContentEncoding.ToString().Trim().ToLowerInvariant();
@@ -49,7 +50,7 @@ internal sealed class PooledBody : IDisposable
                 {
                     if (length >= limit)
                     {
-                        throw ProtocolException.BadRequest($"request body exceeds the maximum allowed input size of {limit} bytes");
+                        throw ProtocolException.TooLarge(limit);
                     }
 
                     var larger = ArrayPool<byte>.Shared.Rent((int)Math.Min(limit + 1, (long)buffer.Length * 2));
@@ -69,7 +70,7 @@ internal sealed class PooledBody : IDisposable
 
             if (length > limit)
             {
-                throw ProtocolException.BadRequest($"request body exceeds the maximum allowed input size of {limit} bytes");
+                throw ProtocolException.TooLarge(limit);
             }
 
             return new PooledBody(buffer, length);

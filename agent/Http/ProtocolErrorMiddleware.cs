@@ -10,6 +10,7 @@ namespace EdgeMl.Agent.Http;
 internal sealed class ProtocolErrorMiddleware(RequestDelegate next, Microsoft.Extensions.Options.IOptions<HttpApiOptions> options)
 {
     private readonly string? _expected = options.Value.Token is { Length: > 0 } token ? "Bearer " + token : null;
+    private readonly long _maxBody = options.Value.MaxRequestBodyBytes;
 
     public async Task InvokeAsync(HttpContext context)
     {
@@ -33,6 +34,11 @@ internal sealed class ProtocolErrorMiddleware(RequestDelegate next, Microsoft.Ex
         catch (ProtocolException e) when (!context.Response.HasStarted)
         {
             await Write(context, e.StatusCode, e.Message, e.StatusCode == 501 ? ("Accept-Encoding", "gzip, deflate") : null);
+        }
+        catch (BadHttpRequestException e) when (e.StatusCode == 413 && !context.Response.HasStarted)
+        {
+            // Kestrel's own limit (the same number) caught a body sent without a length first.
+            await Write(context, 413, ProtocolException.TooLarge(_maxBody).Message);
         }
         catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
         {

@@ -21,6 +21,11 @@ internal static class InferRequestReader
 
     public static InferCall Read(ReadOnlyMemory<byte> body, long? headerLength)
     {
+        if (body.IsEmpty)
+        {
+            throw ProtocolException.BadRequest("the request body is empty: send an Open Inference Protocol request, {\"inputs\": [{\"name\", \"datatype\", \"shape\", \"data\"}]}");
+        }
+
         var length = headerLength ?? body.Length;
         if (length < 0 || length > body.Length)
         {

@@ -6,4 +6,8 @@ internal sealed class ProtocolException(int statusCode, string message) : Except
     public int StatusCode { get; } = statusCode;
 
     public static ProtocolException BadRequest(string message) => new(400, message);
+
+    /// <summary>413, in Triton's words for the same limit, so clients that match on the text still do.</summary>
+    public static ProtocolException TooLarge(long limit, long? length = null) =>
+        new(413, $"request body{(length is { } l ? $" of {l} bytes" : "")} exceeds the maximum allowed input size of {limit} bytes");
 }

@@ -37,8 +37,6 @@ public static class PackageBuilder
     public static ModelManifest Pack(string onnxPath, string outFolder, PackageBuildOptions options, TimeProvider? time = null)
     {
         ArgumentNullException.ThrowIfNull(options);
-        Directory.CreateDirectory(outFolder);
-        File.Copy(onnxPath, Path.Combine(outFolder, ModelFileName), overwrite: true);
         var files = new List<ManifestFile>();
         var golden = new List<ManifestGoldenSample>();
         IReadOnlyList<ManifestTensorSpec> inputs, outputs;
@@ -46,6 +44,9 @@ public static class PackageBuilder
         {
             inputs = Describe(session.InputMetadata);
             outputs = Describe(session.OutputMetadata);
+            CheckShapes(inputs, options);
+            Directory.CreateDirectory(outFolder);
+            File.Copy(onnxPath, Path.Combine(outFolder, ModelFileName), overwrite: true);
             for (var i = 0; i < options.GoldenSamples; i++)
             {
                 golden.Add(RecordGolden(session, inputs, options, i, outFolder));
@@ -98,6 +99,41 @@ public static class PackageBuilder
         return signature;
     }
 
+    /// <summary>
+    /// Every given shape must fit its input, and golden samples need one for every input with a dynamic dimension:
+    /// a guessed size (1) would record outputs for an input the model is never given.
+    /// </summary>
+    private static void CheckShapes(IReadOnlyList<ManifestTensorSpec> inputs, PackageBuildOptions options)
+    {
+        var problems = new List<string>();
+        foreach (var (name, shape) in options.Shapes)
+        {
+            if (inputs.FirstOrDefault(i => i.Name == name) is not { } spec)
+            {
+                problems.Add($"--shape names '{name}', which is not an input of the model (its inputs: {string.Join(", ", inputs.Select(i => i.Name))})");
+            }
+            else if (shape.Length != spec.Shape.Count || shape.Where((d, i) => d <= 0 || (spec.Shape[i] >= 0 && spec.Shape[i] != d)).Any())
+            {
+                problems.Add($"--shape {name}={string.Join(',', shape)} does not fit the model's {Placeholders(spec)}");
+            }
+        }
+
+        if (options.GoldenSamples > 0)
+        {
+            foreach (var spec in inputs.Where(i => i.Shape.Any(d => d < 0) && !options.Shapes.ContainsKey(i.Name)))
+            {
+                problems.Add($"input '{spec.Name}' has dynamic dimensions: golden samples need its shape, --shape {spec.Name}={Placeholders(spec)} with each ? the size it is served at (or --golden 0)");
+            }
+        }
+
+        if (problems.Count > 0)
+        {
+            throw new ArgumentException(string.Join("; ", problems));
+        }
+    }
+
+    private static string Placeholders(ManifestTensorSpec spec) => string.Join(',', spec.Shape.Select(d => d < 0 ? "?" : d.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+
     private static ManifestTensorSpec[] Describe(IReadOnlyDictionary<string, NodeMetadata> metadata) =>
         metadata.Select(p => new ManifestTensorSpec(
                 p.Key,
@@ -121,7 +157,7 @@ public static class PackageBuilder
                     throw new ModelManifestException([$"golden samples can be generated for FP32 inputs only; '{spec.Name}' is {spec.Datatype}"]);
                 }
 
-                var shape = options.Shapes.TryGetValue(spec.Name, out var s) ? s : spec.Shape.Select(d => d < 0 ? 1 : d).ToArray();
+                var shape = options.Shapes.TryGetValue(spec.Name, out var s) ? s : spec.Shape.ToArray();
                 var data = new float[shape.Aggregate(1L, (a, b) => a * b)];
                 for (var i = 0; i < data.Length; i++)
                 {

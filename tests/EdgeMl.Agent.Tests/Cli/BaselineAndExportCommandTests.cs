@@ -25,12 +25,12 @@ public sealed class BaselineAndExportCommandTests : IDisposable
         }
 
         var package = _temp.Sub("pkg");
-        var (code, _, error) = await EdgeMlProcess.RunAsync(
+        var (code, output, error) = await EdgeMlProcess.RunAsync(
             ["model", "pack", ModelFixtures.Classifier, "--name", "cls", "--version", "1", "--out", package, "--shape", "x=1,3,48,192", "--baseline", samples],
             Guard);
 
         Assert.True(code == 0, error);
-        Assert.Contains("a drift baseline from 6 samples", error, StringComparison.Ordinal);
+        Assert.Contains("a drift baseline from 6 samples", output, StringComparison.Ordinal);
         var baseline = DriftBaseline.FromManifest(ModelPackage.Open(package).Manifest)!;
         Assert.Equal(6, baseline.Samples);
         Assert.Contains(baseline.Inputs, d => d.Tensor == ModelFixtures.ClassifierInput && d.Statistic == BaselineStatistic.Mean);
@@ -70,10 +70,10 @@ public sealed class BaselineAndExportCommandTests : IDisposable
         }
 
         var output = _temp.Sub("m.parquet");
-        var (code, _, error) = await EdgeMlProcess.RunAsync(["capture", "export", "--model", "m", "--out", output, "--data", data, "--device", "laptop-1"], Guard);
+        var (code, printed, error) = await EdgeMlProcess.RunAsync(["capture", "export", "--model", "m", "--out", output, "--data", data, "--device", "laptop-1"], Guard);
 
         Assert.True(code == 0, error);
-        Assert.Contains("exported 5 records of m", error, StringComparison.Ordinal);
+        Assert.Contains("exported 5 records of m", printed, StringComparison.Ordinal);
         await using var file = File.OpenRead(output);
         var rows = await CaptureParquet.ReadAsync(file, CancellationToken.None);
         Assert.Equal(5, rows.Count);

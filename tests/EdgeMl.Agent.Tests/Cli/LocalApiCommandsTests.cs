@@ -194,7 +194,7 @@ public sealed class LocalApiCommandsTests : IAsyncLifetime
     [Fact]
     public async Task SupportBundle_Out_SavesTheAgentsBytes()
     {
-        var target = Path.Combine(_folder.FullName, "bundle.zip");
+        var target = Path.Combine(_folder.FullName, "bundle.json");
 
         var (code, output, _) = await Run("support-bundle", "--out", target);
 
@@ -202,6 +202,14 @@ public sealed class LocalApiCommandsTests : IAsyncLifetime
         Assert.Equal(_agent.SupportBundle, await File.ReadAllBytesAsync(target));
         Assert.Contains($"saved the support bundle (22 B) to {target}", output, StringComparison.Ordinal);
         Assert.False(File.Exists(target + ".partial"));
+    }
+
+    [Fact]
+    public void SupportBundle_NoOut_NamedAsTheJsonItIs()
+    {
+        var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(new DateTimeOffset(2026, 3, 1, 14, 5, 9, TimeSpan.Zero));
+
+        Assert.Equal("edgeml-support-20260301T140509Z.json", SupportBundleCommand.DefaultFileName(time));
     }
 
     private Task<(int Code, string Output, string Error)> Run(params string[] args) => Run(args, Token);

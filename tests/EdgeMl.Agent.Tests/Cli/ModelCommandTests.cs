@@ -88,6 +88,67 @@ public sealed class ModelCommandTests : IDisposable
         Assert.Equal(1, new ModelStore(new ModelStoreOptions { DataDirectory = data }).GetActive("cls")!.Version);
     }
 
+    [Fact]
+    public async Task Rollback_NothingEarlierInstalledOrNothingAtAll_ExitsTenSayingWhich()
+    {
+        var registry = _temp.Sub("registry");
+        using var key = SigningKey.Create();
+        var trust = _temp.Sub("k.pub.pem");
+        await File.WriteAllTextAsync(trust, key.ExportPublicKeyPem());
+        TestPackages.PublishToFolder(registry, TestPackages.Classifier(_temp.Sub("p1"), "cls", 1, key), key, DateTimeOffset.UtcNow.AddDays(1));
+        var data = _temp.Sub("data");
+        await Ok(["model", "pull", "cls", "--registry", registry, "--trust", trust, "--data", data]);
+
+        var (onlyOne, _, onlyOneError) = await EdgeMlProcess.RunAsync(["model", "rollback", "cls", "--data", data], Guard);
+        var (none, _, noneError) = await EdgeMlProcess.RunAsync(["model", "rollback", "det", "--data", data], Guard);
+
+        Assert.Equal(ExitCodes.NothingToRollBack, onlyOne);
+        Assert.Contains("nothing to roll back to: cls v1 is active and no earlier good version is installed", onlyOneError, StringComparison.Ordinal);
+        Assert.Equal(ExitCodes.NothingToRollBack, none);
+        Assert.Contains("nothing to roll back: det has no active version in", noneError, StringComparison.Ordinal);
+        Assert.Equal(1, new ModelStore(new ModelStoreOptions { DataDirectory = data }).GetActive("cls")!.Version);
+    }
+
+    [Fact]
+    public async Task Publish_OlderVersionIntoARegistryAtANewerOne_SaysWhichWasPublishedAndThatLatestStays()
+    {
+        var registry = _temp.Sub("registry");
+        using var key = SigningKey.Create();
+        var privateKey = _temp.Sub("ops.key.pem");
+        await File.WriteAllTextAsync(privateKey, key.ExportPrivateKeyPem());
+        TestPackages.PublishToFolder(registry, TestPackages.Classifier(_temp.Sub("p3"), "cls", 3, key, goldenSamples: 0), key, DateTimeOffset.UtcNow.AddDays(1));
+
+        var (_, output, _) = await Ok(["model", "publish", TestPackages.Classifier(_temp.Sub("p2"), "cls", 2, key, goldenSamples: 0), "--registry", registry, "--key", privateKey]);
+
+        Assert.StartsWith($"published cls v2 to ", output, StringComparison.Ordinal);
+        Assert.Contains("versions.json lists 2, 3", output, StringComparison.Ordinal);
+        Assert.Contains("devices asking for latest still get v3", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Pack_DynamicInputWithoutShape_RefusesNamingTheShapeToGiveAndWritesNothing()
+    {
+        var folder = _temp.Sub("pkg");
+
+        var (code, _, error) = await EdgeMlProcess.RunAsync(["model", "pack", ModelFixtures.Classifier, "--name", "cls", "--version", "1", "--out", folder], Guard);
+        var (wrong, _, wrongError) = await EdgeMlProcess.RunAsync(["model", "pack", ModelFixtures.Classifier, "--name", "cls", "--version", "1", "--out", folder, "--shape", "x=1,4,48,192"], Guard);
+
+        Assert.Equal(ExitCodes.Usage, code);
+        Assert.Contains("input 'x' has dynamic dimensions: golden samples need its shape, --shape x=?,3,?,? with each ? the size it is served at (or --golden 0)", error, StringComparison.Ordinal);
+        Assert.Equal(ExitCodes.Usage, wrong);
+        Assert.Contains("--shape x=1,4,48,192 does not fit the model's ?,3,?,?", wrongError, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(folder));
+    }
+
+    [Fact]
+    public async Task KeysCreate_Success_PrintedOnStandardOutput()
+    {
+        var (_, output, error) = await Ok(["keys", "create", "--name", "ops", "--out", _temp.Sub("keys")]);
+
+        Assert.Matches(@"^key [0-9a-f]{16}: .*ops\.key\.pem \(keep secret\), .*ops\.pub\.pem \(give to devices\)", output);
+        Assert.Empty(error);
+    }
+
     private static async Task<(int Code, string Output, string Error)> Ok(string[] args)
     {
         var result = await EdgeMlProcess.RunAsync(args, Guard);

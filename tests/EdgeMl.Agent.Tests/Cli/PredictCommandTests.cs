@@ -34,6 +34,37 @@ public sealed class PredictCommandTests
     }
 
     [Fact]
+    public async Task Run_InputFileWithNestedData_AcceptedAsTheHttpApiAcceptsIt()
+    {
+        var values = ModelFixtures.SampleInput([1, 3, 48, 192], 9);
+        var rows = Enumerable.Range(0, 3 * 48).Select(r => "[" + string.Join(",", values.Skip(r * 192).Take(192).Select(v => v.ToString("R", System.Globalization.CultureInfo.InvariantCulture))) + "]");
+        var nested = "[[" + string.Join("],[", rows.Chunk(48).Select(c => string.Join(",", c))) + "]]";
+        var file = await RequestFile($$"""{"inputs":[{"name":"x","datatype":"FP32","shape":[1,3,48,192],"data":{{nested}}}]}""");
+
+        var (code, output, error) = await Run(new PredictOptions(new FileInfo(ModelFixtures.Classifier), new FileInfo(file), null, 1, ProviderChainOptions.CpuOnly, 1));
+
+        Assert.True(code == 0, error);
+        Assert.Contains("\"softmax_0.tmp_0\"", output, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("""{"inputs":[{"name":"x","datatype":"FP32","shape":[1,3,48,192]}]}""", "input 'x'")]
+    [InlineData("""{"inputs":[{"name":"x","datatype":"FP32","shape":[1,2],"data":[1]}]}""", "data has 1 elements; shape needs 2")]
+    [InlineData("""{"input":[]}""", "inputs")]
+    [InlineData("", "empty")]
+    public async Task Run_BadRequestFile_ExitsTwoSayingWhatIsWrongWithTheRequest(string body, string expected)
+    {
+        var file = await RequestFile(body);
+
+        var (code, _, error) = await Run(new PredictOptions(new FileInfo(ModelFixtures.Classifier), new FileInfo(file), null, 1, ProviderChainOptions.CpuOnly, 1));
+
+        Assert.Equal(2, code);
+        Assert.Contains("edgeml predict: --input request.json is not an Open Inference Protocol request: ", error, StringComparison.Ordinal);
+        Assert.Contains(expected, error, StringComparison.Ordinal);
+        Assert.DoesNotContain("manifest", error, StringComparison.OrdinalIgnoreCase);
+    }
+
+    [Fact]
     public async Task Run_RequiredProviderMissing_ExitsOneWithTheReason()
     {
         var (code, _, error) = await Run(new PredictOptions(new FileInfo(ModelFixtures.Classifier), null, "1,3,48,192", 1, ProviderChainOptions.Of(ProviderPolicy.Require, "cuda", "cpu"), 1));
@@ -49,6 +80,13 @@ public sealed class PredictCommandTests
 
         Assert.Equal(2, code);
         Assert.Contains("give --input FILE, or --shape for a generated sample input", error, StringComparison.Ordinal);
+    }
+
+    private static async Task<string> RequestFile(string body)
+    {
+        var file = Path.Combine(Directory.CreateTempSubdirectory("edgeml-predict-").FullName, "request.json");
+        await File.WriteAllTextAsync(file, body);
+        return file;
     }
 
     private static async Task<(int Code, string Output, string Error)> Run(PredictOptions options)

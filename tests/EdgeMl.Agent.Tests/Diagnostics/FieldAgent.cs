@@ -31,7 +31,7 @@ internal sealed class FieldAgent : IAsyncDisposable
     public Uri Address => Host.Address;
 
     /// <summary>Bytes served at <c>/api/support-bundle</c>.</summary>
-    public byte[] SupportBundle { get; } = [0x50, 0x4b, 0x05, 0x06, .. new byte[18]];
+    public byte[] SupportBundle { get; } = """{"deviceId":"field-1"}"""u8.ToArray();
 
     public static async Task<FieldAgent> StartAsync(string? token = null)
     {
@@ -40,7 +40,7 @@ internal sealed class FieldAgent : IAsyncDisposable
         {
             app.MapGet("/api/health", () => Results.Text(agent!.HealthJson, "application/json"));
             app.MapGet("/api/events", (int? max) => Results.Text(agent!.EventsJson(max ?? 100), "application/json"));
-            app.MapGet("/api/support-bundle", () => Results.File(agent!.SupportBundle, "application/zip", "support-bundle.zip"));
+            app.MapGet("/api/support-bundle", () => Results.File(agent!.SupportBundle, "application/json"));
         });
         agent = new FieldAgent(host);
         var activation = await host.Engine.ActivateAsync(new ModelDefinition

@@ -157,6 +157,7 @@ public sealed class OpenInferenceProtocolTests : IAsyncLifetime
 
     [Theory]
     [InlineData("{\"inputs\":[", "failed to parse the request JSON")]
+    [InlineData("", "the request body is empty: send an Open Inference Protocol request")]
     [InlineData("""{"inputs":[{"name":"x","shape":[1,3,48,192],"datatype":"FP32"}]}""", "input 'x' must set exactly one of 'data' or 'parameters.binary_data_size'")]
     [InlineData("""{"inputs":[{"name":"x","shape":[1,2],"datatype":"FP32","data":[1,2,3]}]}""", "input 'x': data has 3 elements; shape needs 2")]
     [InlineData("""{"inputs":[{"name":"x","shape":[1,2],"datatype":"FLOAT","data":[1,2]}]}""", "datatype 'FLOAT' is not one of")]
@@ -170,13 +171,30 @@ public sealed class OpenInferenceProtocolTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Infer_BodyOverLimit_Is400WithErrorBodyNotEmpty413()
+    public async Task Infer_BodyOverLimit_Is413WithTheProtocolsErrorBody()
     {
         var body = new ByteArrayContent(new byte[1_000_001]);
 
-        var text = await Text(await _host.Client.PostAsync("/v2/models/ocr-cls/infer", body), HttpStatusCode.BadRequest);
+        var text = await Text(await _host.Client.PostAsync("/v2/models/ocr-cls/infer", body), HttpStatusCode.RequestEntityTooLarge);
 
         Assert.Contains("exceeds the maximum allowed input size of 1000000 bytes", text, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Infer_GzipBodyInflatingOverLimit_Is413()
+    {
+        using var compressed = new MemoryStream();
+        await using (var gzip = new GZipStream(compressed, CompressionLevel.Fastest, leaveOpen: true))
+        {
+            await gzip.WriteAsync(new byte[2_000_000]);
+        }
+
+        var body = new ByteArrayContent(compressed.ToArray());
+        body.Headers.ContentEncoding.Add("gzip");
+
+        var error = await Error(await _host.Client.PostAsync("/v2/models/ocr-cls/infer", body), HttpStatusCode.RequestEntityTooLarge);
+
+        Assert.Equal("request body exceeds the maximum allowed input size of 1000000 bytes", error);
     }
 
     [Fact]

@@ -4,6 +4,8 @@
 # the agent (`edgeml run`): it pulls, verifies and activates the model, serves the Open Inference Protocol on
 # http://127.0.0.1:8000, the diagnostics page at http://127.0.0.1:8000/, Prometheus text on :9600/metrics, and
 # health on the embedded MQTT broker (127.0.0.1:1883, topics edgeml/<device>/#). Ctrl+C stops it.
+# EDGEML_PORT, EDGEML_METRICS_PORT and EDGEML_MQTT_PORT move the three ports (a local Mosquitto on 1883, say);
+# EDGEML_DEMO_DIR (default .edgeml/demo) holds the key, registry and data.
 # EDGEML_PROVIDERS (default tensorrt,cuda,cpu) is the model's provider chain: on a CPU-only build it falls back
 # and reports the model as degraded, with the reason. Extra arguments go to `edgeml run` (--EdgeMl:Key=value).
 set -euo pipefail
@@ -29,15 +31,23 @@ if [[ ! -f $demo/registry/ocr-cls/versions.json ]]; then
 fi
 
 providers=${EDGEML_PROVIDERS:-tensorrt,cuda,cpu}
+port=${EDGEML_PORT:-8000}
+metrics_port=${EDGEML_METRICS_PORT:-9600}
+mqtt_port=${EDGEML_MQTT_PORT:-1883}
+api=http://127.0.0.1:$port
 cat <<INFO
 run: starting the agent on embedded defaults (data in $demo/data). Where to look:
-  diagnostics page    http://127.0.0.1:8000/
-  health              curl -s http://127.0.0.1:8000/api/health        (or: edgeml status)
-  predictions         curl -s -X POST http://127.0.0.1:8000/v2/models/ocr-cls/infer -d @request.json
-  metrics             curl -s http://127.0.0.1:9600/metrics
-  MQTT health         mosquitto_sub -h 127.0.0.1 -p 1883 -t 'edgeml/#' -v
+  diagnostics page    $api/
+  health              curl -s $api/api/health
+                      $(printf %q "${edgeml[0]}") status --url $api
+  prediction          curl -s -X POST $api/v2/models/ocr-cls/infer -H 'Content-Type: application/json' --data-binary @$(printf %q "$root/examples/request.json")
+  metrics             curl -s http://127.0.0.1:$metrics_port/metrics
+  MQTT health         any MQTT client on 127.0.0.1:$mqtt_port, topics edgeml/<device>/status, /health and /events
 INFO
 exec "${edgeml[@]}" run \
+  --EdgeMl:Http:Urls="$api" \
+  --EdgeMl:MetricsUrls="http://127.0.0.1:$metrics_port" \
+  --EdgeMl:Mqtt:Port="$mqtt_port" \
   --EdgeMl:DataDirectory="$demo/data" \
   --EdgeMl:TrustedKeyFiles:0="$demo/keys/demo.pub.pem" \
   --EdgeMl:Desired:registry="$demo/registry" \

@@ -52,9 +52,12 @@ internal sealed class ConsoleProgress(TextWriter error, bool interactive) : IPro
             _lastDraw = now;
             var fraction = value.Total == 0 ? 1 : (double)value.Received / value.Total;
             var filled = (int)(fraction * Width);
-            var seconds = Math.Max((now - _startTime).TotalSeconds, 0.001);
-            var rate = (value.Received - _startBytes) / seconds / 1e6;
-            error.Write($"\r{value.Path} [{new string('#', filled)}{new string('.', Width - filled)}] {fraction,4:P0} {value.Received / 1e6:F1}/{value.Total / 1e6:F1} MB {rate:F1} MB/s");
+            var seconds = (now - _startTime).TotalSeconds;
+            var moved = value.Received - _startBytes;
+
+            // No rate until there is one to measure: a file read in one chunk has none.
+            var rate = moved > 0 && seconds > 0 ? $" {moved / seconds / 1e6:F1} MB/s" : "";
+            error.Write($"\r{value.Path} [{new string('#', filled)}{new string('.', Width - filled)}] {fraction,4:P0} {value.Received / 1e6:F1}/{value.Total / 1e6:F1} MB{rate}\x1b[K");
             if (done)
             {
                 error.WriteLine();

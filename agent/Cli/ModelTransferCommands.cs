@@ -26,7 +26,7 @@ internal static class ModelTransferCommands
             var latest = list.Latest?.Version;
             await Console.Out.WriteLineAsync(
                 $"published {list.Name} v{version} to {target.Description}; versions.json lists {string.Join(", ", list.Versions.Select(v => v.Version))}, expires {list.Expires:O}"
-                + (latest > version ? $"; devices asking for latest still get v{latest}, ask for v{version} by number (pinned)" : ""));
+                + (latest > version ? $"; devices asking for latest still get v{latest} (ask for v{version} by number)" : ""));
             return ExitCodes.Ok;
         }));
         return command;

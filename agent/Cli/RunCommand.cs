@@ -67,7 +67,7 @@ internal static class RunCommand
     }
 
     /// <summary>The settings <c>edgeml run --help</c> lists after its options: the first column of docs/agent.md's table.</summary>
-    internal static readonly (string Setting, string What)[] Settings =
+    private static readonly (string Setting, string What)[] Settings =
     [
         ("EdgeMl:DataDirectory", "models, capture database, desired.json (default .edgeml)"),
         ("EdgeMl:DeviceId", "MQTT topics, blob paths, telemetry (default IOTEDGE_DEVICEID, else the host name)"),
@@ -89,7 +89,7 @@ internal static class RunCommand
     ];
 
     /// <summary>Written after the options in <c>edgeml run --help</c>.</summary>
-    internal static void WriteSettingsHelp(TextWriter output)
+    private static void WriteSettingsHelp(TextWriter output)
     {
         output.WriteLine("Settings (later wins: appsettings.json beside edgeml, --config FILE, the environment as EdgeMl__Http__Urls=…,");
         output.WriteLine("the command line as --EdgeMl:Http:Urls=…; every one in docs/agent.md):");

@@ -71,7 +71,7 @@ internal static partial class AgentHost
         Check<AgentOptions>(services, AgentOptions.Section, problems);
         Check<HttpApiOptions>(services, HttpApiOptions.Section, problems);
         Check<MqttHealthOptions>(services, MqttHealthOptions.Section, problems);
-        Check<ModelStoreOptions>(services, AgentOptions.Section, problems, bindFrom: null);
+        Check<ModelStoreOptions>(services, AgentOptions.Section, problems, alone: false);
         Check<DownloadOptions>(services, $"{AgentOptions.Section}:Download", problems);
         Check<CaptureSettings>(services, $"{AgentOptions.Section}:{CaptureSettings.Section}", problems);
         Check<DriftOptions>(services, $"{AgentOptions.Section}:{DriftOptions.Section}", problems);
@@ -88,11 +88,11 @@ internal static partial class AgentHost
         problems.AddRange(parsed.Issues.Select(i => $"{DesiredStateSource.ConfigSection}: {i}"));
     }
 
-    /// <param name="bindFrom">
-    /// Where the section binds from (default <paramref name="section"/>), to check it on its own when a section it
-    /// depends on is invalid; null when it has no settings of its own there.
+    /// <param name="alone">
+    /// Check the section bound on its own from <paramref name="section"/> when a section it depends on is invalid;
+    /// false for options that hold no settings of their own there.
     /// </param>
-    private static void Check<T>(IServiceProvider services, string section, List<string> problems, Type? onlyIf = null, string? bindFrom = "")
+    private static void Check<T>(IServiceProvider services, string section, List<string> problems, Type? onlyIf = null, bool alone = true)
         where T : class, new()
     {
         if (onlyIf is not null && !services.GetRequiredService<IServiceProviderIsService>().IsService(onlyIf))
@@ -117,9 +117,9 @@ internal static partial class AgentHost
                 problems.Add(Unreadable(section, (InvalidOperationException)e));
             }
 
-            if (bindFrom is not null)
+            if (alone)
             {
-                problems.AddRange(CheckAlone<T>(services, bindFrom.Length > 0 ? bindFrom : section));
+                problems.AddRange(CheckAlone<T>(services, section));
             }
         }
     }

@@ -19,6 +19,7 @@ using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -58,6 +59,7 @@ internal static class AgentServiceCollectionExtensions
             return pipeline;
         });
         services.AddHttpApi();
+        services.AddShutdownDrain();
         services.TryAddSingleton<LoggingGpioSink>();
         services.TryAddSingleton<IGpioSink, AgentGpioSink>();
         services.AddGpio(configuration);
@@ -101,8 +103,20 @@ internal static class AgentServiceCollectionExtensions
         services.TryAddSingleton<ModelActivation>();
         services.TryAddSingleton<ModelSync>();
         services.TryAddSingleton<IModelControl>(sp => sp.GetRequiredService<ModelSync>());
-        services.TryAddSingleton<IServerReadiness>(sp => sp.GetRequiredService<ModelSync>());
         services.AddHostedService(sp => sp.GetRequiredService<ModelSync>());
+        return services;
+    }
+
+    /// <summary>
+    /// The stop's drain (<see cref="ShutdownDrain"/>) as the host's first lifecycle service, and the host's shutdown
+    /// limit from <see cref="AgentOptions.ShutdownTimeout"/>.
+    /// </summary>
+    public static IServiceCollection AddShutdownDrain(this IServiceCollection services)
+    {
+        services.TryAddSingleton<ShutdownDrain>();
+        services.TryAddSingleton<ServingMetrics>();
+        services.AddHostedService(sp => sp.GetRequiredService<ShutdownDrain>());
+        services.AddOptions<HostOptions>().Configure<IOptions<AgentOptions>>((host, agent) => host.ShutdownTimeout = agent.Value.ShutdownTimeout);
         return services;
     }
 

@@ -148,16 +148,17 @@ internal sealed class ServingReadiness : IDisposable
         var status = _engine.GetStatus(name);
         if (_desired is not null)
         {
+            // Until the desired state is known, no model can be said to be missing here either.
             var snapshot = _desired.Current;
+            if (DesiredUnknown(snapshot) is { } waiting)
+            {
+                return Readiness.NotReady(waiting);
+            }
+
             var desired = snapshot.State.Models.ContainsKey(name);
             if (status is null)
             {
                 return desired ? Readiness.NotReady(NotServing(name)) : Unknown(name);
-            }
-
-            if (DesiredUnknown(snapshot) is { } waiting)
-            {
-                return Readiness.NotReady(waiting);
             }
 
             if (!desired)

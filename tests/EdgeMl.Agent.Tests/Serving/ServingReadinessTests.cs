@@ -61,6 +61,7 @@ public sealed class ServingReadinessTests : IDisposable
         Assert.False(waiting.IsReady);
         Assert.Equal("waiting for the module twin (hub disconnected); no earlier run persisted a desired state", waiting.Reason);
         Assert.Equal(DesiredOrigin.Embedded, h.Desired.Current.Origin);
+        Assert.Equal(waiting, readiness.Model("cls", null)); // not "unknown": the twin may yet ask for it
 
         // The twin wants a version the registry does not have yet: known, but not serving.
         h.ApplyTwin(4, Models(("cls", 1)));

@@ -228,12 +228,16 @@ internal sealed class ServingReadiness : IDisposable
         };
     }
 
+    /// <remarks>
+    /// The phase and failure stage only: <c>/v2/health/*</c> answers without a token, and sync messages can name
+    /// registries; the whole story is in the health document, behind the token.
+    /// </remarks>
     private string NotServing(string name)
     {
-        var sync = _sync?.Find(name);
-        var detail = sync is null ? null : sync.Message is { } message ? $"{Phase(sync.Phase)}: {message}" : Phase(sync.Phase);
-        var failure = _engine.GetStatus(name)?.LastFailure is { } f ? $"v{f.Version} failed at {f.Stage}: {f.Reason}" : null;
-        return $"'{name}' does not serve yet{(detail ?? failure) switch { { } why => $" ({why})", _ => "" }}";
+        var why = _sync?.Find(name)?.Phase is { } phase ? Phase(phase)
+            : _engine.GetStatus(name)?.LastFailure is { } f ? $"v{f.Version} failed at {f.Stage}"
+            : null;
+        return $"'{name}' does not serve yet{(why is null ? "" : $" ({why})")}";
     }
 
     private static Readiness Unknown(string name) => Readiness.Unknown($"Request for unknown model: '{name}' is not found");

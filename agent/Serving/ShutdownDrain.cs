@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using EdgeMl.Agent.Hosting;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -26,14 +27,17 @@ internal enum DrainPhase
 /// </summary>
 /// <remarks>
 /// A lifecycle service because the host calls every <see cref="IHostedLifecycleService.StoppingAsync"/> before it
-/// stops any service, the web server included.
+/// stops any service, the web server included. Ctrl+C (SIGINT) skips the drain window: a person at a terminal asked,
+/// not an orchestrator that routes by readiness; requests in flight still finish.
 /// </remarks>
-internal sealed class ShutdownDrain(IOptions<AgentOptions> options, TimeProvider time, ILogger<ShutdownDrain> logger) : IHostedLifecycleService
+internal sealed class ShutdownDrain(IOptions<AgentOptions> options, TimeProvider time, ILogger<ShutdownDrain> logger) : IHostedLifecycleService, IDisposable
 {
     /// <summary>What a refused request is told to wait before it tries again: about as long as a module takes to come back.</summary>
     public static readonly TimeSpan RetryAfter = TimeSpan.FromSeconds(5);
 
     private readonly TaskCompletionSource _idle = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly CancellationTokenSource _interrupted = new();
+    private PosixSignalRegistration? _sigint;
     private int _phase;
     private int _inFlight;
 
@@ -68,16 +72,19 @@ internal sealed class ShutdownDrain(IOptions<AgentOptions> options, TimeProvider
 
     public async Task StoppingAsync(CancellationToken cancellationToken)
     {
-        var window = options.Value.DrainWindow;
+        var window = _interrupted.IsCancellationRequested ? TimeSpan.Zero : options.Value.DrainWindow;
         Move(DrainPhase.Draining);
         Log.DrainStarted(logger, window, InFlight);
-        try
+        using (var windowEnds = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _interrupted.Token))
         {
-            await Task.Delay(window, time, cancellationToken).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException)
-        {
-            // The shutdown limit came first; refuse and stop at once.
+            try
+            {
+                await Task.Delay(window, time, windowEnds.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                // The shutdown limit, or a Ctrl+C after SIGTERM, came first: refuse now.
+            }
         }
 
         Move(DrainPhase.Refusing);
@@ -110,7 +117,28 @@ internal sealed class ShutdownDrain(IOptions<AgentOptions> options, TimeProvider
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
-    public Task StartingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    public Task StartingAsync(CancellationToken cancellationToken)
+    {
+        // Beside the host's own handler, which starts the stop; which of the two runs first does not matter.
+        _sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, _ =>
+        {
+            try
+            {
+                _interrupted.Cancel();
+            }
+            catch (ObjectDisposedException)
+            {
+                // A Ctrl+C after the stop has finished: nothing left to shorten.
+            }
+        });
+        return Task.CompletedTask;
+    }
+
+    public void Dispose()
+    {
+        _sigint?.Dispose();
+        _interrupted.Dispose();
+    }
 
     public Task StartedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 

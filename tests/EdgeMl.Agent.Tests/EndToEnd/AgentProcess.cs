@@ -85,10 +85,13 @@ internal sealed class AgentProcess : IAsyncDisposable
         throw new TimeoutException($"edgeml did not come up:\n{Output}");
     }
 
-    /// <summary>SIGTERM, as IoT Edge (through Docker) and Kubernetes stop a container; <see cref="WaitForExitAsync"/> says how it ended.</summary>
-    public async Task TerminateAsync()
+    /// <summary>
+    /// SIGTERM, as IoT Edge (through Docker) and Kubernetes stop a container, or <c>INT</c> as Ctrl+C does;
+    /// <see cref="WaitForExitAsync"/> says how it ended.
+    /// </summary>
+    public async Task TerminateAsync(string signal = "TERM")
     {
-        using var kill = Process.Start("kill", ["-TERM", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+        using var kill = Process.Start("kill", [$"-{signal}", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
         await kill.WaitForExitAsync();
     }
 

@@ -214,6 +214,29 @@ public sealed class ReadinessEndToEndTests(ITestOutputHelper output) : IAsyncLif
         }
     }
 
+    [Fact]
+    public async Task Run_CtrlC_StopsWithoutWaitingForTheDrainWindow()
+    {
+        // A drain window far longer than the guard on the exit: only skipping it lets the agent exit in time.
+        var agent = AgentProcess.Start([.. Settings("data"), "--EdgeMl:DrainWindow=00:10:00", "--EdgeMl:ShutdownTimeout=00:20:00"]);
+        try
+        {
+            await agent.WaitUntilLiveAsync();
+            await agent.TerminateAsync("INT");
+            Assert.Equal(0, await agent.WaitForExitAsync());
+            Assert.Contains("drain window of 00:00:00", agent.Output, StringComparison.Ordinal);
+        }
+        catch
+        {
+            output.WriteLine(agent.Output);
+            throw;
+        }
+        finally
+        {
+            await agent.DisposeAsync();
+        }
+    }
+
     private IEnumerable<string> Settings(string data) =>
         EndToEndSettings.Agent(_root, Path.Combine(_root, data), DeviceId, _hub, _module, _key, _broker);
 

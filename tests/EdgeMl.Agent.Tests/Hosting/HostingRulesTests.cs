@@ -107,6 +107,17 @@ public sealed class HostingRulesTests : IDisposable
         Assert.Contains("EdgeMl:MetricsUrls: 'nonsense' is not an http:// URL.", failures);
     }
 
+    [Fact]
+    public void AgentOptionsRules_DrainWindowNotShorterThanShutdownTimeout_Refused()
+    {
+        var options = new AgentOptions { DeviceId = "d", DrainWindow = TimeSpan.FromSeconds(30), ShutdownTimeout = TimeSpan.FromSeconds(30) };
+
+        var failure = Assert.Single(new AgentOptionsRules().Validate(null, options).Failures!);
+
+        Assert.Equal("EdgeMl:DrainWindow (00:00:30) must be shorter than EdgeMl:ShutdownTimeout (00:00:30): requests in flight need time to finish after it.", failure);
+        Assert.True(new AgentOptionsRules().Validate(null, new AgentOptions { DeviceId = "d" }).Succeeded);
+    }
+
     internal static int FreePort()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);

@@ -83,7 +83,7 @@ public sealed class ModelSyncTests : IDisposable
         await h.WaitForPhaseAsync("cls", SyncPhase.Failed); // nothing published yet
 
         Assert.False(readiness.Server().IsReady);
-        Assert.Contains("'cls' does not serve yet (failed:", readiness.Server().Reason, StringComparison.Ordinal);
+        Assert.Equal("'cls' does not serve yet (failed)", readiness.Server().Reason);
         Assert.Contains(h.Services.GetRequiredService<AgentEventLog>().Recent(), e => e.Kind == AgentEventKinds.Started);
         _registry.Publish("cls", 1);
         h.Time.Advance(TimeSpan.FromMinutes(15));

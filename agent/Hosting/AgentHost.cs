@@ -40,6 +40,9 @@ internal static class AgentHost
         var http = builder.Configuration.GetSection(HttpApiOptions.Section).Get<HttpApiOptions>() ?? new HttpApiOptions();
         var agent = builder.Configuration.GetSection(AgentOptions.Section).Get<AgentOptions>() ?? new AgentOptions();
         builder.WebHost.UseUrls([.. Split(http.Urls), .. Split(agent.MetricsUrls)]);
+
+        // From the settings as bound, not as validated: an invalid section must not hide the others' problems.
+        builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = agent.ShutdownTimeout);
         builder.WebHost.ConfigureKestrel(k =>
         {
             k.AddServerHeader = false;

@@ -19,7 +19,6 @@ using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
-using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -107,16 +106,12 @@ internal static class AgentServiceCollectionExtensions
         return services;
     }
 
-    /// <summary>
-    /// The stop's drain (<see cref="ShutdownDrain"/>) as the host's first lifecycle service, and the host's shutdown
-    /// limit from <see cref="AgentOptions.ShutdownTimeout"/>.
-    /// </summary>
+    /// <summary>The stop's drain (<see cref="ShutdownDrain"/>) as a lifecycle service, and its metrics.</summary>
     public static IServiceCollection AddShutdownDrain(this IServiceCollection services)
     {
         services.TryAddSingleton<ShutdownDrain>();
         services.TryAddSingleton<ServingMetrics>();
         services.AddHostedService(sp => sp.GetRequiredService<ShutdownDrain>());
-        services.AddOptions<HostOptions>().Configure<IOptions<AgentOptions>>((host, agent) => host.ShutdownTimeout = agent.Value.ShutdownTimeout);
         return services;
     }
 

@@ -107,12 +107,6 @@ internal sealed class ShutdownDrain(IOptions<AgentOptions> options, TimeProvider
         }
     }
 
-    private void Move(DrainPhase phase)
-    {
-        Volatile.Write(ref _phase, (int)phase);
-        Changed?.Invoke(this, EventArgs.Empty);
-    }
-
     public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
@@ -134,13 +128,19 @@ internal sealed class ShutdownDrain(IOptions<AgentOptions> options, TimeProvider
         return Task.CompletedTask;
     }
 
+    public Task StartedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StoppedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
     public void Dispose()
     {
         _sigint?.Dispose();
         _interrupted.Dispose();
     }
 
-    public Task StartedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-
-    public Task StoppedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    private void Move(DrainPhase phase)
+    {
+        Volatile.Write(ref _phase, (int)phase);
+        Changed?.Invoke(this, EventArgs.Empty);
+    }
 }

@@ -1,3 +1,3 @@
 using EdgeMl.Agent.Cli;
 
-return await EdgeMlCommandLine.Create().Parse(args).InvokeAsync();
+return await EdgeMlCommandLine.InvokeAsync(args);

@@ -39,6 +39,10 @@ internal static class StatusCommand
     internal static IEnumerable<string> Summary(JsonElement health)
     {
         yield return $"{health.Text("deviceId")}: {health.Text("status")} (agent {health.Text("version")}, up since {health.Time("startedAt")}, at {health.Time("at")})";
+        if (health.Get("ready") is { } ready)
+        {
+            yield return $"Ready for traffic: {(ready.Flag("ready") ? "yes" : $"no, {ready.Text("reason")}")}; desired state from {health.Text("desired")}";
+        }
         yield return "";
         yield return "Models";
         var models = health.Items("models").ToArray();

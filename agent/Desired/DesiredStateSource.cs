@@ -10,8 +10,21 @@ using Microsoft.Extensions.Options;
 
 namespace EdgeMl.Agent.Desired;
 
-/// <summary>The desired state in effect, what was refused on the way, and the twin <c>$version</c> it answers (0: configuration only).</summary>
-internal sealed record DesiredSnapshot(DesiredState State, IReadOnlyList<DesiredIssue> Issues, long TwinVersion, JsonObject Document);
+/// <summary>The desired state in effect, what was refused on the way, the twin <c>$version</c> it answers (0: configuration only) and where it came from.</summary>
+internal sealed record DesiredSnapshot(DesiredState State, IReadOnlyList<DesiredIssue> Issues, long TwinVersion, JsonObject Document, DesiredOrigin Origin);
+
+/// <summary>Where the desired state in effect came from; health reports it as <c>desired</c>.</summary>
+internal enum DesiredOrigin
+{
+    /// <summary>Configuration only (<c>EdgeMl:Desired</c>): no twin document has ever been seen.</summary>
+    Embedded,
+
+    /// <summary>The twin document the last run persisted in the data folder; this run has not heard from the hub yet.</summary>
+    Persisted,
+
+    /// <summary>The module twin, as this run fetched it.</summary>
+    Twin,
+}
 
 /// <summary>
 /// The desired state in effect: the configuration's <c>EdgeMl:Desired</c> section (the embedded defaults) with the
@@ -40,7 +53,8 @@ internal sealed class DesiredStateSource
         _path = options.Value.DataPath(FileName);
         _logger = logger;
         _acceptedPath = options.Value.DataPath(AcceptedFileName);
-        _twin = Read(_path) ?? [];
+        var persisted = Read(_path);
+        _twin = persisted ?? [];
         var version = _twin["$version"] is JsonValue v && v.TryGetValue(out long n) ? n : 0;
         if (version > 0)
         {
@@ -52,7 +66,8 @@ internal sealed class DesiredStateSource
         var document = Merge(_config, _twin);
         var parsed = DesiredStateParser.Parse(document);
         _accepted = Accepted(document, parsed, accepted);
-        _current = new DesiredSnapshot(KeepServing(parsed, DesiredStateParser.Parse(accepted).State), parsed.Issues, version, document);
+        _current = new DesiredSnapshot(KeepServing(parsed, DesiredStateParser.Parse(accepted).State), parsed.Issues, version, document,
+            persisted is null ? DesiredOrigin.Embedded : DesiredOrigin.Persisted);
 
         // The start refuses an invalid embedded state (AgentHost.Validate); what remains came with the persisted twin.
         foreach (var issue in parsed.Issues)
@@ -110,7 +125,7 @@ internal sealed class DesiredStateSource
             twin["$version"] = update.Version;
             var document = Merge(_config, twin);
             var parsed = DesiredStateParser.Parse(document);
-            next = new DesiredSnapshot(KeepServing(parsed, _current.State), parsed.Issues, update.Version, document);
+            next = new DesiredSnapshot(KeepServing(parsed, _current.State), parsed.Issues, update.Version, document, DesiredOrigin.Twin);
             _accepted = Accepted(document, parsed, _accepted);
             _twin = twin;
             _current = next;

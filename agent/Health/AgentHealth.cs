@@ -8,9 +8,13 @@ namespace EdgeMl.Agent.Health;
 /// <c>getHealth</c> method. Its camelCase JSON is a contract the diagnostics page and the CLI read; enum values are
 /// camelCase strings (<c>healthy</c>, <c>ready</c>, <c>goldenCheck</c>).
 /// </summary>
+/// <param name="Ready">Whether the server should be sent traffic, and why not (what <c>/v2/health/ready</c> answers).</param>
+/// <param name="Desired">Where the desired state in effect came from: <c>twin</c>, <c>persisted</c> (by the last run) or <c>embedded</c> (configuration).</param>
 internal sealed record AgentHealth(
     string DeviceId,
     string Status,
+    ReadyHealth Ready,
+    string Desired,
     DateTimeOffset StartedAt,
     DateTimeOffset At,
     string Version,
@@ -27,6 +31,8 @@ internal static class HealthStatus
     public const string Degraded = "degraded";
     public const string Unhealthy = "unhealthy";
 }
+
+internal sealed record ReadyHealth(bool Ready, string? Reason);
 
 internal sealed record ModelHealth(
     string Name,

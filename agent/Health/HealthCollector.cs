@@ -1,8 +1,10 @@
 using System.Reflection;
 using EdgeMl.Agent.Capture;
+using EdgeMl.Agent.Desired;
 using EdgeMl.Agent.Drift;
 using EdgeMl.Agent.Events;
 using EdgeMl.Agent.Hosting;
+using EdgeMl.Agent.Serving;
 using EdgeMl.Agent.Sync;
 using EdgeMl.CloudSync.Health;
 using EdgeMl.CloudSync.IoTHub;
@@ -35,6 +37,8 @@ internal sealed class HealthCollector : IDisposable
     private readonly CaptureMetrics? _capture;
     private readonly CaptureChannel? _captureChannel;
     private readonly IOptions<CaptureSettings>? _captureSettings;
+    private readonly ServingReadiness? _readiness;
+    private readonly DesiredStateSource? _desired;
     private string? _hubError;
 
     public HealthCollector(InferenceEngine engine, RequestStatistics requests, IOptions<AgentOptions> options, TimeProvider time, IServiceProvider services)
@@ -53,6 +57,8 @@ internal sealed class HealthCollector : IDisposable
         _capture = services.GetService<CaptureMetrics>();
         _captureChannel = _capture is null ? null : services.GetService<CaptureChannel>();
         _captureSettings = _capture is null ? null : services.GetService<IOptions<CaptureSettings>>();
+        _readiness = services.GetService<ServingReadiness>();
+        _desired = services.GetService<DesiredStateSource>();
 
         _engine.Activated += OnActivated;
         if (_sync is not null)
@@ -74,6 +80,11 @@ internal sealed class HealthCollector : IDisposable
         {
             _hub.ConnectionStateChanged += OnHubState;
         }
+
+        if (_readiness is not null)
+        {
+            _readiness.Changed += OnChanged;
+        }
     }
 
     /// <summary>Raised, on the thread of whatever changed, when a part of the health may have changed; handlers must not block.</summary>
@@ -92,7 +103,9 @@ internal sealed class HealthCollector : IDisposable
             _hub is null || _hub.State == IoTHubConnectionState.Connected ? null : _hubError ?? Name(_hub.State), _hub?.DroppedMessageCount ?? 0);
         var link = _broker?.Link;
         var broker = new BrokerHealth(link is not null, link?.Connected ?? false, link?.Broker, link?.Connected == true ? null : link?.LastError, link?.DroppedEvents ?? 0);
-        return new AgentHealth(_options.DeviceId, Status(models, sync, hub, broker), StartedAt, _time.GetUtcNow(), AgentVersion,
+        var ready = _readiness?.Server() ?? Readiness.Ready;
+        var desired = Name(_desired?.Current.Origin ?? DesiredOrigin.Embedded);
+        return new AgentHealth(_options.DeviceId, Status(models, sync, hub, broker), new ReadyHealth(ready.IsReady, ready.Reason), desired, StartedAt, _time.GetUtcNow(), AgentVersion,
             models, sync, hub, broker, Disk(_options.DataPath()), Capture());
     }
 
@@ -117,6 +130,11 @@ internal sealed class HealthCollector : IDisposable
         if (_hub is not null)
         {
             _hub.ConnectionStateChanged -= OnHubState;
+        }
+
+        if (_readiness is not null)
+        {
+            _readiness.Changed -= OnChanged;
         }
     }
 
@@ -165,14 +183,17 @@ internal sealed class HealthCollector : IDisposable
     {
         var (requests, errors, latency) = _requests.Of(status.Name);
         var providers = status.Providers;
+
+        // A refused new version leaves the old one serving: the model works, at less than what was asked.
+        var refused = status.Version is not null && _sync?.Find(status.Name) is { Phase: SyncPhase.Refused } sync ? sync.Message : null;
         return new ModelHealth(
             status.Name,
             Name(status.State),
             status.Version,
             providers?.Effective,
             providers?.Requested ?? [],
-            providers?.IsDegraded ?? false,
-            providers?.DegradedReason,
+            providers?.IsDegraded == true || refused is not null,
+            providers?.IsDegraded == true ? string.Join("; ", new[] { providers.DegradedReason, refused }.OfType<string>()) : refused,
             status.Building,
             latency,
             requests,

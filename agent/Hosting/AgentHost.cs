@@ -42,6 +42,9 @@ internal static partial class AgentHost
         var http = Read<HttpApiOptions>(builder.Configuration.GetSection(HttpApiOptions.Section));
         var agent = Read<AgentOptions>(builder.Configuration.GetSection(AgentOptions.Section));
         builder.WebHost.UseUrls([.. Split(http.Urls), .. Split(agent.MetricsUrls)]);
+
+        // From the settings as bound, not as validated: an invalid section must not hide the others' problems.
+        builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = agent.ShutdownTimeout);
         builder.WebHost.ConfigureKestrel(k =>
         {
             k.AddServerHeader = false;

@@ -59,6 +59,7 @@ internal static class AgentServiceCollectionExtensions
             return pipeline;
         });
         services.AddHttpApi();
+        services.AddShutdownDrain();
         services.TryAddSingleton<LoggingGpioSink>();
         services.TryAddSingleton<IGpioSink, AgentGpioSink>();
         services.AddGpio(configuration);
@@ -103,8 +104,16 @@ internal static class AgentServiceCollectionExtensions
         services.TryAddSingleton<ModelActivation>();
         services.TryAddSingleton<ModelSync>();
         services.TryAddSingleton<IModelControl>(sp => sp.GetRequiredService<ModelSync>());
-        services.TryAddSingleton<IServerReadiness>(sp => sp.GetRequiredService<ModelSync>());
         services.AddHostedService(sp => sp.GetRequiredService<ModelSync>());
+        return services;
+    }
+
+    /// <summary>The stop's drain (<see cref="ShutdownDrain"/>) as a lifecycle service, and its metrics.</summary>
+    public static IServiceCollection AddShutdownDrain(this IServiceCollection services)
+    {
+        services.TryAddSingleton<ShutdownDrain>();
+        services.TryAddSingleton<ServingMetrics>();
+        services.AddHostedService(sp => sp.GetRequiredService<ShutdownDrain>());
         return services;
     }
 

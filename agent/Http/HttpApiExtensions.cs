@@ -17,6 +17,11 @@ internal static class HttpApiExtensions
     /// <summary>The protocol error shape and token check, then the Open Inference Protocol routes and <c>/metrics</c>.</summary>
     public static WebApplication UseHttpApi(this WebApplication app)
     {
+        if (app.Services.GetService<ShutdownDrain>() is not null)
+        {
+            app.UseMiddleware<DrainMiddleware>();
+        }
+
         app.UseMiddleware<ProtocolErrorMiddleware>();
         ((IEndpointRouteBuilder)app).MapOpenInferenceProtocol();
         ((IEndpointRouteBuilder)app).MapDiagnosticsPage();
@@ -31,6 +36,7 @@ internal static class HttpApiExtensions
     public static IServiceCollection AddHttpApi(this IServiceCollection services)
     {
         services.TryAddSingleton<PrometheusMetrics>();
+        services.TryAddSingleton<ServingReadiness>();
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton(sp => new PredictionPipeline(
             sp.GetRequiredService<InferenceEngine>(), sp.GetRequiredService<TimeProvider>(), sp.GetService<CaptureRecorder>(), sp.GetService<DriftRegistry>()));

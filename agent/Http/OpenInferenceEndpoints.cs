@@ -48,11 +48,15 @@ internal static class OpenInferenceEndpoints
 
     private static Task ServerReady(HttpContext context)
     {
-        // The agent knows what it is meant to serve; a bare engine host knows only what it holds.
-        var ready = context.RequestServices.GetService<IServerReadiness>() is { } readiness
-            ? readiness.IsReady
-            : Engine(context).GetStatuses().All(m => m.State == ModelState.Ready);
-        return Json(context, ready ? 200 : 503, w => w.WriteBoolean("ready", ready));
+        var readiness = Readiness(context).Server();
+        return Json(context, readiness.IsReady ? 200 : 503, w =>
+        {
+            w.WriteBoolean("ready", readiness.IsReady);
+            if (readiness.Reason is { } reason)
+            {
+                w.WriteString("reason", reason);
+            }
+        });
     }
 
     private static Task ModelMetadata(HttpContext context, string model, string? version)
@@ -72,12 +76,17 @@ internal static class OpenInferenceEndpoints
 
     private static Task ModelReady(HttpContext context, string model, string? version)
     {
-        var status = Find(context, model, version);
-        return Json(context, 200, w =>
+        var readiness = Readiness(context).Model(model, ParseVersion(version));
+        return readiness.State switch
         {
-            w.WriteString("name", status.Name);
-            w.WriteBoolean("ready", true);
-        });
+            ReadinessState.Ready => Json(context, 200, w =>
+            {
+                w.WriteString("name", model);
+                w.WriteBoolean("ready", true);
+            }),
+            ReadinessState.Unknown => throw new ProtocolException(404, readiness.Reason!),
+            _ => throw new ProtocolException(503, readiness.Reason!),
+        };
     }
 
     private static async Task Infer(HttpContext context, string model, string? versionText)
@@ -216,6 +225,8 @@ internal static class OpenInferenceEndpoints
     }
 
     private static InferenceEngine Engine(HttpContext context) => context.RequestServices.GetRequiredService<InferenceEngine>();
+
+    private static ServingReadiness Readiness(HttpContext context) => context.RequestServices.GetRequiredService<ServingReadiness>();
 
     internal static async Task Json(HttpContext context, int status, Action<Utf8JsonWriter> body)
     {

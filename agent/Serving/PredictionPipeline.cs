@@ -34,9 +34,3 @@ internal sealed class PredictionPipeline(InferenceEngine engine, TimeProvider ti
         return result;
     }
 }
-
-/// <summary>Whether the server can serve everything it is meant to (the Open Inference Protocol's server ready).</summary>
-internal interface IServerReadiness
-{
-    bool IsReady { get; }
-}

@@ -33,7 +33,7 @@ internal sealed class ModelSync(
     TimeProvider time,
     ILogger<ModelSync> logger,
     DistributionMetrics? metrics = null,
-    DriftRegistry? drift = null) : BackgroundService, IModelControl, IServerReadiness
+    DriftRegistry? drift = null) : BackgroundService, IModelControl
 {
     private readonly ConcurrentDictionary<string, ModelWork> _work = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, IModelRegistry> _registries = new(StringComparer.Ordinal);
@@ -43,11 +43,6 @@ internal sealed class ModelSync(
 
     /// <summary>Completes once what was active on disk serves (or failed to).</summary>
     public Task ServedFromDisk => _servedFromDisk.Task;
-
-    /// <summary>Ready once what was on disk has been tried and every desired model serves a version.</summary>
-    public bool IsReady =>
-        ServedFromDisk.IsCompleted
-        && desired.Current.State.Models.Keys.All(m => engine.GetStatus(m)?.State == ModelState.Ready);
 
     /// <summary>Asks for a reconcile now (a desired change, a control command, a link that came back).</summary>
     public void Wake() => _wake.Writer.TryWrite(true);

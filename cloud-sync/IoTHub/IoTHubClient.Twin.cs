@@ -101,7 +101,7 @@ internal sealed partial class IoTHubClient
         }
         catch (Exception ex) when (ex is MqttCommunicationException or ObjectDisposedException or InvalidOperationException)
         {
-            return new TwinResponse(IoTHubError.ConnectionLost, 0, null, default, $"The twin request could not be sent: {ex.Message}");
+            return new TwinResponse(IoTHubError.ConnectionLost, 0, null, default, $"The connection was lost before the twin request was answered: {ex.Message}");
         }
         finally
         {

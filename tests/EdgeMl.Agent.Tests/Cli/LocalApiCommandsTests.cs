@@ -32,6 +32,7 @@ public sealed class LocalApiCommandsTests : IAsyncLifetime
 
         Assert.Equal(ExitCodes.Ok, code);
         Assert.Contains("press-line-7: degraded (agent 1.4.0", output, StringComparison.Ordinal);
+        Assert.Contains("Ready for traffic: yes; desired state from twin", output, StringComparison.Ordinal);
         Assert.Contains("ocr-cls: ready v1 on cpu (asked cuda,cpu), p50 1.25 ms, p99 3.50 ms, 1234 requests, 2 errors", output, StringComparison.Ordinal);
         Assert.Contains("    degraded: cuda unavailable", output, StringComparison.Ordinal);
         Assert.Contains("ocr-cls: downloading 40%, desired latest, active v1, target v2: fetching v2 (40 %)", output, StringComparison.Ordinal);
@@ -39,6 +40,17 @@ public sealed class LocalApiCommandsTests : IAsyncLifetime
         Assert.Contains("Broker: disconnected mqtts://broker.local:8883: connection refused, 17 dropped", output, StringComparison.Ordinal);
         Assert.Contains("Disk: /var/lib/edgeml, 12.5 GB free of 32.0 GB", output, StringComparison.Ordinal);
         Assert.Contains("Capture: enabled true, rows 5120", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Status_NotReady_SaysWhy()
+    {
+        _agent.SetHealth(phase: "downloading", progress: 0.1, message: null, notReady: "'ocr-cls' does not serve yet (downloading)");
+
+        var (code, output, _) = await Run("status");
+
+        Assert.Equal(ExitCodes.Ok, code);
+        Assert.Contains("Ready for traffic: no, 'ocr-cls' does not serve yet (downloading); desired state from twin", output, StringComparison.Ordinal);
     }
 
     [Fact]

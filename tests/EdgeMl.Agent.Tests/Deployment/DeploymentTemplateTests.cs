@@ -149,6 +149,22 @@ public sealed partial class DeploymentTemplateTests
         }
     }
 
+    [Theory]
+    [MemberData(nameof(Templates))]
+    public void EdgeMl_StopTimeout_OutlastsTheAgentsOwnStop(string file)
+    {
+        var edgeml = Modules(file)["edgeml"]!;
+        var stopTimeout = Obj(edgeml["settings"]!, "createOptions")["StopTimeout"]?.GetValue<int>();
+        var agent = new EdgeMl.Agent.Hosting.AgentOptions();
+        var shutdown = edgeml["env"]?["EdgeMl__ShutdownTimeout"]?["value"]?.GetValue<string>() is { } set ? TimeSpan.Parse(set, System.Globalization.CultureInfo.InvariantCulture) : agent.ShutdownTimeout;
+
+        // IoT Edge stops a module with Docker's stop and no timeout of its own: without StopTimeout the container gets
+        // Docker's 10 s, and SIGKILL would cut the drain short.
+        Assert.NotNull(stopTimeout);
+        Assert.True(TimeSpan.FromSeconds(stopTimeout.Value) > shutdown, $"StopTimeout {stopTimeout} s must outlast EdgeMl:ShutdownTimeout {shutdown}");
+        Assert.True(agent.DrainWindow < shutdown);
+    }
+
     [Fact]
     public void Jetson_EdgeMl_GetsTheGpuAndTheTensorRtChain()
     {

@@ -68,6 +68,8 @@ public sealed class DiagnosticsPageTests : IAsyncLifetime
         await Expect(model).ToContainTextAsync("p50 1.25 ms · p99 3.50 ms");
         await Expect(model).ToContainTextAsync("1234 · errors 2");
         await Expect(page.Locator("#status")).ToHaveTextAsync("degraded");
+        await Expect(page.Locator("#sync-summary")).ToContainTextAsync("Ready for traffic");
+        await Expect(page.Locator("#sync-summary dd").Nth(1)).ToHaveTextAsync("twin");
         await Expect(page.Locator("#device")).ToHaveTextAsync("press-line-7");
         await Expect(page.Locator("[data-link='mqtt']")).ToContainTextAsync("connection refused");
         await Expect(page.Locator("[data-link='disk']")).ToContainTextAsync("12.5 GB of 32.0 GB");
@@ -75,12 +77,13 @@ public sealed class DiagnosticsPageTests : IAsyncLifetime
         Assert.DoesNotContain("token", page.Url, StringComparison.Ordinal);
         await page.ScreenshotAsync(new PageScreenshotOptions { Path = Shot("diagnostics-downloading.png"), FullPage = true });
 
-        agent.SetHealth(phase: "active", progress: null, message: null, status: "healthy");
+        agent.SetHealth(phase: "active", progress: null, message: null, status: "healthy", notReady: "the agent is shutting down");
         agent.AddEvent("activated", FieldAgent.Model, 2, "v2 serving on cpu");
 
         await Expect(sync).ToContainTextAsync("active", Patient);
         await Expect(sync.Locator("progress")).ToHaveCountAsync(0);
         await Expect(page.Locator("#status")).ToHaveTextAsync("healthy");
+        await Expect(page.Locator("#sync-summary")).ToContainTextAsync("no: the agent is shutting down");
         await Expect(page.Locator("#events li").First).ToContainTextAsync("ocr-cls v2: v2 serving on cpu", Patient);
         await Expect(page.Locator("#banner")).ToBeHiddenAsync();
         await page.ScreenshotAsync(new PageScreenshotOptions { Path = Shot("diagnostics-active.png"), FullPage = true });

@@ -70,7 +70,8 @@ internal sealed class FieldAgent : IAsyncDisposable
     }
 
     /// <summary>A health document per the contract, with the model section read from the real engine.</summary>
-    public void SetHealth(string phase, double? progress, string? message, long targetVersion = 2, string status = "degraded")
+    /// <param name="notReady">Why the agent is not ready for traffic; null when it is.</param>
+    public void SetHealth(string phase, double? progress, string? message, long targetVersion = 2, string status = "degraded", string? notReady = null)
     {
         var models = new JsonArray();
         foreach (var m in Host.Engine.GetStatuses())
@@ -98,6 +99,8 @@ internal sealed class FieldAgent : IAsyncDisposable
         {
             ["deviceId"] = "press-line-7",
             ["status"] = status,
+            ["ready"] = new JsonObject { ["ready"] = notReady is null, ["reason"] = notReady },
+            ["desired"] = "twin",
             ["startedAt"] = Started.ToString("O", CultureInfo.InvariantCulture),
             ["at"] = Started.AddMinutes(5).ToString("O", CultureInfo.InvariantCulture),
             ["version"] = "1.4.0",

@@ -96,7 +96,7 @@ public sealed class AgentEndToEndTests(ITestOutputHelper output) : IAsyncLifetim
         await _hub.UpdateDesiredAsync(_module, Desired(folderRegistry, 1));
         var dataFolder = Path.Combine(_root, "data");
         await using var subscriber = await MqttSubscriber.ConnectAsync(_broker.Port, $"edgeml/{DeviceId}/#", _broker.CaFile, MosquittoBroker.User, MosquittoBroker.Secret);
-        var agent = AgentProcess.Start(Settings(dataFolder, _hub.ConnectionString(_module)));
+        var agent = AgentProcess.Start(Settings(dataFolder));
         try
         {
             // Desired v1 is pulled, activated and acknowledged.
@@ -156,7 +156,7 @@ public sealed class AgentEndToEndTests(ITestOutputHelper output) : IAsyncLifetim
 
         // A restart with the hub unreachable serves v2 from disk.
         await _hub.StopAsync();
-        var offline = AgentProcess.Start(Settings(dataFolder, _hub.ConnectionString(_module)));
+        var offline = AgentProcess.Start(Settings(dataFolder));
         try
         {
             await offline.WaitUntilLiveAsync();
@@ -184,30 +184,8 @@ public sealed class AgentEndToEndTests(ITestOutputHelper output) : IAsyncLifetim
 
     private HashSet<long> Served { get; } = [];
 
-    private IEnumerable<string> Settings(string dataFolder, string connectionString)
-    {
-        var ca = Path.Combine(_root, "hub-ca.pem");
-        File.WriteAllText(ca, _hub.Certificates.CertificateAuthorityPem);
-        var trust = Path.Combine(_root, "trust.pub.pem");
-        File.WriteAllText(trust, _key.ExportPublicKeyPem());
-        return
-        [
-            $"--EdgeMl:DataDirectory={dataFolder}",
-            $"--EdgeMl:DeviceId={DeviceId}",
-            $"--EdgeMl:TrustedKeyFiles:0={trust}",
-            "--EdgeMl:RetryMinDelay=00:00:00.200",
-            "--EdgeMl:RetryMaxDelay=00:00:02",
-            $"--EdgeMl:IoTHub:ConnectionString={connectionString}",
-            $"--EdgeMl:IoTHub:TrustedCaCertificatePath={ca}",
-            "--EdgeMl:IoTHub:ReconnectMaxDelay=00:00:02",
-            "--EdgeMl:Mqtt:Host=127.0.0.1",
-            $"--EdgeMl:Mqtt:Port={_broker.Port}",
-            $"--EdgeMl:Mqtt:CaCertificateFile={_broker.CaFile}",
-            $"--EdgeMl:Mqtt:Username={MosquittoBroker.User}",
-            $"--EdgeMl:Mqtt:Password={MosquittoBroker.Secret}",
-            "--EdgeMl:Mqtt:ReconnectDelayMax=00:00:02",
-        ];
-    }
+    private IEnumerable<string> Settings(string dataFolder) =>
+        EndToEndSettings.Agent(_root, dataFolder, DeviceId, _hub, _module, _key, _broker);
 
     private static JsonObject Desired(string registry, long version) => new()
     {

@@ -85,6 +85,32 @@ internal sealed class AgentProcess : IAsyncDisposable
         throw new TimeoutException($"edgeml did not come up:\n{Output}");
     }
 
+    /// <summary>
+    /// SIGTERM, as IoT Edge (through Docker) and Kubernetes stop a container, or <c>INT</c> as Ctrl+C does;
+    /// <see cref="WaitForExitAsync"/> says how it ended.
+    /// </summary>
+    public async Task TerminateAsync(string signal = "TERM")
+    {
+        using var kill = Process.Start("kill", [$"-{signal}", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+        await kill.WaitForExitAsync();
+    }
+
+    /// <returns>The exit code; the guard only protects the suite from a hung child.</returns>
+    public async Task<int> WaitForExitAsync()
+    {
+        using var guard = new CancellationTokenSource(TimeSpan.FromSeconds(90));
+        try
+        {
+            await _process.WaitForExitAsync(guard.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            throw new TimeoutException($"edgeml did not exit:\n{Output}");
+        }
+
+        return _process.ExitCode;
+    }
+
     /// <summary>SIGKILL: no goodbye to the broker, no flush; what a power cut or an OOM kill does.</summary>
     public async Task KillAsync()
     {

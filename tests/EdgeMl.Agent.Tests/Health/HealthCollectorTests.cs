@@ -137,7 +137,8 @@ public sealed class HealthCollectorTests : IAsyncLifetime
         using var json = JsonDocument.Parse(HealthJson.Serialize(_kit.Collector.Collect()));
 
         var root = json.RootElement;
-        Assert.Equal(["deviceId", "status", "startedAt", "at", "version", "models", "sync", "hub", "broker", "disk", "capture"], Names(root));
+        Assert.Equal(["deviceId", "status", "ready", "desired", "startedAt", "at", "version", "models", "sync", "hub", "broker", "disk", "capture"], Names(root));
+        Assert.Equal(["ready", "reason"], Names(root.GetProperty("ready")));
         var model = root.GetProperty("models")[0];
         Assert.Equal(["name", "state", "version", "provider", "requestedProviders", "degraded", "degradedReason", "building", "latencyMs", "requests", "errors", "lastFailure", "drift"], Names(model));
         Assert.Equal(["p50", "p99"], Names(model.GetProperty("latencyMs")));

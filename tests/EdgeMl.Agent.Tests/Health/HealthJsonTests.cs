@@ -59,6 +59,6 @@ public sealed class HealthJsonTests
         new(name, "ready", 1, "cpu", ["cpu"], false, null, null, new LatencyHealth(latency, latency * 2), requests, 0, null, null);
 
     private static AgentHealth Health(params ModelHealth[] models) =>
-        new("dev-1", HealthStatus.Healthy, T0, T0, "1.0.0", models, new SyncHealth(null, null, T0, []),
+        new("dev-1", HealthStatus.Healthy, new ReadyHealth(true, null), "twin", T0, T0, "1.0.0", models, new SyncHealth(null, null, T0, []),
             new HubHealth(true, true, null, 0), new BrokerHealth(false, false, null, null, 0), new DiskHealth("/data", 50, 100), null);
 }

@@ -3,6 +3,9 @@ using System.Net.Sockets;
 using EdgeMl.Agent.Hosting;
 using EdgeMl.Agent.Http;
 using EdgeMl.Testing.Distribution;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
 
 namespace EdgeMl.Agent.Tests.Hosting;
 
@@ -115,6 +118,25 @@ public sealed class HostingRulesTests : IDisposable
         Assert.Contains("EdgeMl:RetryMinDelay must not exceed EdgeMl:RetryMaxDelay.", failures);
         Assert.Contains("EdgeMl:MetricsUrls: 'https://127.0.0.1:9600' is not an http:// URL.", failures);
         Assert.Contains("EdgeMl:MetricsUrls: 'nonsense' is not an http:// URL.", failures);
+    }
+
+    [Fact]
+    public void AgentOptionsRules_DrainWindowNotShorterThanShutdownTimeout_Refused()
+    {
+        var options = new AgentOptions { DeviceId = "d", DrainWindow = TimeSpan.FromSeconds(30), ShutdownTimeout = TimeSpan.FromSeconds(30) };
+
+        var failure = Assert.Single(new AgentOptionsRules().Validate(null, options).Failures!);
+
+        Assert.Equal("EdgeMl:DrainWindow (00:00:30) must be shorter than EdgeMl:ShutdownTimeout (00:00:30): requests in flight need time to finish after it.", failure);
+        Assert.True(new AgentOptionsRules().Validate(null, new AgentOptions { DeviceId = "d" }).Succeeded);
+    }
+
+    [Fact]
+    public async Task Build_ShutdownTimeout_IsTheHostsLimitOnTheStop()
+    {
+        await using var app = AgentHost.Build([$"--EdgeMl:DataDirectory={_temp.Sub("data")}", "--EdgeMl:ShutdownTimeout=00:00:07"]);
+
+        Assert.Equal(TimeSpan.FromSeconds(7), app.Services.GetRequiredService<IOptions<HostOptions>>().Value.ShutdownTimeout);
     }
 
     internal static int FreePort()

@@ -26,6 +26,7 @@ public sealed class MetricsPortTests : IDisposable
             $"--EdgeMl:MetricsUrls=http://127.0.0.1:{metrics.ToString(CultureInfo.InvariantCulture)}",
             $"--EdgeMl:Mqtt:EmbeddedPort={mqtt.ToString(CultureInfo.InvariantCulture)}",
             "--Logging:LogLevel:Default=Warning",
+            "--EdgeMl:DrainWindow=00:00:00",
         ]);
         using var start = new CancellationTokenSource(TimeSpan.FromSeconds(60));
         await app.StartAsync(start.Token);

@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using EdgeMl.Agent.Events;
+using EdgeMl.Agent.Serving;
 using EdgeMl.Agent.Sync;
 using EdgeMl.Testing.Distribution;
 using Microsoft.Extensions.DependencyInjection;
@@ -73,19 +74,21 @@ public sealed class ModelSyncTests : IDisposable
     }
 
     [Fact]
-    public async Task IsReady_DesiredModelNotServedYet_FalseUntilItServes()
+    public async Task Readiness_DesiredModelNotServedYet_NotReadyUntilItServes()
     {
         await using var h = Harness("1");
+        var readiness = h.Services.GetRequiredService<ServingReadiness>();
 
         await h.StartAsync();
         await h.WaitForPhaseAsync("cls", SyncPhase.Failed); // nothing published yet
 
-        Assert.False(h.Sync.IsReady);
+        Assert.False(readiness.Server().IsReady);
+        Assert.Equal("'cls' does not serve yet (failed)", readiness.Server().Reason);
         Assert.Contains(h.Services.GetRequiredService<AgentEventLog>().Recent(), e => e.Kind == AgentEventKinds.Started);
         _registry.Publish("cls", 1);
         h.Time.Advance(TimeSpan.FromMinutes(15));
         await h.WaitForActiveAsync("cls", 1);
-        Assert.True(h.Sync.IsReady);
+        Assert.True(readiness.Server().IsReady);
     }
 
     [Fact]

@@ -1,3 +1,4 @@
 using EdgeMl.Agent.Cli;
 
-return await EdgeMlCommandLine.Create().Parse(args).InvokeAsync();
+var parse = EdgeMlCommandLine.Create().Parse(args);
+return await parse.InvokeAsync(EdgeMlCommandLine.Invocation(parse));

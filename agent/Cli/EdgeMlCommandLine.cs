@@ -20,4 +20,15 @@ internal static class EdgeMlCommandLine
             SupportBundleCommand.Create(),
         };
     }
+
+    /// <summary>
+    /// Ctrl+C and SIGTERM cancel a verb, and a verb that has not finished half a second later is ended: every verb's
+    /// work is crash-safe (atomic renames, resumable downloads), so nothing is gained by waiting. The agent
+    /// (<c>run</c>) keeps the library's longer default for its graceful shutdown.
+    /// </summary>
+    public static InvocationConfiguration Invocation(ParseResult parse)
+    {
+        ArgumentNullException.ThrowIfNull(parse);
+        return parse.CommandResult.Command.Name == "run" ? new() : new() { ProcessTerminationTimeout = TimeSpan.FromMilliseconds(500) };
+    }
 }

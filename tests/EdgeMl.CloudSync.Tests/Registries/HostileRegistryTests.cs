@@ -150,9 +150,82 @@ public sealed class HostileRegistryTests : IAsyncLifetime, IDisposable
         Assert.True(blobServer.BodyBytesSent < 2 * PackageLimits.MaxManifestBytes, $"{blobServer.BodyBytesSent} bytes were sent");
     }
 
+    [Fact]
+    public async Task DownloadAsync_SourceIgnoresCancellation_AbandonedWhenItStalls()
+    {
+        // What a file on a hung network mount does: a read that never returns and does not listen to its token.
+        var downloader = new FileDownloader(Limits);
+
+        var e = await Assert.ThrowsAsync<DownloadException>(() =>
+            downloader.DownloadAsync(new HungRegistry(), "cls/1/model.onnx", _h.Temp("model.onnx"), 1000, new string('0', 64), null, CancellationToken.None).WaitAsync(Guard));
+
+        Assert.Equal(DownloadFailure.Stalled, e.Failure);
+    }
+
+    [Fact]
+    public async Task DownloadAsync_SourceIgnoresCancellation_EndsWhenThePullIsCancelled()
+    {
+        // The agent's PullTimeout and SIGTERM cancel the pull's token; a hung read must not outlive it.
+        var downloader = new FileDownloader(new DownloadOptions { StallWindow = TimeSpan.FromHours(1), MaxAttempts = 1 });
+        using var cancel = new CancellationTokenSource();
+        var registry = new HungRegistry();
+        var download = downloader.DownloadAsync(registry, "cls/1/model.onnx", _h.Temp("model.onnx"), 1000, new string('0', 64), null, cancel.Token);
+        await registry.Reading.WaitAsync(Guard);
+
+        await cancel.CancelAsync();
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => download.WaitAsync(Guard));
+    }
+
     private IModelRegistry Http() => RegistryTarget.Create(_server.Uri.AbsoluteUri, Limits, http: new HttpClient { Timeout = Timeout.InfiniteTimeSpan });
 
     private Task<PullResult> PullAsync(IModelRegistry registry) =>
         new ModelPuller(registry, _h.Store, _h.Trust, new FileDownloader(Limits))
             .PullAsync(new PullRequest("cls"), new AcceptingValidator(), null, CancellationToken.None);
+
+    /// <summary>A registry whose content stream hangs in every read and ignores cancellation.</summary>
+    private sealed class HungRegistry : IModelRegistry
+    {
+        public SemaphoreSlim Reading { get; } = new(0);
+
+        public string Description => "a hung mount";
+
+        public Task<byte[]?> TryReadAsync(string path, long maxBytes, CancellationToken cancellationToken) => throw new NotSupportedException();
+
+        public Task<RegistryContent> OpenReadAsync(string path, long offset, CancellationToken cancellationToken) =>
+            Task.FromResult(new RegistryContent(new HungStream(Reading), 0));
+
+        public Task WriteAsync(string path, Stream content, CancellationToken cancellationToken) => throw new NotSupportedException();
+    }
+
+    private sealed class HungStream(SemaphoreSlim reading) : Stream
+    {
+        public override bool CanRead => true;
+
+        public override bool CanSeek => false;
+
+        public override bool CanWrite => false;
+
+        public override long Length => throw new NotSupportedException();
+
+        public override long Position { get => 0; set => throw new NotSupportedException(); }
+
+        public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+        {
+            reading.Release();
+            return new(new TaskCompletionSource<int>().Task);
+        }
+
+        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+        public override void Flush()
+        {
+        }
+
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+        public override void SetLength(long value) => throw new NotSupportedException();
+
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+    }
 }

@@ -17,13 +17,9 @@ public sealed class HostileInputCommandTests(ITestOutputHelper output) : IDispos
     // Guards keep a regression from hanging the suite; they are not timings under test.
     private static readonly TimeSpan Guard = TimeSpan.FromMinutes(2);
     private readonly TestPackages.TempFolder _temp = new();
-    private readonly SigningKey _key = SigningKey.Create();
+    private readonly SigningKey _key = PackageKey;
 
-    public void Dispose()
-    {
-        _key.Dispose();
-        _temp.Dispose();
-    }
+    public void Dispose() => _temp.Dispose();
 
     private string Registry => _temp.Sub("registry");
 
@@ -57,13 +53,13 @@ public sealed class HostileInputCommandTests(ITestOutputHelper output) : IDispos
     [Fact]
     public async Task Pull_OlderListReplayedAfterANewerOneWasSeen_ExitsThreeAndV1StaysActive()
     {
-        var (keyFile, trust) = await WriteKeysAsync();
-        await OkAsync(["model", "publish", Package(1), "--registry", Registry, "--key", keyFile]);
+        var (_, trust) = await WriteKeysAsync();
+        TestPackages.PublishToFolder(Registry, Package(1), _key, DateTimeOffset.UtcNow.AddDays(1));
         var listPath = Path.Combine(Registry, "cls", VersionsDocument.FileName);
         var sigPath = Path.Combine(Registry, "cls", VersionsDocument.SignatureFileName);
         var (oldList, oldSig) = (await File.ReadAllBytesAsync(listPath), await File.ReadAllBytesAsync(sigPath));
         await OkAsync(["model", "pull", "cls", "--registry", Registry, "--trust", trust, "--data", Data]);
-        await OkAsync(["model", "publish", Package(2), "--registry", Registry, "--key", keyFile]);
+        TestPackages.PublishToFolder(Registry, Package(2), _key, DateTimeOffset.UtcNow.AddDays(1));
         // The device sees the list with v2 but stays on v1 for now; then the registry serves the old list again.
         await OkAsync(["model", "pull", "cls", "--version", "1", "--registry", Registry, "--trust", trust, "--data", Data]);
         await File.WriteAllBytesAsync(listPath, oldList);
@@ -170,7 +166,13 @@ public sealed class HostileInputCommandTests(ITestOutputHelper output) : IDispos
         Assert.False(File.Exists(_temp.Sub("x.parquet")));
     }
 
-    private string Package(long version) => TestPackages.Classifier(_temp.Sub($"pkg{version}"), "cls", version, _key, goldenSamples: 0);
+    // Packed once per process and only read by the tests (publish copies them): packing runs ONNX Runtime.
+    private static readonly SigningKey PackageKey = SigningKey.Create();
+    private static readonly string TemplateRoot = Path.Combine(Path.GetTempPath(), "edgeml-cli-templates-" + Environment.ProcessId);
+    private static readonly Lazy<string>[] Templates =
+        [.. new[] { 1L, 2L }.Select(v => new Lazy<string>(() => TestPackages.Classifier(Path.Combine(TemplateRoot, $"cls-{v}"), "cls", v, PackageKey, goldenSamples: 0)))];
+
+    private static string Package(long version) => Templates[version - 1].Value;
 
     /// <returns>The private key file and the public key file.</returns>
     private async Task<(string Key, string Trust)> WriteKeysAsync()

@@ -45,6 +45,8 @@ internal sealed class CaptureMetrics
         meter.CreateObservableGauge("edgeml.capture.store.records", () => StoreRecords, description: "Records in the capture store");
         meter.CreateObservableCounter("edgeml.capture.store.moved_aside", () => CorruptMovedAside,
             description: "Corrupt capture databases found on start, moved aside and replaced by a fresh one");
+        meter.CreateObservableCounter("edgeml.capture.store.moved_aside.pruned", () => MovedAsidePruned,
+            description: "Corrupt capture databases moved aside earlier and removed, beyond the newest kept");
     }
 
     public Counter<long> Queued { get; }
@@ -57,6 +59,9 @@ internal sealed class CaptureMetrics
 
     /// <summary>Corrupt databases found on start and moved aside.</summary>
     public long CorruptMovedAside { get; set; }
+
+    /// <summary>Databases moved aside earlier and removed to keep only the newest few.</summary>
+    public long MovedAsidePruned { get; set; }
 
     public long QueuedTotal => Interlocked.Read(ref _queued);
 

@@ -138,13 +138,55 @@ internal sealed partial class CaptureStore
         return null;
     }
 
+    /// <summary>How many corrupt databases moved aside are kept for a look; older ones are removed.</summary>
+    public const int KeepMovedAside = 3;
+
+    private const string MovedAsideInfix = ".corrupt-";
+
+    private void OpenForReading()
+    {
+        var what = $"the capture store at {_options.Path}";
+        try
+        {
+            _connection = new SqliteConnection(new SqliteConnectionStringBuilder
+            {
+                DataSource = _options.Path,
+                Mode = SqliteOpenMode.ReadOnly,
+                Pooling = false,
+                DefaultTimeout = 30,
+            }.ToString());
+            _connection.Open();
+            using var check = _connection.CreateCommand();
+            check.CommandText = "PRAGMA integrity_check";
+            var result = Convert.ToString(check.ExecuteScalar(), CultureInfo.InvariantCulture);
+            if (result != "ok")
+            {
+                throw new CaptureStoreDamagedException($"{what} is damaged (integrity_check: {result})");
+            }
+
+            using var version = _connection.CreateCommand();
+            version.CommandText = "SELECT value FROM meta WHERE key = 'schema_version'";
+            var schema = version.ExecuteScalar() as string;
+            if (schema != SchemaVersion.ToString(CultureInfo.InvariantCulture))
+            {
+                throw new CaptureStoreDamagedException($"{what} has schema version '{schema}'; this edgeml reads {SchemaVersion}");
+            }
+
+            StoreId = "export";
+        }
+        catch (SqliteException e)
+        {
+            throw new CaptureStoreDamagedException($"{what} is damaged or unreadable (SQLite error {e.SqliteErrorCode}: {e.Message})", e);
+        }
+    }
+
     private string MoveAside()
     {
         var stamp = _time.GetUtcNow().ToString("yyyyMMdd'T'HHmmss'Z'", CultureInfo.InvariantCulture);
-        var target = $"{_options.Path}.corrupt-{stamp}";
+        var target = $"{_options.Path}{MovedAsideInfix}{stamp}";
         for (var n = 1; File.Exists(target); n++)
         {
-            target = $"{_options.Path}.corrupt-{stamp}-{n}";
+            target = $"{_options.Path}{MovedAsideInfix}{stamp}-{n}";
         }
 
         foreach (var suffix in new[] { "", "-wal", "-shm" })
@@ -155,7 +197,43 @@ internal sealed partial class CaptureStore
             }
         }
 
+        PruneMovedAside();
         return target;
+    }
+
+    // A device that keeps finding its store corrupt (a failing card) must not fill its disk with copies.
+    private void PruneMovedAside()
+    {
+        var full = System.IO.Path.GetFullPath(_options.Path);
+        var folder = System.IO.Path.GetDirectoryName(full)!;
+        var prefix = System.IO.Path.GetFileName(full) + MovedAsideInfix;
+        var stale = Directory.EnumerateFiles(folder, prefix + "*")
+            .Select(System.IO.Path.GetFileName)
+            .OfType<string>()
+            .Where(name => !name.EndsWith("-wal", StringComparison.Ordinal) && !name.EndsWith("-shm", StringComparison.Ordinal))
+            .Select(name => (Name: name, Order: MovedAsideOrder(name[prefix.Length..])))
+            .OrderByDescending(m => m.Order.Stamp, StringComparer.Ordinal)
+            .ThenByDescending(m => m.Order.Number)
+            .Skip(KeepMovedAside);
+        foreach (var (name, _) in stale)
+        {
+            foreach (var suffix in new[] { "", "-wal", "-shm" })
+            {
+                File.Delete(System.IO.Path.Combine(folder, name + suffix));
+            }
+
+            _metrics.MovedAsidePruned++;
+            Log.CaptureStorePruned(_logger, System.IO.Path.Combine(folder, name), KeepMovedAside);
+        }
+    }
+
+    // "20260301T100000Z" or "20260301T100000Z-2" (a second one within the same second).
+    private static (string Stamp, int Number) MovedAsideOrder(string suffix)
+    {
+        var dash = suffix.IndexOf('-', StringComparison.Ordinal);
+        return dash < 0 || !int.TryParse(suffix[(dash + 1)..], NumberStyles.None, CultureInfo.InvariantCulture, out var n)
+            ? (suffix, 0)
+            : (suffix[..dash], n);
     }
 
     private void CloseQuietly()

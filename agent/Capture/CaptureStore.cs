@@ -7,6 +7,9 @@ namespace EdgeMl.Agent.Capture;
 /// <summary>What one <see cref="CaptureStore.Append"/> did with its records.</summary>
 internal readonly record struct AppendResult(int Stored, int Evicted, int Rejected, int DiskFull, int Failed);
 
+/// <summary>A capture store that cannot be read as it is; it was left untouched.</summary>
+internal sealed class CaptureStoreDamagedException(string message, Exception? inner = null) : IOException(message, inner);
+
 /// <summary>What the store found when it opened.</summary>
 internal sealed record CaptureStoreStartup(bool Created, string? MovedAsideTo, string? Problem, long Records, long Bytes);
 
@@ -66,6 +69,29 @@ internal sealed partial class CaptureStore : IDisposable
         var store = new CaptureStore(options, metrics, time, logger);
         store.OpenOrReplace();
         return store;
+    }
+
+    /// <summary>
+    /// Opens an existing store for reading only, as <c>capture export</c> does: nothing is created, moved or
+    /// changed, and a damaged store is an error instead of being replaced.
+    /// </summary>
+    /// <exception cref="CaptureStoreDamagedException">The store fails its integrity check or cannot be read.</exception>
+    public static CaptureStore OpenReadOnly(string path, CaptureMetrics metrics, TimeProvider time, ILogger logger)
+    {
+        ArgumentNullException.ThrowIfNull(metrics);
+        ArgumentNullException.ThrowIfNull(time);
+        ArgumentNullException.ThrowIfNull(logger);
+        var store = new CaptureStore(new CaptureStoreOptions { Path = path }, metrics, time, logger);
+        try
+        {
+            store.OpenForReading();
+            return store;
+        }
+        catch
+        {
+            store.Dispose();
+            throw;
+        }
     }
 
     /// <summary>Writes a batch in one transaction, making room or refusing records as the quota policy says.</summary>

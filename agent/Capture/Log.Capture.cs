@@ -20,6 +20,9 @@ internal static partial class Log
     [LoggerMessage(4004, LogLevel.Information, "Exported {Records} captured records of {Model} to {Path}")]
     public static partial void CaptureExported(ILogger logger, long records, string model, string path);
 
+    [LoggerMessage(4005, LogLevel.Warning, "Removed {Path}, a corrupt capture store moved aside earlier; the newest {Keep} are kept")]
+    public static partial void CaptureStorePruned(ILogger logger, string path, int keep);
+
     [LoggerMessage(4100, LogLevel.Warning, "Drift of {Model} v{Version} changed from {Previous} to {Current} (max PSI {Psi:F3})")]
     public static partial void DriftLevelChanged(ILogger logger, string model, long version, DriftLevel previous, DriftLevel current, double psi);
 

@@ -34,16 +34,28 @@ internal static class CaptureCommand
             {
                 await using var services = new ServiceCollection().AddMetrics().BuildServiceProvider();
                 var metrics = ActivatorUtilities.CreateInstance<CaptureMetrics>(services);
-                using var store = CaptureStore.Open(new CaptureStoreOptions { Path = path }, metrics, TimeProvider.System, NullLogger.Instance);
+                // Read-only: a field engineer's export must never change, move or replace what the agent keeps.
+                using var store = CaptureStore.OpenReadOnly(path, metrics, TimeProvider.System, NullLogger.Instance);
                 var file = parse.GetValue(output)!;
                 var count = await CaptureExport.ExportAsync(store, parse.GetValue(model), file.FullName, parse.GetValue(device)!, NullLogger.Instance, cancellationToken);
                 await Console.Out.WriteLineAsync($"exported {count} records{(parse.GetValue(model) is { } m ? $" of {m}" : "")} to {file.FullName}");
                 return ExitCodes.Ok;
             }
+            catch (CaptureStoreDamagedException e)
+            {
+                await Console.Error.WriteLineAsync(
+                    $"edgeml capture export: {e.Message}; it was left as it is (the agent moves a damaged store aside when it next starts), and nothing was exported");
+                return ExitCodes.Damaged;
+            }
             catch (Exception e) when (ExitCodes.For(e) is { } code)
             {
                 await Console.Error.WriteLineAsync($"edgeml capture export: {e.Message}");
                 return code;
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                await Console.Error.WriteLineAsync($"edgeml capture export: {ExitCodes.StoppedMessage}");
+                return ExitCodes.Stopped;
             }
         });
         return command;

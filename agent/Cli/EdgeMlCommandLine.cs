@@ -10,11 +10,7 @@ internal static class EdgeMlCommandLine
     public static Task<int> InvokeAsync(string[] args)
     {
         var parse = Create().Parse(args);
-
-        // `run` leaves SIGTERM and Ctrl+C to the host, whose stop drains requests for longer than the 2 s after which
-        // System.CommandLine would end the process with 143 mid-drain.
-        var run = parse.CommandResult.Command.Name == "run";
-        return parse.InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = run ? null : TimeSpan.FromSeconds(2) });
+        return parse.InvokeAsync(Invocation(parse));
     }
 
     public static RootCommand Create()
@@ -37,5 +33,16 @@ internal static class EdgeMlCommandLine
         var help = root.Options.OfType<HelpOption>().Single();
         help.Action = new RunCommand.HelpWithSettings((SynchronousCommandLineAction)help.Action!, run);
         return root;
+    }
+
+    /// <summary>
+    /// Ctrl+C and SIGTERM cancel a verb, and a verb that has not finished half a second later is ended: every verb's
+    /// work is crash-safe (atomic renames, resumable downloads), so nothing is gained by waiting. The agent
+    /// (<c>run</c>) leaves SIGTERM and Ctrl+C to the host, whose drain outlasts any fixed timeout here.
+    /// </summary>
+    public static InvocationConfiguration Invocation(ParseResult parse)
+    {
+        ArgumentNullException.ThrowIfNull(parse);
+        return parse.CommandResult.Command.Name == "run" ? new() { ProcessTerminationTimeout = null } : new() { ProcessTerminationTimeout = TimeSpan.FromMilliseconds(500) };
     }
 }

@@ -29,6 +29,14 @@ internal static class ExitCodes
     /// <summary><c>model rollback</c>: no earlier good version is installed (or none at all).</summary>
     public const int NothingToRollBack = 10;
 
+    /// <summary>The data read is damaged (a capture store that fails its integrity check); it was left as it is.</summary>
+    public const int Damaged = 11;
+
+    /// <summary>Ctrl+C or SIGTERM stopped a verb that was waiting (128 + SIGINT); a verb that computes is ended by the signal itself (143 for SIGTERM).</summary>
+    public const int Stopped = 130;
+
+    public const string StoppedMessage = "stopped by Ctrl+C or SIGTERM before it finished; nothing half-written was put in place, and a pull resumes where it stopped";
+
     public static int? For(Exception e) => e switch
     {
         PackageVerificationException or ModelManifestException => Verification,

@@ -15,20 +15,37 @@ internal static class ModelTransferCommands
         var registry = new Option<string>("--registry") { Description = "Folder, http(s):// URL accepting PUT, blob container URL, or blob connection string with Container=NAME", Required = true };
         var key = new Option<FileInfo>("--key") { Description = "Private key PEM that signs versions.json (and signed the package)", Required = true };
         var days = new Option<double>("--expires-days") { Description = "Days until versions.json expires; re-publish or renew before then", DefaultValueFactory = _ => 30 };
-        var command = new Command("publish", "Upload a signed package and add it to the model's signed versions.json") { folder, registry, key, days };
+        var trust = ModelCommand.TrustOption();
+        trust.Description = "Public key PEM of another publisher whose signature on the existing versions.json is accepted (repeatable)";
+        var newList = new Option<bool>("--new-list") { Description = "Start a new versions.json instead of extending the registry's, which is not read; the versions it listed are no longer offered" };
+        var command = new Command("publish", "Upload a signed package and add it to the model's signed versions.json (which must verify first)")
+        {
+            folder, registry, key, days, trust, newList,
+        };
         command.SetAction(async (parse, ct) => await RunAsync("publish", async () =>
         {
             using var signing = SigningKey.FromPem(await File.ReadAllTextAsync(parse.GetValue(key)!.FullName, ct));
             var target = RegistryTarget.Create(parse.GetValue(registry)!);
+            var publisher = new ModelPublisher(target)
+            {
+                TrustedKeyPems = [.. (parse.GetValue(trust) ?? []).Select(f => File.ReadAllText(f.FullName))],
+                NewList = parse.GetValue(newList),
+            };
             var package = parse.GetValue(folder)!.FullName;
             var version = ModelPackage.Open(package).Manifest.Version;
-            var list = await new ModelPublisher(target).PublishAsync(package, signing, TimeSpan.FromDays(parse.GetValue(days)), ConsoleProgress.ForConsole(), ct);
+            var list = await publisher.PublishAsync(package, signing, TimeSpan.FromDays(parse.GetValue(days)), ConsoleProgress.ForConsole(), ct);
+            if (publisher.NewList)
+            {
+                await Console.Error.WriteLineAsync(
+                    $"--new-list: started a new versions.json for {list.Name} in {target.Description}; the list there before was not read, and the versions it listed are no longer offered");
+            }
+
             var latest = list.Latest?.Version;
             await Console.Out.WriteLineAsync(
-                $"published {list.Name} v{version} to {target.Description}; versions.json lists {string.Join(", ", list.Versions.Select(v => v.Version))}, expires {list.Expires:O}"
+                $"published {list.Name} v{version} to {target.Description}; versions.json lists {string.Join(", ", list.Versions.Select(v => v.Version))}, sequence {list.Sequence}, expires {list.Expires:O}"
                 + (latest > version ? $"; devices asking for latest still get v{latest} (ask for v{version} by number)" : ""));
             return ExitCodes.Ok;
-        }));
+        }, ct));
         return command;
     }
 
@@ -57,12 +74,12 @@ internal static class ModelTransferCommands
             using var keys = ModelCommand.LoadTrust(parse.GetValue(trust) ?? []);
             var store = new ModelStore(new ModelStoreOptions { DataDirectory = parse.GetValue(data)!.FullName, KeepExtraVersions = parse.GetValue(keep) });
             store.Recover();
-            var downloader = new FileDownloader(new DownloadOptions
+            var limits = new DownloadOptions
             {
                 MinBytesPerSecond = parse.GetValue(minRate),
                 StallWindow = TimeSpan.FromSeconds(parse.GetValue(stall)),
-            });
-            var puller = new ModelPuller(RegistryTarget.Create(parse.GetValue(registry)!), store, new TrustPolicy(keys, parse.GetValue(allowUnsigned)), downloader);
+            };
+            var puller = new ModelPuller(RegistryTarget.Create(parse.GetValue(registry)!, limits), store, new TrustPolicy(keys, parse.GetValue(allowUnsigned)), new FileDownloader(limits));
             var result = await puller.PullAsync(
                 new PullRequest(parse.GetValue(name)!, wanted) { Pinned = parse.GetValue(pin) }, new LoaderValidator(new ModelLoader()), ConsoleProgress.ForConsole(), ct);
             if (result.AlreadyActive)
@@ -81,7 +98,7 @@ internal static class ModelTransferCommands
 
             await Console.Out.WriteLineAsync($"{result.Name} v{result.Version} is active");
             return ExitCodes.Ok;
-        }));
+        }, ct));
         return command;
     }
 
@@ -109,7 +126,7 @@ internal static class ModelTransferCommands
         return command;
     }
 
-    private static async Task<int> RunAsync(string verb, Func<Task<int>> action)
+    private static async Task<int> RunAsync(string verb, Func<Task<int>> action, CancellationToken ct)
     {
         try
         {
@@ -119,6 +136,11 @@ internal static class ModelTransferCommands
         {
             await Console.Error.WriteLineAsync($"edgeml model {verb}: {e.Message}");
             return code;
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+            await Console.Error.WriteLineAsync($"edgeml model {verb}: {ExitCodes.StoppedMessage}");
+            return ExitCodes.Stopped;
         }
     }
 }

@@ -19,6 +19,9 @@ internal static partial class Log
     [LoggerMessage(5011, LogLevel.Warning, "Pull of {Model} {Version} failed: {Message}; retrying in {Delay}")]
     public static partial void PullFailed(ILogger logger, string model, string version, string message, TimeSpan delay);
 
+    [LoggerMessage(5014, LogLevel.Warning, "Pull of {Model} {Version} refused ({Failure}): {Message}")]
+    public static partial void PullRefused(ILogger logger, string model, string version, EdgeMl.Runtime.Packages.VerificationFailure failure, string message);
+
     [LoggerMessage(5012, LogLevel.Warning, "Drift baseline of {Model} v{Version} is unreadable ({Problem}); drift is off for this version")]
     public static partial void BaselineUnreadable(ILogger logger, string model, long version, string problem);
 

@@ -319,8 +319,9 @@ internal sealed class ModelSync(
         }
         catch (PackageVerificationException e)
         {
-            // Tampering, expiry, downgrade: not retried at once; the registry may be fixed by the next poll.
+            // Tampering, expiry, an older list, downgrade: not retried at once; the registry may be fixed by the next poll.
             work.NextAttempt = time.GetUtcNow() + poll;
+            Log.PullRefused(logger, name, model.VersionText, e.Failure, e.Message);
             activation.Refused(name, model, work, model.Version, e.Message, remember: false);
             return null;
         }
@@ -384,7 +385,7 @@ internal sealed class ModelSync(
         return work;
     }
 
-    private IModelRegistry? Registry(string? target) => target is null ? null : _registries.GetOrAdd(target, t => RegistryTarget.Create(t));
+    private IModelRegistry? Registry(string? target) => target is null ? null : _registries.GetOrAdd(target, t => RegistryTarget.Create(t, downloader.Options, time));
 
     private ModelPuller Puller(IModelRegistry registry) => new(registry, store, trust, downloader, time, null, metrics);
 

@@ -4,31 +4,38 @@ using Azure.Storage.Blobs.Models;
 
 namespace EdgeMl.CloudSync.Registries;
 
-/// <summary>A registry in an Azure Blob Storage container (or Azurite), through Azure.Storage.Blobs.</summary>
-internal sealed class BlobRegistry(BlobContainerClient container) : IModelRegistry
+/// <summary>
+/// A registry in an Azure Blob Storage container (or Azurite), through Azure.Storage.Blobs. Documents are streamed
+/// and capped while they arrive, never downloaded whole first, and watched for stalls.
+/// </summary>
+internal sealed class BlobRegistry(BlobContainerClient container, DownloadOptions limits, TimeProvider time) : IModelRegistry
 {
     public string Description => container.Uri.GetLeftPart(UriPartial.Path);
 
-    public async Task<byte[]?> TryReadAsync(string path, long maxBytes, CancellationToken cancellationToken)
-    {
-        try
+    public Task<byte[]?> TryReadAsync(string path, long maxBytes, CancellationToken cancellationToken) =>
+        BoundedRead.WatchAsync(limits, time, $"{path} in {Description}", async watchdog =>
         {
-            var blob = container.GetBlobClient(path);
-            var result = await blob.DownloadContentAsync(cancellationToken).ConfigureAwait(false);
-            var bytes = result.Value.Content.ToArray();
-            return bytes.LongLength > maxBytes
-                ? throw new RegistryException(RegistryFailure.TooLarge, $"{path} in {Description} has {bytes.LongLength} bytes; at most {maxBytes} expected")
-                : bytes;
-        }
-        catch (RequestFailedException e) when (e.Status == 404)
-        {
-            return null;
-        }
-        catch (RequestFailedException e)
-        {
-            throw Map(e, path);
-        }
-    }
+            try
+            {
+                var blob = container.GetBlobClient(path);
+                var response = await blob.DownloadStreamingAsync(cancellationToken: watchdog.Token).ConfigureAwait(false);
+                using var result = response.Value;
+                if (result.Details.ContentLength > maxBytes)
+                {
+                    throw new RegistryException(RegistryFailure.TooLarge, $"{path} in {Description} has {result.Details.ContentLength} bytes; at most {maxBytes} expected");
+                }
+
+                return (byte[]?)await BoundedRead.ReadAllAsync(result.Content, maxBytes, watchdog, $"{path} in {Description}").ConfigureAwait(false);
+            }
+            catch (RequestFailedException e) when (e.Status == 404)
+            {
+                return null;
+            }
+            catch (RequestFailedException e)
+            {
+                throw Map(e, path);
+            }
+        }, cancellationToken);
 
     public async Task<RegistryContent> OpenReadAsync(string path, long offset, CancellationToken cancellationToken)
     {

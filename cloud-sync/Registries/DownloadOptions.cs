@@ -2,7 +2,7 @@ using System.ComponentModel.DataAnnotations;
 
 namespace EdgeMl.CloudSync.Registries;
 
-/// <summary>How model files are downloaded.</summary>
+/// <summary>How registry content is read: model files, and (rate and window only) the small documents around them.</summary>
 public sealed class DownloadOptions
 {
     /// <summary>Below this rate over <see cref="StallWindow"/> a transfer counts as stalled and is cut.</summary>

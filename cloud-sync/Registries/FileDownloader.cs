@@ -12,6 +12,9 @@ namespace EdgeMl.CloudSync.Registries;
 /// </summary>
 public sealed class FileDownloader(DownloadOptions options, TimeProvider? time = null, ILogger<FileDownloader>? logger = null, DistributionMetrics? metrics = null)
 {
+    /// <summary>The limits of every transfer, which the registries this downloader reads from share.</summary>
+    public DownloadOptions Options => options;
+
     public const string PartialSuffix = ".partial";
     private readonly TimeProvider _time = time ?? TimeProvider.System;
     private readonly ILogger _logger = logger ?? NullLogger<FileDownloader>.Instance;
@@ -121,7 +124,7 @@ public sealed class FileDownloader(DownloadOptions options, TimeProvider? time =
             return size;
         }
 
-        using var watchdog = new StallWatchdog(options, _time, ct);
+        using var watchdog = new TransferWatchdog(options, _time, ct);
         try
         {
             return await TransferAsync(registry, remotePath, partial, size, offset, hash, watchdog, progress, ct).ConfigureAwait(false);
@@ -133,7 +136,7 @@ public sealed class FileDownloader(DownloadOptions options, TimeProvider? time =
     }
 
     private async Task<long> TransferAsync(
-        IModelRegistry registry, string remotePath, string partial, long size, long offset, StreamingHash hash, StallWatchdog watchdog,
+        IModelRegistry registry, string remotePath, string partial, long size, long offset, StreamingHash hash, TransferWatchdog watchdog,
         IProgress<DownloadProgress>? progress, CancellationToken ct)
     {
         var content = await registry.OpenReadAsync(remotePath, offset, watchdog.Token).ConfigureAwait(false);
@@ -149,8 +152,7 @@ public sealed class FileDownloader(DownloadOptions options, TimeProvider? time =
             var buffer = new byte[options.BufferSize];
             while (true)
             {
-                var read = await content.Stream.ReadAsync(buffer, watchdog.Token).ConfigureAwait(false);
-
+                var read = await BoundedRead.ReadAsync(content.Stream, buffer, watchdog.Token).ConfigureAwait(false);
                 if (read == 0)
                 {
                     break;
@@ -255,56 +257,5 @@ public sealed class FileDownloader(DownloadOptions options, TimeProvider? time =
         public string Current() => Convert.ToHexStringLower(_hash.GetCurrentHash());
 
         public void Dispose() => _hash.Dispose();
-    }
-
-    /// <summary>Cancels the transfer when fewer bytes than the minimum rate arrive within one window.</summary>
-    private sealed class StallWatchdog : IDisposable
-    {
-        private readonly CancellationTokenSource _cts;
-        private readonly ITimer _timer;
-        private readonly DownloadOptions _options;
-        private long _bytes;
-        private long _atLastTick;
-
-        public StallWatchdog(DownloadOptions options, TimeProvider time, CancellationToken outer)
-        {
-            _options = options;
-            _cts = CancellationTokenSource.CreateLinkedTokenSource(outer);
-            _timer = time.CreateTimer(_ => Tick(), null, options.StallWindow, options.StallWindow);
-        }
-
-        public CancellationToken Token => _cts.Token;
-
-        public bool Stalled { get; private set; }
-
-        public void Add(int bytes) => Interlocked.Add(ref _bytes, bytes);
-
-        public string Describe() =>
-            $"fewer than {_options.MinBytesPerSecond} bytes/s over {_options.StallWindow.TotalSeconds:0.###} s";
-
-        public void Dispose()
-        {
-            _timer.Dispose();
-            _cts.Dispose();
-        }
-
-        private void Tick()
-        {
-            var now = Interlocked.Read(ref _bytes);
-            var inWindow = now - _atLastTick;
-            _atLastTick = now;
-            if (inWindow < _options.MinBytesPerSecond * _options.StallWindow.TotalSeconds)
-            {
-                Stalled = true;
-                try
-                {
-                    _cts.Cancel();
-                }
-                catch (ObjectDisposedException)
-                {
-                    // The transfer ended between the tick and the cancel.
-                }
-            }
-        }
     }
 }

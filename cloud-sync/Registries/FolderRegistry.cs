@@ -2,38 +2,37 @@ using EdgeMl.Runtime.Packages;
 
 namespace EdgeMl.CloudSync.Registries;
 
-/// <summary>A registry in a local folder: air-gapped sites, a USB stick, a network share.</summary>
-internal sealed class FolderRegistry(string root) : IModelRegistry
+/// <summary>
+/// A registry in a local folder: air-gapped sites, a USB stick, a network share. Whoever writes the folder is not
+/// trusted: only regular files inside it are read (a link, FIFO, device or socket is refused without blocking and
+/// without saying what it points to), documents are capped while they are read, and reads are watched for stalls.
+/// </summary>
+internal sealed class FolderRegistry(string root, DownloadOptions limits, TimeProvider time) : IModelRegistry
 {
     private readonly string _root = Path.GetFullPath(root);
 
     public string Description => _root;
 
-    public async Task<byte[]?> TryReadAsync(string path, long maxBytes, CancellationToken cancellationToken)
-    {
-        var full = Resolve(path);
-        if (!File.Exists(full))
+    public Task<byte[]?> TryReadAsync(string path, long maxBytes, CancellationToken cancellationToken) =>
+        BoundedRead.WatchAsync(limits, time, $"{path} in {_root}", async watchdog =>
         {
-            return null;
-        }
+            var file = Open(path);
+            if (file is null)
+            {
+                return null;
+            }
 
-        var length = new FileInfo(full).Length;
-        return length > maxBytes
-            ? throw new RegistryException(RegistryFailure.TooLarge, $"{path} in {_root} has {length} bytes; at most {maxBytes} expected")
-            : await File.ReadAllBytesAsync(full, cancellationToken).ConfigureAwait(false);
-    }
+            await using (file.ConfigureAwait(false))
+            {
+                return await BoundedRead.ReadAllAsync(file, maxBytes, watchdog, $"{path} in {_root}").ConfigureAwait(false);
+            }
+        }, cancellationToken);
 
     public Task<RegistryContent> OpenReadAsync(string path, long offset, CancellationToken cancellationToken)
     {
-        var full = Resolve(path);
-        if (!File.Exists(full))
-        {
-            throw new RegistryException(RegistryFailure.NotFound, $"{path} is not in {_root}");
-        }
-
-        var stream = new FileStream(full, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, useAsync: true);
-        stream.Seek(Math.Min(offset, stream.Length), SeekOrigin.Begin);
-        return Task.FromResult(new RegistryContent(stream, stream.Position));
+        var file = Open(path) ?? throw new RegistryException(RegistryFailure.NotFound, $"{path} is not in {_root}");
+        file.Seek(Math.Min(offset, file.Length), SeekOrigin.Begin);
+        return Task.FromResult(new RegistryContent(file, file.Position));
     }
 
     public async Task WriteAsync(string path, Stream content, CancellationToken cancellationToken)
@@ -51,6 +50,40 @@ internal sealed class FolderRegistry(string root) : IModelRegistry
         File.Move(temp, full, overwrite: true);
         Durable.FlushDirectory(Path.GetDirectoryName(full)!);
     }
+
+    /// <returns>The open file, or null when there is none.</returns>
+    private FileStream? Open(string path)
+    {
+        var full = Resolve(path);
+        var step = _root;
+        foreach (var segment in path.Split('/')[..^1])
+        {
+            step = Path.Combine(step, segment);
+            var folder = new DirectoryInfo(step);
+            if (folder.LinkTarget is not null)
+            {
+                throw Refused(path, "is reached through a link");
+            }
+
+            if (!folder.Exists)
+            {
+                return null;
+            }
+        }
+
+        try
+        {
+            return RegularFile.OpenRead(full);
+        }
+        catch (NotRegularFileException e)
+        {
+            // Nothing about the target (its size, its kind beyond "not a file"): the folder's writer may be probing the device.
+            throw Refused(path, e.Refusal == FileRefusal.Link ? "is a link" : "is not a regular file (a FIFO, device, socket or folder)");
+        }
+    }
+
+    private RegistryException Refused(string path, string why) =>
+        new(RegistryFailure.Denied, $"{path} in {_root} {why}; a folder registry serves only regular files inside it");
 
     private string Resolve(string path) =>
         PackageVerifier.IsSafeRelativePath(path)

@@ -7,58 +7,68 @@ namespace EdgeMl.CloudSync.Registries;
 /// <summary>
 /// A registry on any static web server or CDN. Small documents are fetched with <c>If-None-Match</c> against
 /// the last ETag seen (a 304 reuses the cached bytes); files resume with <c>Range</c> (guarded by
-/// <c>If-Range</c> when the ETag is known). Publishing uses PUT, for servers that accept it.
+/// <c>If-Range</c> when the ETag is known). Documents are capped while they arrive and a server that trickles
+/// them is cut by the stall watchdog. Publishing uses PUT, for servers that accept it.
 /// </summary>
 internal sealed class HttpRegistry : IModelRegistry
 {
     private readonly HttpClient _http;
     private readonly Uri _base;
+    private readonly DownloadOptions _limits;
+    private readonly TimeProvider _time;
     private readonly ConcurrentDictionary<string, (EntityTagHeaderValue ETag, byte[] Body)> _cache = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, EntityTagHeaderValue> _fileTags = new(StringComparer.Ordinal);
 
-    public HttpRegistry(Uri baseUri, HttpClient http)
+    public HttpRegistry(Uri baseUri, HttpClient http, DownloadOptions limits, TimeProvider time)
     {
         ArgumentNullException.ThrowIfNull(baseUri);
         _http = http;
+        _limits = limits;
+        _time = time;
         _base = baseUri.AbsoluteUri.EndsWith('/') ? baseUri : new Uri(baseUri.AbsoluteUri + "/");
     }
 
     public string Description => _base.GetLeftPart(UriPartial.Path);
 
-    public async Task<byte[]?> TryReadAsync(string path, long maxBytes, CancellationToken cancellationToken)
-    {
-        using var request = new HttpRequestMessage(HttpMethod.Get, Url(path));
-        var cached = _cache.TryGetValue(path, out var c) ? c : default;
-        if (cached.ETag is not null)
+    public Task<byte[]?> TryReadAsync(string path, long maxBytes, CancellationToken cancellationToken) =>
+        BoundedRead.WatchAsync(_limits, _time, $"{path} at {Description}", async watchdog =>
         {
-            request.Headers.IfNoneMatch.Add(cached.ETag);
-        }
+            using var request = new HttpRequestMessage(HttpMethod.Get, Url(path));
+            var cached = _cache.TryGetValue(path, out var c) ? c : default;
+            if (cached.ETag is not null)
+            {
+                request.Headers.IfNoneMatch.Add(cached.ETag);
+            }
 
-        using var response = await SendAsync(request, path, cancellationToken).ConfigureAwait(false);
-        if (response.StatusCode == HttpStatusCode.NotFound)
-        {
-            return null;
-        }
+            using var response = await SendAsync(request, path, watchdog.Token).ConfigureAwait(false);
+            if (response.StatusCode == HttpStatusCode.NotFound)
+            {
+                return null;
+            }
 
-        if (response.StatusCode == HttpStatusCode.NotModified && cached.Body is not null)
-        {
-            return cached.Body;
-        }
+            if (response.StatusCode == HttpStatusCode.NotModified && cached.Body is not null)
+            {
+                return cached.Body;
+            }
 
-        EnsureSuccess(response, path);
-        if (response.Content.Headers.ContentLength > maxBytes)
-        {
-            throw new RegistryException(RegistryFailure.TooLarge, $"{path} at {Description} has {response.Content.Headers.ContentLength} bytes; at most {maxBytes} expected");
-        }
+            EnsureSuccess(response, path);
+            if (response.Content.Headers.ContentLength > maxBytes)
+            {
+                throw new RegistryException(RegistryFailure.TooLarge, $"{path} at {Description} has {response.Content.Headers.ContentLength} bytes; at most {maxBytes} expected");
+            }
 
-        var body = await ReadCappedAsync(response, path, maxBytes, cancellationToken).ConfigureAwait(false);
-        if (response.Headers.ETag is { } etag)
-        {
-            _cache[path] = (etag, body);
-        }
+            var stream = await response.Content.ReadAsStreamAsync(watchdog.Token).ConfigureAwait(false);
+            await using (stream.ConfigureAwait(false))
+            {
+                var body = await BoundedRead.ReadAllAsync(stream, maxBytes, watchdog, $"{path} at {Description}").ConfigureAwait(false);
+                if (response.Headers.ETag is { } etag)
+                {
+                    _cache[path] = (etag, body);
+                }
 
-        return body;
-    }
+                return (byte[]?)body;
+            }
+        }, cancellationToken);
 
     public async Task<RegistryContent> OpenReadAsync(string path, long offset, CancellationToken cancellationToken)
     {
@@ -135,25 +145,6 @@ internal sealed class HttpRegistry : IModelRegistry
             _ => RegistryFailure.Unavailable,
         };
         throw new RegistryException(failure, $"{Description} answered {code} {response.ReasonPhrase} for {path}; expected 2xx");
-    }
-
-    private async Task<byte[]> ReadCappedAsync(HttpResponseMessage response, string path, long maxBytes, CancellationToken ct)
-    {
-        await using var stream = await response.Content.ReadAsStreamAsync(ct).ConfigureAwait(false);
-        using var buffer = new MemoryStream();
-        var chunk = new byte[16 * 1024];
-        int read;
-        while ((read = await stream.ReadAsync(chunk, ct).ConfigureAwait(false)) > 0)
-        {
-            if (buffer.Length + read > maxBytes)
-            {
-                throw new RegistryException(RegistryFailure.TooLarge, $"{path} at {Description} exceeds {maxBytes} bytes");
-            }
-
-            buffer.Write(chunk, 0, read);
-        }
-
-        return buffer.ToArray();
     }
 
     private Uri Url(string path) =>

@@ -10,8 +10,8 @@ public interface IModelRegistry
     /// <summary>Where the registry is, for messages (no secrets).</summary>
     string Description { get; }
 
-    /// <summary>A small document read whole, or null when it does not exist.</summary>
-    /// <exception cref="RegistryException">Unreachable, failing, or the document exceeds <paramref name="maxBytes"/>.</exception>
+    /// <summary>A small document read whole, or null when it does not exist; refused as soon as more than <paramref name="maxBytes"/> arrive.</summary>
+    /// <exception cref="RegistryException">Unreachable, failing, stalled, not a plain file, or the document exceeds <paramref name="maxBytes"/>.</exception>
     Task<byte[]?> TryReadAsync(string path, long maxBytes, CancellationToken cancellationToken);
 
     /// <summary>The content from <paramref name="offset"/> on; the result says where it really starts (0 when the source cannot seek).</summary>
@@ -42,7 +42,12 @@ public enum RegistryFailure
     Unavailable,
     NotFound,
     TooLarge,
+
+    /// <summary>Refused: access denied, or (in a folder) a link, FIFO, device or socket instead of a file.</summary>
     Denied,
+
+    /// <summary>The content arrived slower than the minimum rate over the stall window.</summary>
+    Stalled,
 }
 
 /// <summary>The registry could not serve a request; <see cref="Failure"/> says how.</summary>

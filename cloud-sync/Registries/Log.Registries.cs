@@ -13,6 +13,9 @@ internal static partial class Log
     [LoggerMessage(2502, LogLevel.Information, "{Name} v{Version} is already active")]
     public static partial void AlreadyActive(ILogger logger, string name, long version);
 
-    [LoggerMessage(2503, LogLevel.Information, "Published {Name} v{Version} to {Registry}")]
-    public static partial void Published(ILogger logger, string name, long version, string registry);
+    [LoggerMessage(2503, LogLevel.Information, "Published {Name} v{Version} to {Registry} (versions.json sequence {Sequence})")]
+    public static partial void Published(ILogger logger, string name, long version, string registry, long sequence);
+
+    [LoggerMessage(2504, LogLevel.Warning, "Starting a new versions.json for {Name} in {Registry}; the list there was not read and the versions it listed are no longer offered")]
+    public static partial void NewList(ILogger logger, string name, string registry);
 }

@@ -35,7 +35,7 @@ public sealed class ModelPuller(
     private readonly TimeProvider _time = time ?? TimeProvider.System;
     private readonly ILogger _logger = logger ?? NullLogger<ModelPuller>.Instance;
 
-    /// <exception cref="PackageVerificationException">Refused: signature, expiry, downgrade, hashes, paths.</exception>
+    /// <exception cref="PackageVerificationException">Refused: signature, expiry, an older list than seen, downgrade, hashes, paths.</exception>
     /// <exception cref="DownloadException">A file could not be fetched completely.</exception>
     /// <exception cref="RegistryException">The registry is unreachable or lacks the model.</exception>
     /// <exception cref="InsufficientSpaceException">The disk cannot hold the package.</exception>
@@ -64,6 +64,7 @@ public sealed class ModelPuller(
         var listing = await ReadRequiredAsync($"{name}/{VersionsDocument.FileName}", PackageLimits.MaxManifestBytes, ct).ConfigureAwait(false);
         var listingSig = await registry.TryReadAsync($"{name}/{VersionsDocument.SignatureFileName}", PackageLimits.MaxSignatureBytes, ct).ConfigureAwait(false);
         var versions = VersionsDocument.ParseVerified(listing, listingSig, listingSig is not null, trust, name, _time.GetUtcNow());
+        store.AcceptVersionList(name, versions);
         var entry = (request.Version is { } wanted ? versions.Find(wanted) : versions.Latest)
             ?? throw new PackageVerificationException(VerificationFailure.NotListed,
                 $"{name} v{request.Version?.ToString(CultureInfo.InvariantCulture) ?? "latest"} is not listed in the signed versions.json of {registry.Description}; listed: {string.Join(", ", versions.Versions.Select(v => v.Version))}");

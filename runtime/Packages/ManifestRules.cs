@@ -24,7 +24,8 @@ internal static partial class ManifestRules
             problems.Add($"version {m.Version} must be 1 or more");
         }
 
-        var files = m.Files ?? [];
+        // JSON may say null (or leave out a record's field) where the types promise a list: each is a problem, never a crash later.
+        var files = Listed(m.Files, "files", problems);
         var seen = new HashSet<string>(StringComparer.Ordinal);
         foreach (var file in files)
         {
@@ -53,8 +54,8 @@ internal static partial class ManifestRules
             problems.Add($"entry '{m.Entry}' is not one of the listed files");
         }
 
-        CheckSpecs("input", m.Inputs, problems);
-        CheckSpecs("output", m.Outputs, problems);
+        CheckSpecs("input", Listed(m.Inputs, "inputs", problems), problems);
+        CheckSpecs("output", Listed(m.Outputs, "outputs", problems), problems);
         if (m.WarmUp is { } warmUp)
         {
             if (warmUp.Runs is < 0 or > 1000)
@@ -62,28 +63,36 @@ internal static partial class ManifestRules
                 problems.Add($"warmUp.runs {warmUp.Runs} must be between 0 and 1000");
             }
 
-            CheckTensors("warmUp input", warmUp.Inputs, seen, problems);
-            foreach (var (name, shape) in warmUp.Shapes)
+            CheckTensors("warmUp input", Listed(warmUp.Inputs, "warmUp.inputs", problems), seen, problems);
+            if (warmUp.Shapes is null)
             {
-                if (shape.Any(d => d < 0))
+                problems.Add("warmUp.shapes must be an object, not null");
+            }
+            else
+            {
+                foreach (var (name, shape) in warmUp.Shapes)
                 {
-                    problems.Add($"warmUp shape of '{name}' must have no dynamic dimension");
+                    if (shape is null || shape.Any(d => d < 0))
+                    {
+                        problems.Add($"warmUp shape of '{name}' must be a list with no dynamic dimension");
+                    }
                 }
             }
         }
 
-        for (var i = 0; i < m.Golden.Count; i++)
+        var golden = Listed(m.Golden, "golden", problems);
+        for (var i = 0; i < golden.Count; i++)
         {
-            var sample = m.Golden[i];
-            CheckTensors($"golden[{i}] input", sample.Inputs, seen, problems);
-            CheckTensors($"golden[{i}] output", sample.Outputs, seen, problems);
+            var sample = golden[i];
+            CheckTensors($"golden[{i}] input", Listed(sample.Inputs, $"golden[{i}].inputs", problems), seen, problems);
+            CheckTensors($"golden[{i}] output", Listed(sample.Outputs, $"golden[{i}].outputs", problems), seen, problems);
             if (sample.AbsoluteTolerance < 0 || sample.RelativeTolerance < 0)
             {
                 problems.Add($"golden[{i}] tolerances must not be negative");
             }
         }
 
-        foreach (var provider in m.Providers)
+        foreach (var provider in Listed(m.Providers, "providers", problems))
         {
             if (!Providers.ProviderNames.IsKnown(provider))
             {
@@ -117,6 +126,24 @@ internal static partial class ManifestRules
         return true;
     }
 
+    /// <summary>The list without null entries; a null list or entry is a problem.</summary>
+    private static IReadOnlyList<T> Listed<T>(IReadOnlyList<T?>? list, string field, List<string> problems)
+        where T : class
+    {
+        if (list is null)
+        {
+            problems.Add($"'{field}' must be a list, not null or missing");
+            return [];
+        }
+
+        if (list.Any(item => item is null))
+        {
+            problems.Add($"'{field}' has an empty (null) entry");
+        }
+
+        return [.. list.OfType<T>()];
+    }
+
     private static void CheckSpecs(string kind, IReadOnlyList<ManifestTensorSpec> specs, List<string> problems)
     {
         foreach (var spec in specs)
@@ -126,7 +153,11 @@ internal static partial class ManifestRules
                 problems.Add($"{kind} '{spec.Name}' datatype '{spec.Datatype}' is not an Open Inference Protocol datatype");
             }
 
-            if (spec.Shape.Any(d => d < -1))
+            if (spec.Shape is null)
+            {
+                problems.Add($"{kind} '{spec.Name}' has no shape");
+            }
+            else if (spec.Shape.Any(d => d < -1))
             {
                 problems.Add($"{kind} '{spec.Name}' shape has a dimension below -1");
             }
@@ -142,9 +173,9 @@ internal static partial class ManifestRules
                 problems.Add($"{kind} '{tensor.Name}' datatype '{tensor.Datatype}' is not an Open Inference Protocol datatype");
             }
 
-            if (tensor.Shape.Any(d => d < 0))
+            if (tensor.Shape is null || tensor.Shape.Any(d => d < 0))
             {
-                problems.Add($"{kind} '{tensor.Name}' shape must be concrete");
+                problems.Add($"{kind} '{tensor.Name}' needs a concrete shape");
             }
 
             if ((tensor.Data is null) == (tensor.File is null))

@@ -92,6 +92,32 @@ public sealed class ModelStore
             new AcceptedRecord(version, _time.GetUtcNow()), StoreJsonContext.Default.AcceptedRecord));
     }
 
+    /// <summary>The sequence of the newest signed <c>versions.json</c> accepted for <paramref name="name"/>, or null before the first.</summary>
+    public long? GetSeenListSequence(string name) => StoreJsonContext.Read(SeenListPath(name), StoreJsonContext.Default.SeenListRecord)?.Sequence;
+
+    /// <summary>
+    /// Accepts a verified version list only if it is not older than the newest accepted before, and durably
+    /// remembers a newer one, as TUF's timestamp role does: a registry cannot freeze a device on an old, still
+    /// unexpired list once the device has seen a newer one.
+    /// </summary>
+    /// <exception cref="PackageVerificationException">The list is older than the newest accepted.</exception>
+    public void AcceptVersionList(string name, VersionsDocument list)
+    {
+        ArgumentNullException.ThrowIfNull(list);
+        var seen = GetSeenListSequence(name);
+        if (list.Sequence < seen)
+        {
+            throw new PackageVerificationException(VerificationFailure.OlderList,
+                $"{name}/{VersionsDocument.FileName} has sequence {list.Sequence}, older than the list already seen (sequence {seen}); a registry that replays an old list is refused, so it cannot hide newer versions");
+        }
+
+        if (list.Sequence != seen)
+        {
+            Durable.WriteAllBytes(SeenListPath(name), System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(
+                new SeenListRecord(list.Sequence, list.Expires, _time.GetUtcNow()), StoreJsonContext.Default.SeenListRecord));
+        }
+    }
+
     /// <exception cref="InsufficientSpaceException">Fewer free bytes than <paramref name="bytes"/> plus the margin.</exception>
     public void EnsureFreeSpace(long bytes)
     {
@@ -293,4 +319,6 @@ public sealed class ModelStore
     private string ActivePath(string name) => Path.Combine(ModelFolder(name), "active.json");
 
     private string AcceptedPath(string name) => Path.Combine(ModelFolder(name), "accepted.json");
+
+    private string SeenListPath(string name) => Path.Combine(ModelFolder(name), "versions-seen.json");
 }

@@ -4,7 +4,8 @@ namespace EdgeMl.Runtime.Packages;
 
 /// <summary>
 /// Finds the external-data file names an ONNX model refers to (<c>TensorProto.external_data</c> "location"
-/// entries), walking the protobuf wire format directly: graphs, initializers, node attributes and subgraphs.
+/// entries), walking the protobuf wire format directly: the main graph, model-local functions and training graphs,
+/// with their initializers, node attributes and subgraphs. ONNX Runtime loads every one of them.
 /// </summary>
 internal static class OnnxExternalData
 {
@@ -20,6 +21,8 @@ internal static class OnnxExternalData
     private enum Kind
     {
         Model,
+        TrainingInfo,
+        Function,
         Graph,
         Node,
         Attribute,
@@ -92,6 +95,11 @@ internal static class OnnxExternalData
     private static Kind? Child(Kind parent, int field) => (parent, field) switch
     {
         (Kind.Model, 7) => Kind.Graph,
+        (Kind.Model, 20) => Kind.TrainingInfo,
+        (Kind.Model, 25) => Kind.Function,
+        (Kind.TrainingInfo, 1 or 2) => Kind.Graph,
+        (Kind.Function, 7) => Kind.Node,
+        (Kind.Function, 11) => Kind.Attribute,
         (Kind.Graph, 1) => Kind.Node,
         (Kind.Graph, 5) => Kind.Tensor,
         (Kind.Graph, 15) => Kind.SparseTensor,

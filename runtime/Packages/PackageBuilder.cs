@@ -150,8 +150,9 @@ public static class PackageBuilder
         try
         {
             var random = new Random(options.GoldenSeed + index);
-            foreach (var spec in inputs)
+            for (var position = 0; position < inputs.Count; position++)
             {
+                var spec = inputs[position];
                 if (spec.Datatype != "FP32")
                 {
                     throw new ModelManifestException([$"golden samples can be generated for FP32 inputs only; '{spec.Name}' is {spec.Datatype}"]);
@@ -164,8 +165,10 @@ public static class PackageBuilder
                     data[i] = random.NextSingle();
                 }
 
-                var relative = $"golden/{index}/{spec.Name}.bin";
-                var path = Path.Combine(outFolder, "golden", index.ToString(System.Globalization.CultureInfo.InvariantCulture), spec.Name + ".bin");
+                // Named by position, never by tensor name: a model's input names are the model author's text, and
+                // "../../x" would write outside the package.
+                var relative = string.Create(System.Globalization.CultureInfo.InvariantCulture, $"golden/{index}/{position}.bin");
+                var path = Path.Combine(outFolder, relative);
                 Directory.CreateDirectory(Path.GetDirectoryName(path)!);
                 File.WriteAllBytes(path, MemoryMarshal.AsBytes(data.AsSpan()).ToArray());
                 manifestInputs.Add(new ManifestTensor(spec.Name, "FP32", shape) { File = relative });

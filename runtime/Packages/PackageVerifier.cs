@@ -16,6 +16,8 @@ public sealed record PackageExpectation(string Name, long Version)
 /// </summary>
 public static class PackageVerifier
 {
+    private const string OrtMemoryAddressMarker = "_ORT_MEM_ADDR_";
+
     /// <summary>Relative, '/'-separated, no '..', '.' or empty segment: a path that stays inside its folder.</summary>
     public static bool IsSafeRelativePath(string? path) => ManifestRules.IsSafeRelativePath(path);
 
@@ -140,6 +142,13 @@ public static class PackageVerifier
         var baseFolder = Path.GetDirectoryName(onnxRelative.Replace('/', Path.DirectorySeparatorChar)) ?? "";
         foreach (var location in locations)
         {
+            // ONNX Runtime reads this marker as "the data is at a memory address given by the offset", not as a file.
+            if (location.Contains(OrtMemoryAddressMarker, StringComparison.Ordinal))
+            {
+                throw new PackageVerificationException(VerificationFailure.ExternalDataOutside,
+                    $"model '{onnxRelative}' refers to external data '{location}', which ONNX Runtime would read from a memory address; expected a relative path to one of its files");
+            }
+
             var combined = baseFolder.Length == 0 ? location : $"{baseFolder.Replace(Path.DirectorySeparatorChar, '/')}/{location}";
             if (!ManifestRules.IsSafeRelativePath(location) || manifest.FindFile(combined) is null)
             {
@@ -180,7 +189,7 @@ public static class PackageVerifier
             {
             }
 
-            if (loose?.Files?.FirstOrDefault(f => !ManifestRules.IsSafeRelativePath(f.Path)) is { } unsafeFile)
+            if (loose?.Files?.FirstOrDefault(f => f is not null && !ManifestRules.IsSafeRelativePath(f.Path)) is { } unsafeFile)
             {
                 throw new PackageVerificationException(VerificationFailure.UnsafePath,
                     $"file path '{unsafeFile.Path}' in {what} is absolute or leaves the package; expected a relative path without '..'");

@@ -16,6 +16,9 @@ public sealed record RejectionRecord(long Version, string Stage, string Reason, 
 /// <summary><c>models/{name}/accepted.json</c>: the highest version ever accepted, the floor against rollback attacks.</summary>
 public sealed record AcceptedRecord(long Highest, DateTimeOffset At);
 
+/// <summary><c>models/{name}/versions-seen.json</c>: the sequence of the newest signed version list accepted, the floor against freeze attacks.</summary>
+public sealed record SeenListRecord(long Sequence, DateTimeOffset Expires, DateTimeOffset At);
+
 /// <summary>The runtime's verdict on a candidate: load, warm-up and golden check all passed, or which stage failed and why.</summary>
 public sealed record PackageValidation(bool Accepted, string? Stage, string? Reason)
 {
@@ -46,6 +49,7 @@ public sealed class InsufficientSpaceException(string message) : IOException(mes
 [JsonSerializable(typeof(ActiveRecord))]
 [JsonSerializable(typeof(RejectionRecord))]
 [JsonSerializable(typeof(AcceptedRecord))]
+[JsonSerializable(typeof(SeenListRecord))]
 internal sealed partial class StoreJsonContext : JsonSerializerContext
 {
     public static T? Read<T>(string path, System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> info)

@@ -8,6 +8,9 @@ public enum VerificationFailure
     UnknownKey,
     BadSignature,
     Expired,
+
+    /// <summary>A signed version list older than one the device has already accepted: a registry replaying it to freeze the device.</summary>
+    OlderList,
     Downgrade,
     InvalidManifest,
     NameMismatch,

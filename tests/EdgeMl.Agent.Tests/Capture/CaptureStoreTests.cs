@@ -103,6 +103,46 @@ public sealed class CaptureStoreTests : IDisposable
     }
 
     [Fact]
+    public void Open_CorruptTimeAfterTime_KeepsTheNewestThreeMovedAsideAndCountsThePruned()
+    {
+        // Three sets moved aside on earlier days, each with its WAL and shared-memory files.
+        var earlier = new[] { "20260101T000000Z", "20260201T000000Z", "20260201T000000Z-1" }
+            .Select(stamp => Path.Combine(_kit.Folder, "capture.db.corrupt-" + stamp)).ToArray();
+        foreach (var file in earlier.SelectMany(e => new[] { e, e + "-wal", e + "-shm" }))
+        {
+            File.WriteAllBytes(file, [1, 2, 3]);
+        }
+
+        var moved = new List<string>();
+        for (var i = 0; i < 2; i++)
+        {
+            File.WriteAllBytes(_kit.Options.Path, Enumerable.Range(0, 8192).Select(b => (byte)(b * 7)).ToArray());
+            moved.Add(_kit.Open().Startup.MovedAsideTo!);
+            _kit.Store!.Dispose();
+            _kit.Time.Advance(TimeSpan.FromMinutes(1));
+        }
+
+        var left = Directory.EnumerateFiles(_kit.Folder, "capture.db.corrupt-*").Order(StringComparer.Ordinal);
+        string[] kept = [earlier[2], earlier[2] + "-shm", earlier[2] + "-wal", .. moved];
+        Assert.Equal(kept.Order(StringComparer.Ordinal), left);
+        Assert.Equal(2, _kit.Metrics.CorruptMovedAside);
+        Assert.Equal(2, _kit.Metrics.MovedAsidePruned);
+    }
+
+    [Fact]
+    public void OpenReadOnly_CorruptFile_ThrowsAndLeavesTheFolderAsItWas()
+    {
+        var garbage = Enumerable.Range(0, 8192).Select(i => (byte)(i * 7)).ToArray();
+        File.WriteAllBytes(_kit.Options.Path, garbage);
+
+        Assert.Throws<CaptureStoreDamagedException>(() => CaptureStore.OpenReadOnly(_kit.Options.Path, _kit.Metrics, _kit.Time, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance));
+
+        Assert.Equal([_kit.Options.Path], Directory.EnumerateFiles(_kit.Folder));
+        Assert.Equal(garbage, File.ReadAllBytes(_kit.Options.Path));
+        Assert.Equal(0, _kit.Metrics.CorruptMovedAside);
+    }
+
+    [Fact]
     public void Open_DamagedPages_MovedAside()
     {
         var store = _kit.Open();

@@ -70,9 +70,11 @@ public sealed class BaselineAndExportCommandTests : IDisposable
         }
 
         var output = _temp.Sub("m.parquet");
+        var before = Snapshot(kit.Folder);
         var (code, printed, error) = await EdgeMlProcess.RunAsync(["capture", "export", "--model", "m", "--out", output, "--data", data, "--device", "laptop-1"], Guard);
 
         Assert.True(code == 0, error);
+        Assert.Equal(before, Snapshot(kit.Folder));
         Assert.Contains("exported 5 records of m", printed, StringComparison.Ordinal);
         await using var file = File.OpenRead(output);
         var rows = await CaptureParquet.ReadAsync(file, CancellationToken.None);
@@ -89,6 +91,13 @@ public sealed class BaselineAndExportCommandTests : IDisposable
         Assert.Equal(2, code);
         Assert.Contains("no capture store", error, StringComparison.Ordinal);
     }
+
+    // Every file of a folder with its SHA-256: what "left as it was" means. SQLite's -wal and -shm coordination
+    // files are left out: any reader of a WAL database may create them, and they hold no records of their own here.
+    private static string[] Snapshot(string folder) =>
+        [.. Directory.EnumerateFiles(folder).Where(f => !f.EndsWith("-wal", StringComparison.Ordinal) && !f.EndsWith("-shm", StringComparison.Ordinal))
+            .Order(StringComparer.Ordinal)
+            .Select(f => $"{Path.GetFileName(f)} {Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(f)))}")];
 
     private static string Request(float[] data) => new JsonObject
     {

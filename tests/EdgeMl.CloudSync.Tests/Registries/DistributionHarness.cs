@@ -16,7 +16,7 @@ namespace EdgeMl.CloudSync.Tests.Registries;
 internal sealed class DistributionHarness : IDisposable
 {
     public static readonly SigningKey Key = SigningKey.Create();
-    private static readonly ConcurrentDictionary<long, string> Templates = new();
+    private static readonly ConcurrentDictionary<long, Lazy<string>> Templates = new();
     private static readonly string TemplateRoot = Path.Combine(Path.GetTempPath(), "edgeml-templates-" + Environment.ProcessId);
 
     private readonly TestPackages.TempFolder _temp = new();
@@ -53,7 +53,8 @@ internal sealed class DistributionHarness : IDisposable
     /// <summary>A fresh copy of a signed classifier package of <paramref name="version"/>.</summary>
     public string Package(long version, string name = "cls")
     {
-        var template = Templates.GetOrAdd(version, v => TestPackages.Classifier(Path.Combine(TemplateRoot, $"{name}-{v}"), name, v, Key));
+        // Lazy: test classes run in parallel, and two packs into one template folder would mix manifest and signature.
+        var template = Templates.GetOrAdd(version, v => new Lazy<string>(() => TestPackages.Classifier(Path.Combine(TemplateRoot, $"{name}-{v}"), name, v, Key))).Value;
         var copy = _temp.Sub($"pkg-{version}-{Guid.NewGuid():N}");
         CopyTree(template, copy);
         return copy;

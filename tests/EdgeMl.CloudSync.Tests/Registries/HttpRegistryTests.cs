@@ -13,7 +13,7 @@ public sealed class HttpRegistryTests(ITestOutputHelper output) : IAsyncLifetime
     private readonly DistributionHarness _h = new();
     private LoopbackRegistryServer _server = null!;
 
-    private IModelRegistry Http => RegistryTarget.Create(_server.Uri.AbsoluteUri, new HttpClient { Timeout = Timeout.InfiniteTimeSpan });
+    private IModelRegistry Http => RegistryTarget.Create(_server.Uri.AbsoluteUri, http: new HttpClient { Timeout = Timeout.InfiniteTimeSpan });
 
     public Task InitializeAsync()
     {

@@ -100,6 +100,43 @@ public sealed class PullBadInputTests : IDisposable
     }
 
     [Fact]
+    public async Task PullAsync_OlderSignedListReplayedAfterANewerOne_RefusedAsOlderListAndV1StaysActive()
+    {
+        // The device has seen the list with v2 but could not install v2 yet; a registry that now serves the old,
+        // still valid list must not make it believe v1 is the latest.
+        await _h.StartWithActiveV1Async();
+        var listing = Path.Combine(_h.RegistryRoot, "cls", VersionsDocument.FileName);
+        var signature = Path.Combine(_h.RegistryRoot, "cls", VersionsDocument.SignatureFileName);
+        var (oldList, oldSignature) = (File.ReadAllBytes(listing), File.ReadAllBytes(signature));
+        var published = _h.Publish(_h.Package(2));
+        TestPackages.FlipBit(Path.Combine(published, PackageBuilder.ModelFileName), 4242);
+        await Assert.ThrowsAsync<DownloadException>(() => _h.PullAsync());
+        File.WriteAllBytes(listing, oldList);
+        File.WriteAllBytes(signature, oldSignature);
+
+        var e = await Assert.ThrowsAsync<PackageVerificationException>(() => _h.PullAsync());
+
+        Assert.Equal(VerificationFailure.OlderList, e.Failure);
+        Assert.Contains("older than the list already seen", e.Message, StringComparison.Ordinal);
+        Assert.True(VersionsDocument.ParseUnverified(oldList).Sequence < _h.Store.GetSeenListSequence("cls"));
+        _h.AssertActiveAndIntact(1);
+    }
+
+    [Fact]
+    public async Task PullAsync_SignedListWithoutVersionsArray_RefusedAsInvalid()
+    {
+        await _h.StartWithActiveV1Async();
+        var json = System.Text.Encoding.UTF8.GetBytes($$"""{"schema": "edgeml.versions/v1", "name": "cls", "expires": "{{_h.Expires:O}}", "versions": null}""");
+        File.WriteAllBytes(Path.Combine(_h.RegistryRoot, "cls", VersionsDocument.FileName), json);
+        File.WriteAllBytes(Path.Combine(_h.RegistryRoot, "cls", VersionsDocument.SignatureFileName), DistributionHarness.Key.Sign(json).ToJson());
+
+        var e = await Assert.ThrowsAsync<PackageVerificationException>(() => _h.PullAsync());
+
+        Assert.Equal(VerificationFailure.InvalidManifest, e.Failure);
+        _h.AssertActiveAndIntact(1);
+    }
+
+    [Fact]
     public async Task PullAsync_Downgrade_RefusedUnlessPinned()
     {
         await _h.StartWithActiveV1Async();
@@ -155,7 +192,7 @@ public sealed class PullBadInputTests : IDisposable
     {
         await _h.StartWithActiveV1Async();
         var package = _h.Package(2);
-        TestPackages.EditManifest(package, json => json.Replace("\"path\": \"golden/0/x.bin\"", $"\"path\": \"{path}\"", StringComparison.Ordinal), DistributionHarness.Key);
+        TestPackages.EditManifest(package, json => json.Replace("\"path\": \"golden/0/0.bin\"", $"\"path\": \"{path}\"", StringComparison.Ordinal), DistributionHarness.Key);
         _h.Publish(package);
 
         var e = await Assert.ThrowsAsync<PackageVerificationException>(() => _h.PullAsync());

@@ -16,7 +16,7 @@ public sealed record CrashReport(
 public sealed class CrashHarness(string workFolder, int seed)
 {
     private static readonly TimeSpan Guard = TimeSpan.FromMinutes(3);
-    private static readonly HashSet<string> AllowedEntries = new(StringComparer.Ordinal) { "active.json", "accepted.json", "rejected.json" };
+    private static readonly HashSet<string> AllowedEntries = new(StringComparer.Ordinal) { "active.json", "accepted.json", "rejected.json", "versions-seen.json" };
 
     public async Task<CrashReport> RunAsync(int iterations, Action<string>? log = null, CancellationToken ct = default)
     {

@@ -20,6 +20,9 @@ public sealed record ServerFault
 
     /// <summary>Answer Range requests with the whole file (200), like a server without Range support.</summary>
     public bool IgnoreRange { get; init; }
+
+    /// <summary>Send the headers, then one body byte per interval, for ever: a server that trickles to hold its client.</summary>
+    public TimeSpan? TrickleInterval { get; init; }
 }
 
 /// <summary>One request the server saw.</summary>
@@ -35,12 +38,13 @@ public sealed class LoopbackRegistryServer : IAsyncDisposable
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _accepting;
 
-    public LoopbackRegistryServer(string root)
+    /// <param name="pathPrefix">The URL path the registry is served under, such as <c>/account/container/</c> for a blob client.</param>
+    public LoopbackRegistryServer(string root, string pathPrefix = "/registry/")
     {
         Root = root;
         Directory.CreateDirectory(root);
         _listener.Start();
-        Uri = new Uri($"http://127.0.0.1:{((IPEndPoint)_listener.LocalEndpoint).Port}/registry/");
+        Uri = new Uri($"http://127.0.0.1:{((IPEndPoint)_listener.LocalEndpoint).Port}{pathPrefix}");
         _accepting = AcceptAsync();
     }
 
@@ -53,8 +57,11 @@ public sealed class LoopbackRegistryServer : IAsyncDisposable
 
     public ConcurrentQueue<SeenRequest> Requests { get; } = new();
 
-    /// <summary>Signalled each time a request starts hanging.</summary>
+    /// <summary>Signalled each time a request starts hanging or trickling.</summary>
     public SemaphoreSlim Hanging { get; } = new(0);
+
+    /// <summary>Body bytes written to clients so far, over all requests.</summary>
+    public long BodyBytesSent => Interlocked.Read(ref _bodyBytesSent);
 
     public async ValueTask DisposeAsync()
     {
@@ -98,6 +105,7 @@ public sealed class LoopbackRegistryServer : IAsyncDisposable
     }
 
     private readonly ConcurrentDictionary<string, int> _counts = new(StringComparer.Ordinal);
+    private long _bodyBytesSent;
 
     private async Task HandleAsync(NetworkStream stream)
     {
@@ -193,6 +201,18 @@ public sealed class LoopbackRegistryServer : IAsyncDisposable
             return;
         }
 
+        if (fault?.TrickleInterval is { } interval)
+        {
+            Hanging.Release();
+            var first = (await File.ReadAllBytesAsync(path, _stop.Token)).FirstOrDefault((byte)'{');
+            while (true)
+            {
+                await stream.WriteAsync(new[] { first }, _stop.Token);
+                Interlocked.Increment(ref _bodyBytesSent);
+                await Task.Delay(interval, _stop.Token);
+            }
+        }
+
         await using var content = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, 1 << 16, useAsync: true);
         content.Seek(from, SeekOrigin.Begin);
         var limit = fault?.HangAfter ?? fault?.DropAfter ?? long.MaxValue;
@@ -203,6 +223,7 @@ public sealed class LoopbackRegistryServer : IAsyncDisposable
         {
             await stream.WriteAsync(buffer.AsMemory(0, read));
             sent += read;
+            Interlocked.Add(ref _bodyBytesSent, read);
         }
 
         await stream.FlushAsync();

@@ -2,20 +2,53 @@ using System.Text;
 
 namespace EdgeMl.Testing.Distribution;
 
+/// <summary>ONNX files written as protobuf bytes (field numbers from onnx.proto3), for what the fixture models cannot show.</summary>
 public static class OnnxFiles
 {
+    /// <summary>
+    /// A complete model: one Identity node from an FP32 input named <paramref name="inputName"/> of shape [1, 4]
+    /// to the output <c>y</c>, opset 13. ONNX Runtime loads and runs it.
+    /// </summary>
+    public static byte[] Identity(string inputName)
+    {
+        byte[] shape = [.. Field(1, VarintField(1, 1)), .. Field(1, VarintField(1, 4))];
+        byte[] type = Field(1, [.. VarintField(1, 1), .. Field(2, shape)]);
+        byte[] node = [.. Text(1, inputName), .. Text(2, "y"), .. Text(4, "Identity")];
+        byte[] graph =
+        [
+            .. Field(1, node), .. Text(2, "identity"),
+            .. Field(11, [.. Text(1, inputName), .. Field(2, type)]),
+            .. Field(12, [.. Text(1, "y"), .. Field(2, type)]),
+        ];
+        return [.. VarintField(1, 8), .. Field(8, VarintField(2, 13)), .. Field(7, graph)];
+    }
+
     /// <summary>
     /// The model with one more initializer whose data lives in an external file. Protobuf merges an embedded
     /// message appended at the end, so appending a ModelProto.graph field adds the initializer to the graph.
     /// </summary>
-    public static byte[] WithExternalData(byte[] model, string location)
+    public static byte[] WithExternalData(byte[] model, string location) => [.. model, .. Field(7, Field(5, ExternalTensor(location)))];
+
+    /// <summary>The model with a model-local function whose Constant node holds a tensor with external data.</summary>
+    public static byte[] WithExternalDataInFunction(byte[] model, string location)
     {
-        byte[] entry = [.. Text(1, "location"), .. Text(2, location)];
-        byte[] tensor = [.. Text(8, "stolen"), .. Field(13, entry), 14 << 3, 1];
-        return [.. model, .. Field(7, Field(5, tensor))];
+        byte[] attribute = [.. Text(1, "value"), .. VarintField(20, 4), .. Field(5, ExternalTensor(location))];
+        byte[] node = [.. Text(2, "c"), .. Text(4, "Constant"), .. Field(5, attribute)];
+        byte[] function = [.. Text(1, "f"), .. Text(5, "c"), .. Field(7, node), .. Text(10, "local")];
+        return [.. model, .. Field(25, function)];
     }
 
+    /// <summary>The model with training information whose initialization graph has an initializer with external data.</summary>
+    public static byte[] WithExternalDataInTrainingInfo(byte[] model, string location) =>
+        [.. model, .. Field(20, Field(1, Field(5, ExternalTensor(location))))];
+
+    // TensorProto: name, external_data { location }, data_location EXTERNAL.
+    private static byte[] ExternalTensor(string location) =>
+        [.. Text(8, "stolen"), .. Field(13, [.. Text(1, "location"), .. Text(2, location)]), .. VarintField(14, 1)];
+
     private static byte[] Field(int number, byte[] body) => [.. Varint((ulong)((number << 3) | 2)), .. Varint((ulong)body.Length), .. body];
+
+    private static byte[] VarintField(int number, ulong value) => [.. Varint((ulong)(number << 3)), .. Varint(value)];
 
     private static byte[] Text(int number, string text) => Field(number, Encoding.UTF8.GetBytes(text));
 

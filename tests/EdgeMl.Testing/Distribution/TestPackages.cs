@@ -43,7 +43,7 @@ public static class TestPackages
 
         var listPath = Path.Combine(root, name, VersionsDocument.FileName);
         var list = File.Exists(listPath) ? VersionsDocument.ParseUnverified(File.ReadAllBytes(listPath)) : new VersionsDocument { Name = name, Expires = expires };
-        WriteVersions(root, list.With(new VersionEntry(version, Convert.ToHexStringLower(SHA256.HashData(manifestBytes))), expires), key);
+        WriteVersions(root, list.With(new VersionEntry(version, Convert.ToHexStringLower(SHA256.HashData(manifestBytes))), DateTimeOffset.UtcNow, expires), key);
         return target;
     }
 

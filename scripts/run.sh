@@ -33,7 +33,7 @@ cat <<INFO
 run: starting the agent on embedded defaults (data in $demo/data). Where to look:
   diagnostics page    http://127.0.0.1:8000/
   health              curl -s http://127.0.0.1:8000/api/health        (or: edgeml status)
-  predictions         curl -s -X POST http://127.0.0.1:8000/v2/models/ocr-cls/infer -d @request.json
+  predictions         curl -s http://127.0.0.1:8000/v2/models/ocr-cls/infer -H "Content-Type: application/json" -d @request.json
   metrics             curl -s http://127.0.0.1:9600/metrics
   MQTT health         mosquitto_sub -h 127.0.0.1 -p 1883 -t 'edgeml/#' -v
 INFO

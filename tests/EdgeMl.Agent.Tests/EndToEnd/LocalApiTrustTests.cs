@@ -228,8 +228,16 @@ public sealed class LocalApiTrustTests(LocalApiTrustTests.ServingAgent fixture) 
                 });
             await Agent.WaitUntilLiveAsync();
             var guard = DateTime.UtcNow.AddSeconds(90);
-            while (!(await Agent.Http.GetAsync("/v2/health/ready")).IsSuccessStatusCode)
+            while (true)
             {
+                using (var ready = await Agent.Http.GetAsync("/v2/health/ready"))
+                {
+                    if (ready.IsSuccessStatusCode)
+                    {
+                        return;
+                    }
+                }
+
                 Assert.True(DateTime.UtcNow < guard && !Agent.HasExited, $"the agent did not get ready:\n{Agent.Output}");
                 await Task.Delay(100);
             }

@@ -2,6 +2,7 @@ using System.Text.Json.Nodes;
 using System.Threading.Channels;
 using EdgeMl.Agent.Sync;
 using EdgeMl.CloudSync.IoTHub;
+using EdgeMl.CloudSync.Secrets;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
@@ -118,6 +119,8 @@ internal sealed class DesiredAcknowledger(
             acks["models"] = models;
         }
 
+        // The values echoed back, and reasons that quote them, must not carry a registry's key or SAS into reported properties.
+        SecretRedactor.Redact(acks);
         return acks;
     }
 

@@ -3,6 +3,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using EdgeMl.Agent.Hosting;
 using EdgeMl.CloudSync.IoTHub;
+using EdgeMl.CloudSync.Secrets;
 using EdgeMl.Runtime.Packages;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Logging;
@@ -136,7 +137,7 @@ internal sealed class DesiredStateSource
 
         foreach (var issue in next.Issues)
         {
-            Log.DesiredRefused(_logger, update.Version, issue.Path, issue.Message);
+            Log.DesiredRefused(_logger, update.Version, issue.Path, SecretRedactor.RedactValue(issue.Message));
         }
 
         Changed?.Invoke(this, next);

@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Threading.Channels;
 using EdgeMl.Agent.Desired;
 using EdgeMl.Agent.Http;
 using EdgeMl.Agent.Protocol;
@@ -14,21 +15,61 @@ namespace EdgeMl.Agent.EdgeHub;
 /// (the model named by the message property <c>model</c>, or the only desired model) is answered on the output
 /// <c>predictions</c> with the request's message id as correlation id (or its own correlation id, kept). Bad
 /// requests are answered too, with <c>{"error": …}</c> and a <c>status</c> property, so a sender never waits in vain.
+/// Requests wait for the engine in a queue of <see cref="QueueCapacity"/>; one that finds it full is answered 503 at once.
 /// </summary>
-internal sealed class ModuleInferenceRoute(IIoTHubClient hub, PredictionPipeline pipeline, DesiredStateSource desired, ILogger<ModuleInferenceRoute> logger) : IHostedService
+internal sealed class ModuleInferenceRoute(
+    IIoTHubClient hub, PredictionPipeline pipeline, DesiredStateSource desired, ILogger<ModuleInferenceRoute> logger, int queueCapacity = ModuleInferenceRoute.QueueCapacity)
+    : BackgroundService
 {
+    public const int QueueCapacity = 32;
     private const string HeaderLength = "Inference-Header-Content-Length";
+    private readonly Channel<IoTHubMessage> _queue = Channel.CreateBounded<IoTHubMessage>(new BoundedChannelOptions(queueCapacity) { SingleReader = true });
 
-    public Task StartAsync(CancellationToken cancellationToken)
+    public override Task StartAsync(CancellationToken cancellationToken)
     {
-        hub.SetInputHandler(ModuleEndpoints.InferInput, HandleAsync);
-        return Task.CompletedTask;
+        hub.SetInputHandler(ModuleEndpoints.InferInput, AcceptAsync);
+        return base.StartAsync(cancellationToken);
     }
 
-    public Task StopAsync(CancellationToken cancellationToken)
+    public override Task StopAsync(CancellationToken cancellationToken)
     {
         hub.SetInputHandler(ModuleEndpoints.InferInput, null);
-        return Task.CompletedTask;
+        return base.StopAsync(cancellationToken);
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        try
+        {
+            await foreach (var message in _queue.Reader.ReadAllAsync(stoppingToken).ConfigureAwait(false))
+            {
+                try
+                {
+                    await HandleAsync(message, stoppingToken).ConfigureAwait(false);
+                }
+                catch (Exception e) when (e is not OperationCanceledException || !stoppingToken.IsCancellationRequested)
+                {
+                    // One request that fails in a way no one planned for must not stop the route for the others.
+                    Log.ModuleRequestFailed(logger, e);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+    }
+
+    /// <summary>The input handler: queues the request, or answers 503 when the queue is full.</summary>
+    internal Task AcceptAsync(IoTHubMessage message, CancellationToken cancellationToken)
+    {
+        if (_queue.Writer.TryWrite(message))
+        {
+            return Task.CompletedTask;
+        }
+
+        var model = message.Properties.TryGetValue("model", out var named) ? named : null;
+        var correlation = message.CorrelationId ?? message.MessageId;
+        return AnswerAsync(Error(503, $"{queueCapacity} requests are already waiting for the engine; send again later", model, correlation), model, correlation, cancellationToken);
     }
 
     internal async Task HandleAsync(IoTHubMessage message, CancellationToken cancellationToken)
@@ -46,6 +87,11 @@ internal sealed class ModuleInferenceRoute(IIoTHubClient hub, PredictionPipeline
             answer = await PredictAsync(model, message, correlation, cancellationToken).ConfigureAwait(false);
         }
 
+        await AnswerAsync(answer, model, correlation, cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task AnswerAsync(IoTHubMessage answer, string? model, string? correlation, CancellationToken cancellationToken)
+    {
         var sent = await hub.SendOutputAsync(ModuleEndpoints.PredictionsOutput, answer, cancellationToken).ConfigureAwait(false);
         if (!sent.Succeeded)
         {
@@ -75,6 +121,12 @@ internal sealed class ModuleInferenceRoute(IIoTHubClient hub, PredictionPipeline
             }
 
             headerLength = parsed;
+        }
+
+        // Nothing of the body is read for a model that is not here.
+        if (pipeline.Engine.GetStatus(model) is null)
+        {
+            return Error(404, $"model '{model}' is not served", model, correlation);
         }
 
         InferCall call;

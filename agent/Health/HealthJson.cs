@@ -3,10 +3,15 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using EdgeMl.Agent.Events;
 using EdgeMl.CloudSync.IoTHub;
+using EdgeMl.CloudSync.Secrets;
 
 namespace EdgeMl.Agent.Health;
 
-/// <summary>The health document as bytes, as the twin's compact form, and as the fingerprint that says whether it changed.</summary>
+/// <summary>
+/// The health document as bytes, as the twin's compact form, and as the fingerprint that says whether it changed.
+/// Every form of the health and of an event leaves through here, so here they pass the <see cref="SecretRedactor"/>:
+/// a registry string or an error that carries a key, a SAS or a password goes out masked on every transport.
+/// </summary>
 internal static class HealthJson
 {
     /// <summary>Strings longer than this are cut in the twin form (a twin string may hold 4 KB; reasons rarely need more).</summary>
@@ -15,14 +20,15 @@ internal static class HealthJson
     /// <summary>Room kept under the 32 KB reported section for the agent's other reported properties.</summary>
     public const int TwinBudgetBytes = 24 * 1024;
 
-    public static byte[] Serialize(AgentHealth health) => JsonSerializer.SerializeToUtf8Bytes(health, HealthJsonContext.Default.AgentHealth);
+    public static byte[] Serialize(AgentHealth health) => JsonSerializer.SerializeToUtf8Bytes(ToNode(health));
 
-    public static JsonObject ToNode(AgentHealth health) => (JsonObject)JsonSerializer.SerializeToNode(health, HealthJsonContext.Default.AgentHealth)!;
+    public static JsonObject ToNode(AgentHealth health) =>
+        (JsonObject)SecretRedactor.Redact(JsonSerializer.SerializeToNode(health, HealthJsonContext.Default.AgentHealth))!;
 
     public static byte[] Serialize(AgentEvent e) =>
         JsonSerializer.SerializeToUtf8Bytes(ToJson(e), HealthJsonContext.Default.EventJson);
 
-    public static EventJson ToJson(AgentEvent e) => new(e.At, e.Kind, e.Model, e.Version, e.Message);
+    public static EventJson ToJson(AgentEvent e) => new(e.At, e.Kind, e.Model, e.Version, SecretRedactor.RedactValue(e.Message));
 
     /// <summary>
     /// The document for the <c>health</c> reported property: per-tensor drift left out, long strings cut, and nulls

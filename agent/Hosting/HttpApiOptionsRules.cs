@@ -1,11 +1,12 @@
 using System.Net;
+using System.Text.RegularExpressions;
 using EdgeMl.Agent.Http;
 using Microsoft.Extensions.Options;
 
 namespace EdgeMl.Agent.Hosting;
 
-/// <summary>The API may leave loopback only behind a bearer token.</summary>
-internal sealed class HttpApiOptionsRules : IValidateOptions<HttpApiOptions>
+/// <summary>The API may leave loopback only behind a bearer token; the extra host names it answers to are names.</summary>
+internal sealed partial class HttpApiOptionsRules : IValidateOptions<HttpApiOptions>
 {
     public ValidateOptionsResult Validate(string? name, HttpApiOptions options)
     {
@@ -30,8 +31,19 @@ internal sealed class HttpApiOptionsRules : IValidateOptions<HttpApiOptions>
             problems.Add("EdgeMl:Http:Token is an unexpanded deployment variable (it starts with '$'): set EDGEML_HTTP_TOKEN in the deployment's .env (examples/module.env).");
         }
 
+        foreach (var entry in options.AllowedHosts.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            if (!HostName().IsMatch(entry))
+            {
+                problems.Add($"EdgeMl:Http:AllowedHosts: '{entry}' is not a host name or '*.' and a domain; give names without scheme or port ('*' alone would let DNS rebinding in).");
+            }
+        }
+
         return problems.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(problems);
     }
+
+    [GeneratedRegex(@"^(\*\.)?[A-Za-z0-9_]([A-Za-z0-9_-]*[A-Za-z0-9_])?(\.[A-Za-z0-9_]([A-Za-z0-9_-]*[A-Za-z0-9_])?)*$", RegexOptions.CultureInvariant)]
+    private static partial Regex HostName();
 
     private static bool IsLoopback(string host) =>
         string.Equals(host, "localhost", StringComparison.OrdinalIgnoreCase) || (IPAddress.TryParse(host, out var ip) && IPAddress.IsLoopback(ip));

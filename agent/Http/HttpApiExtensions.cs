@@ -14,7 +14,7 @@ namespace EdgeMl.Agent.Http;
 
 internal static class HttpApiExtensions
 {
-    /// <summary>The protocol error shape and token check, then the Open Inference Protocol routes and <c>/metrics</c>.</summary>
+    /// <summary>The protocol error shape and the gate (bound addresses, local callers, token), then the Open Inference Protocol routes and <c>/metrics</c>.</summary>
     public static WebApplication UseHttpApi(this WebApplication app)
     {
         if (app.Services.GetService<ShutdownDrain>() is not null)
@@ -37,6 +37,8 @@ internal static class HttpApiExtensions
     {
         services.TryAddSingleton<PrometheusMetrics>();
         services.TryAddSingleton<ServingReadiness>();
+        services.TryAddSingleton<BoundAddressCheck>();
+        services.AddHostedService(sp => sp.GetRequiredService<BoundAddressCheck>());
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton(sp => new PredictionPipeline(
             sp.GetRequiredService<InferenceEngine>(), sp.GetRequiredService<TimeProvider>(), sp.GetService<CaptureRecorder>(), sp.GetService<DriftRegistry>()));

@@ -17,6 +17,12 @@ internal sealed class HttpApiOptions
     /// </summary>
     public string? Token { get; set; }
 
+    /// <summary>
+    /// Host names the API answers to besides <c>localhost</c> and IP addresses, separated by <c>;</c>
+    /// (<c>*.example.com</c> for every name under one); any other Host is refused, which stops DNS rebinding.
+    /// </summary>
+    public string AllowedHosts { get; set; } = "";
+
     /// <summary>The largest request body accepted (Triton's default is 64 MiB).</summary>
     [Range(1024, 1L << 32)]
     public long MaxRequestBodyBytes { get; set; } = 64L * 1024 * 1024;

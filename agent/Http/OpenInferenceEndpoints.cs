@@ -92,6 +92,13 @@ internal static class OpenInferenceEndpoints
     private static async Task Infer(HttpContext context, string model, string? versionText)
     {
         var version = ParseVersion(versionText);
+
+        // Nothing of the body is read for a model that is not here (the engine's words, as when it answers itself).
+        if (Engine(context).GetStatus(model) is null)
+        {
+            throw new ProtocolException(404, $"model '{model}' is not served");
+        }
+
         var options = context.RequestServices.GetRequiredService<IOptions<HttpApiOptions>>().Value;
         long? headerLength = null;
         if (context.Request.Headers.TryGetValue(HeaderLength, out var headerValue))

@@ -6,9 +6,9 @@ using Microsoft.AspNetCore.Http;
 namespace EdgeMl.Agent.Http;
 
 /// <summary>
-/// Reads a request body whole into a pooled buffer, inflating gzip or deflate (zlib) first, and refusing
-/// anything over the limit with a 413 that carries the protocol's error body (Kestrel's own 413 has none, which
-/// clients report only as an empty response).
+/// Reads a request body whole into a pooled buffer that grows with the bytes received, inflating gzip or deflate
+/// (zlib) first, and refusing anything over the limit with a 413 that carries the protocol's error body (Kestrel's
+/// own 413 has none, which clients report only as an empty response).
 /// </summary>
 internal sealed class PooledBody : IDisposable
 {
@@ -20,7 +20,13 @@ internal sealed class PooledBody : IDisposable
         Length = length;
     }
 
+    /// <summary>One classifier image (110 KB of FP32) fits the first buffer, so the common request is read without a copy.</summary>
+    internal const int FirstBufferBytes = 128 * 1024;
+
     public int Length { get; }
+
+    /// <summary>The size of the buffer holding the body (pooled arrays may be larger than asked for).</summary>
+    internal int Capacity => _buffer.Length;
 
     public ReadOnlyMemory<byte> Memory => _buffer.AsMemory(0, Length);
 
@@ -40,7 +46,9 @@ internal sealed class PooledBody : IDisposable
             _ => throw new ProtocolException(501, $"Unsupported compression type '{encoding}'"),
         };
 
-        var buffer = ArrayPool<byte>.Shared.Rent(encoding is "" or "identity" && request.ContentLength is { } known ? (int)known : 64 * 1024);
+        // A declared length is a claim, not bytes: the first buffer is at most FirstBufferBytes, and the buffer
+        // doubles only when bytes arrive to fill it, so a client cannot hold memory it does not send.
+        var buffer = ArrayPool<byte>.Shared.Rent(encoding is "" or "identity" && request.ContentLength is { } known ? (int)Math.Min(known, FirstBufferBytes) : FirstBufferBytes);
         var length = 0;
         try
         {

@@ -1,23 +1,41 @@
+using System.Security.Cryptography;
+using System.Text;
 using EdgeMl.Agent.Protocol;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Options;
 
 namespace EdgeMl.Agent.Http;
 
 /// <summary>
 /// Every error leaves as <c>{"error": message}</c> with application/json, which is all Triton and KServe
-/// clients read; the bearer token is checked here too, for every path but health and anonymous endpoints.
+/// clients read. The gate is here too: nothing is served before <see cref="BoundAddressCheck"/> has passed the
+/// addresses Kestrel bound, then <see cref="LocalCallers"/> turns away foreign hosts, origins and body types, and
+/// the bearer token is checked for every path but health and anonymous endpoints.
 /// </summary>
-internal sealed class ProtocolErrorMiddleware(RequestDelegate next, Microsoft.Extensions.Options.IOptions<HttpApiOptions> options)
+internal sealed class ProtocolErrorMiddleware(RequestDelegate next, IOptions<HttpApiOptions> options, BoundAddressCheck addresses)
 {
-    private readonly string? _expected = options.Value.Token is { Length: > 0 } token ? "Bearer " + token : null;
+    private readonly byte[]? _expected = options.Value.Token is { Length: > 0 } token ? Encoding.UTF8.GetBytes("Bearer " + token) : null;
+    private readonly LocalCallers _callers = new(options.Value.AllowedHosts);
     private readonly long _maxBody = options.Value.MaxRequestBodyBytes;
 
     public async Task InvokeAsync(HttpContext context)
     {
+        if (!addresses.Passed)
+        {
+            await Write(context, 503, "the agent is starting");
+            return;
+        }
+
+        if (_callers.Check(context.Request) is { } refusal)
+        {
+            await Write(context, refusal.Status, refusal.Message);
+            return;
+        }
+
         // Endpoints marked AllowAnonymous (the diagnostics page, which holds no data) are served without it.
         if (_expected is not null && !context.Request.Path.StartsWithSegments("/v2/health")
             && context.GetEndpoint()?.Metadata.GetMetadata<Microsoft.AspNetCore.Authorization.IAllowAnonymous>() is null
-            && !string.Equals(context.Request.Headers.Authorization.ToString(), _expected, StringComparison.Ordinal))
+            && !HasToken(context.Request.Headers.Authorization.ToString()))
         {
             await Write(context, 401, "a bearer token is required (Authorization: Bearer …)", ("WWW-Authenticate", "Bearer"));
             return;
@@ -44,6 +62,13 @@ internal sealed class ProtocolErrorMiddleware(RequestDelegate next, Microsoft.Ex
         {
             // The client went away; there is no one to answer.
         }
+    }
+
+    /// <summary>Compared in constant time, so the time of a refusal tells nothing about how much of a guess was right.</summary>
+    private bool HasToken(string authorization)
+    {
+        var given = authorization.Length <= 1024 ? Encoding.UTF8.GetBytes(authorization) : [];
+        return CryptographicOperations.FixedTimeEquals(given, _expected);
     }
 
     private static async Task Write(HttpContext context, int status, string message, (string Name, string Value)? header = null)

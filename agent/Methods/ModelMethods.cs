@@ -3,6 +3,7 @@ using System.Text.Json.Nodes;
 using EdgeMl.Agent.Health;
 using EdgeMl.Agent.Sync;
 using EdgeMl.CloudSync.IoTHub;
+using EdgeMl.CloudSync.Secrets;
 using EdgeMl.Runtime.Packages;
 using EdgeMl.Runtime.Providers;
 using EdgeMl.Runtime.Serving;

@@ -1,8 +1,10 @@
+using System.Collections;
 using System.Runtime.InteropServices;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using EdgeMl.Agent.Events;
 using EdgeMl.Agent.Health;
+using EdgeMl.CloudSync.Secrets;
 using EdgeMl.Runtime.Packages;
 using EdgeMl.Runtime.Serving;
 using Microsoft.Extensions.Configuration;
@@ -12,15 +14,22 @@ using Microsoft.ML.OnnxRuntime;
 namespace EdgeMl.Agent.Methods;
 
 /// <summary>
-/// What a field engineer needs to diagnose a device, in one JSON document: versions, the configuration with
-/// secrets redacted, installed and active versions and the provider report per model, recent events and the
-/// health document. Everything passes through <see cref="SecretRedactor"/>; the document is kept under
-/// <see cref="MaxBytes"/> (the direct-method limit is 128 KB) by dropping the oldest events first.
+/// What a field engineer needs to diagnose a device, in one JSON document: versions, the agent's configuration
+/// sections and the environment variables it reads (by name: <see cref="EnvironmentPrefixes"/>), installed and
+/// active versions and the provider report per model, recent events and the health document. Everything passes
+/// through <see cref="SecretRedactor"/>; the document is kept under <see cref="MaxBytes"/> (the direct-method limit
+/// is 128 KB) by dropping the oldest events first.
 /// </summary>
 internal sealed class SupportBundle(HealthCollector collector, InferenceEngine engine, TimeProvider time, IServiceProvider services)
 {
     public const int MaxBytes = 120 * 1024;
     private const int MaxConfigValueChars = 1024;
+
+    /// <summary>The configuration sections the agent reads; other keys (every environment variable is one) stay out.</summary>
+    internal static readonly string[] ConfigurationSections = ["EdgeMl", "Kestrel", "Logging"];
+
+    /// <summary>Environment variables listed, by name prefix: the agent's, IoT Edge's and .NET's; no other is read.</summary>
+    internal static readonly string[] EnvironmentPrefixes = ["EdgeMl__", "IOTEDGE_", "DOTNET_"];
 
     public JsonObject Build()
     {
@@ -40,6 +49,7 @@ internal sealed class SupportBundle(HealthCollector collector, InferenceEngine e
                 ["architecture"] = RuntimeInformation.ProcessArchitecture.ToString(),
             },
             ["configuration"] = services.GetService<IConfiguration>() is { } configuration ? Configuration(configuration) : null,
+            ["environment"] = EnvironmentVariables(Environment.GetEnvironmentVariables()),
             ["models"] = ModelMethods.InstalledModels(engine, services.GetService<ModelStore>(), detailed: true),
             ["health"] = HealthJson.ToNode(health),
             ["events"] = new JsonArray(events.Select(e => JsonSerializer.SerializeToNode(HealthJson.ToJson(e), HealthJsonContext.Default.EventJson)).ToArray()),
@@ -74,13 +84,31 @@ internal sealed class SupportBundle(HealthCollector collector, InferenceEngine e
 
     internal static int Size(JsonNode node) => JsonSerializer.SerializeToUtf8Bytes(node).Length;
 
-    /// <summary>The whole configuration as a tree of strings; secret-named values are masked by the redactor.</summary>
+    /// <summary>The agent's configuration sections as a tree of strings; secret-named values are masked by the redactor.</summary>
     internal static JsonObject Configuration(IConfiguration configuration)
     {
         var result = new JsonObject();
-        foreach (var child in configuration.GetChildren().OrderBy(c => c.Key, StringComparer.OrdinalIgnoreCase))
+        foreach (var child in configuration.GetChildren()
+            .Where(c => ConfigurationSections.Contains(c.Key, StringComparer.OrdinalIgnoreCase))
+            .OrderBy(c => c.Key, StringComparer.OrdinalIgnoreCase))
         {
             result[child.Key] = Node(child);
+        }
+
+        return result;
+    }
+
+    /// <summary>The allowed variables, those whose names look secret masked (the redactor masks them again by name).</summary>
+    internal static JsonObject EnvironmentVariables(IDictionary variables)
+    {
+        var result = new JsonObject();
+        foreach (var name in variables.Keys.Cast<string>()
+            .Where(n => EnvironmentPrefixes.Any(p => n.StartsWith(p, StringComparison.OrdinalIgnoreCase)))
+            .Order(StringComparer.Ordinal))
+        {
+            var value = variables[name] as string ?? "";
+            result[name] = SecretRedactor.IsSecretName(name) ? SecretRedactor.Mask
+                : value.Length > MaxConfigValueChars ? value[..MaxConfigValueChars] + "…" : value;
         }
 
         return result;

@@ -139,12 +139,27 @@ internal static class InferRequestReader
 
         var bytes = body.Slice(cursor, (int)n2);
         cursor += (int)n2;
-        return type == TensorDataType.Bytes ? ReadByteElements(name, shape, bytes) : InferenceTensor.FromBytes(name, type, shape, bytes);
+        if (type == TensorDataType.Bytes)
+        {
+            return ReadByteElements(name, shape, bytes);
+        }
+
+        var expected = JsonTensorData.ElementCount(name, shape) * type.ElementSize();
+        return n2 == expected
+            ? InferenceTensor.FromBytes(name, type, shape, bytes)
+            : throw ProtocolException.BadRequest($"input '{name}': binary_data_size is {n2} bytes; {type.ToProtocolName()} {TensorSpec.FormatShape(shape)} needs {expected}");
     }
 
     internal static InferenceTensor ReadByteElements(string name, long[] shape, ReadOnlyMemory<byte> bytes)
     {
         var count = JsonTensorData.ElementCount(name, shape);
+
+        // Every element carries a 4-byte length, so the bytes bound the count before anything is allocated for it.
+        if (count > bytes.Length / 4)
+        {
+            throw ProtocolException.BadRequest($"input '{name}': shape {TensorSpec.FormatShape(shape)} declares {count} BYTES elements; {bytes.Length} bytes hold at most {bytes.Length / 4}");
+        }
+
         var elements = new ReadOnlyMemory<byte>[count];
         var offset = 0;
         for (var i = 0; i < count; i++)

@@ -21,36 +21,41 @@ internal static class JsonTensorData
             throw ProtocolException.BadRequest($"input '{name}': FP16 data cannot be sent as JSON; send it as binary data");
         }
 
+        // The shape is only a claim: nothing is allocated for it until the values are there to fill it.
+        var present = CountValues(data, 0, name);
+        if (present != count)
+        {
+            throw CountMismatch(name, present, count);
+        }
+
         if (type == TensorDataType.Bytes)
         {
-            var elements = new List<ReadOnlyMemory<byte>>((int)Math.Min(count, 1 << 20));
-            Walk(data, 0, name, e => elements.Add(e.ValueKind == JsonValueKind.String
+            var elements = new ReadOnlyMemory<byte>[count];
+            var next = 0;
+            Walk(data, 0, name, e => elements[next++] = e.ValueKind == JsonValueKind.String
                 ? Encoding.UTF8.GetBytes(e.GetString()!)
-                : throw ProtocolException.BadRequest($"input '{name}': BYTES elements must be JSON strings")));
-            return elements.Count == count
-                ? InferenceTensor.FromElements(name, shape, elements)
-                : throw CountMismatch(name, elements.Count, count);
+                : throw ProtocolException.BadRequest($"input '{name}': BYTES elements must be JSON strings"));
+            return InferenceTensor.FromElements(name, shape, elements);
         }
 
         var size = type.ElementSize();
+        if (count > Array.MaxLength / size)
+        {
+            throw ProtocolException.BadRequest($"input '{name}': {count} {type.ToProtocolName()} values do not fit in one tensor");
+        }
+
         var buffer = new byte[count * size];
-        long index = 0;
+        var index = 0;
         Walk(data, 0, name, e =>
         {
-            if (index >= count)
-            {
-                index++;
-                return;
-            }
-
-            if (!TryWrite(buffer.AsSpan((int)(index * size), size), type, e))
+            if (!TryWrite(buffer.AsSpan(index * size, size), type, e))
             {
                 throw ProtocolException.BadRequest($"input '{name}': element {index} ({e.GetRawText()}) is not a valid {type.ToProtocolName()} value");
             }
 
             index++;
         });
-        return index == count ? InferenceTensor.FromBytes(name, type, shape, buffer) : throw CountMismatch(name, index, count);
+        return InferenceTensor.FromBytes(name, type, shape, buffer);
     }
 
     public static void Write(Utf8JsonWriter writer, InferenceTensor tensor) => TensorJson.WriteData(writer, tensor);
@@ -66,6 +71,28 @@ internal static class JsonTensorData
             }
 
             count = d == 0 ? 0 : count <= int.MaxValue / d ? count * d : throw ProtocolException.BadRequest($"input '{name}': shape has too many elements");
+        }
+
+        return count;
+    }
+
+    /// <summary>The leaf values of (nested) array data, counted without reading them.</summary>
+    private static long CountValues(JsonElement element, int depth, string name)
+    {
+        if (element.ValueKind != JsonValueKind.Array)
+        {
+            return 1;
+        }
+
+        if (depth >= MaxNesting)
+        {
+            throw ProtocolException.BadRequest($"input '{name}': data is nested deeper than {MaxNesting}");
+        }
+
+        long count = 0;
+        foreach (var item in element.EnumerateArray())
+        {
+            count += item.ValueKind == JsonValueKind.Array ? CountValues(item, depth + 1, name) : 1;
         }
 
         return count;

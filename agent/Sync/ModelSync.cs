@@ -6,6 +6,7 @@ using EdgeMl.Agent.Events;
 using EdgeMl.Agent.Hosting;
 using EdgeMl.Agent.Serving;
 using EdgeMl.CloudSync.Registries;
+using EdgeMl.CloudSync.Secrets;
 using EdgeMl.Runtime.Packages;
 using EdgeMl.Runtime.Serving;
 using Microsoft.Extensions.Hosting;
@@ -334,7 +335,7 @@ internal sealed class ModelSync(
             var serving = engine.GetStatus(name)?.Version;
             activation.SetState(name, model, SyncPhase.Failed, serving, model.Version,
                 $"{message}; {(serving is { } s ? $"v{s} keeps serving" : "nothing serves yet")}; retrying in {delay.TotalSeconds:0} s");
-            Log.PullFailed(logger, name, model.VersionText, message, delay);
+            Log.PullFailed(logger, name, model.VersionText, SecretRedactor.RedactValue(message), delay);
             if (work.Failures == 1)
             {
                 events.Add(AgentEventKinds.SyncFailed, name, model.Version, $"{name} {model.VersionText}: {message}");

@@ -18,7 +18,7 @@ internal sealed partial class IoTHubClient
     private static readonly byte[] HandlerFailedBody = """{"message":"The method handler failed."}"""u8.ToArray();
     private readonly ConcurrentDictionary<string, DirectMethodHandler> _methods = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, InputMessageHandler> _inputHandlers = new(StringComparer.Ordinal);
-    private readonly Channel<IoTHubMessage> _inputs = Channel.CreateUnbounded<IoTHubMessage>(new() { SingleReader = true });
+    private readonly Channel<IoTHubMessage> _inputs;
 
     public void SetMethodHandler(string methodName, DirectMethodHandler? handler)
     {
@@ -177,7 +177,11 @@ internal sealed partial class IoTHubClient
             return;
         }
 
-        _inputs.Writer.TryWrite(MessageFromBag(body, properties, input));
+        if (!_inputs.Writer.TryWrite(MessageFromBag(body, properties, input)))
+        {
+            // The handlers are behind: what cannot wait is refused and counted rather than held without bound.
+            Reject(topic, $"{_options.InputQueueCapacity} input messages are already waiting for their handler");
+        }
     }
 
     internal static IoTHubMessage MessageFromBag(ReadOnlyMemory<byte> body, List<KeyValuePair<string, string?>> properties, string? input)

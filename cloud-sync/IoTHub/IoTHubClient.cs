@@ -49,6 +49,7 @@ internal sealed partial class IoTHubClient : BackgroundService, IIoTHubClient
         _backoff = new ReconnectBackoff(_options.ReconnectMinDelay, _options.ReconnectMaxDelay, random);
         _authBackoff = new ReconnectBackoff(_options.AuthenticationFailureMinDelay, _options.AuthenticationFailureMaxDelay, random);
         _telemetry = CreateTelemetryQueue(_options.TelemetryQueueCapacity);
+        _inputs = Channel.CreateBounded<IoTHubMessage>(new BoundedChannelOptions(_options.InputQueueCapacity) { SingleReader = true });
         _mqtt = new MqttClientFactory().CreateMqttClient();
     }
 

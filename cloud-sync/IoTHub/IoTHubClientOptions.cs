@@ -66,6 +66,10 @@ public sealed class IoTHubClientOptions
 
     [Range(1, 1_000_000)]
     public int TelemetryQueueCapacity { get; set; } = 1000;
+
+    /// <summary>Module input messages waiting for their handler; further ones are refused and counted.</summary>
+    [Range(1, 100_000)]
+    public int InputQueueCapacity { get; set; } = 256;
 }
 
 [OptionsValidator]

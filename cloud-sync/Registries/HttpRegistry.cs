@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Http.Headers;
+using EdgeMl.CloudSync.Secrets;
 
 namespace EdgeMl.CloudSync.Registries;
 
@@ -28,7 +29,8 @@ internal sealed class HttpRegistry : IModelRegistry
         _base = baseUri.AbsoluteUri.EndsWith('/') ? baseUri : new Uri(baseUri.AbsoluteUri + "/");
     }
 
-    public string Description => _base.GetLeftPart(UriPartial.Path);
+    /// <summary>The base address without its query, and without user-info (which may be a password or a token).</summary>
+    public string Description => SecretRedactor.RedactValue(_base.GetLeftPart(UriPartial.Path));
 
     public Task<byte[]?> TryReadAsync(string path, long maxBytes, CancellationToken cancellationToken) =>
         BoundedRead.WatchAsync(_limits, _time, $"{path} at {Description}", async watchdog =>

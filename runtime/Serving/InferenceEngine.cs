@@ -105,12 +105,16 @@ public sealed class InferenceEngine : IDisposable
     {
         ArgumentNullException.ThrowIfNull(request);
         var started = _time.GetTimestamp();
-        var modelTag = new KeyValuePair<string, object?>("model", model);
-        _metrics.Requests.Add(1, modelTag);
         if (!_slots.TryGetValue(model, out var slot))
         {
-            return Fail(model, 0, InferenceErrorKind.ModelNotFound, $"model '{model}' is not served");
+            // A name from a request is not a label: made-up names would grow every scrape without bound.
+            _metrics.Requests.Add(1, new KeyValuePair<string, object?>("model", RuntimeMetrics.UnknownModel));
+            _metrics.Failed(RuntimeMetrics.UnknownModel, InferenceErrorKind.ModelNotFound);
+            return InferenceResult.Failure(model, 0, new InferenceError(InferenceErrorKind.ModelNotFound, $"model '{model}' is not served"));
         }
+
+        var modelTag = new KeyValuePair<string, object?>("model", model);
+        _metrics.Requests.Add(1, modelTag);
 
         var lease = slot.Acquire();
         if (lease is null)

@@ -3,10 +3,16 @@ using EdgeMl.Runtime.Tensors;
 
 namespace EdgeMl.Runtime.Serving;
 
-/// <summary>The runtime's instruments, meter <c>EdgeMl.Runtime</c>; every one is tagged with the model name.</summary>
+/// <summary>
+/// The runtime's instruments, meter <c>EdgeMl.Runtime</c>; every one is tagged with the model name, which is only ever
+/// a model the engine holds (requests for any other name count under <see cref="UnknownModel"/>).
+/// </summary>
 public sealed class RuntimeMetrics
 {
     public const string MeterName = "EdgeMl.Runtime";
+
+    /// <summary>The <c>model</c> label of requests for a model the engine does not hold.</summary>
+    public const string UnknownModel = "unknown";
 
     public RuntimeMetrics(IMeterFactory meterFactory)
     {

@@ -17,7 +17,7 @@ internal static class LatencyHarness
 
     /// <summary>
     /// <c>latency [rounds]</c>: bare, in process, HTTP binary and JSON on the agent's default 1 % capture; plus two
-    /// probes that split what HTTP adds (a bare round trip, and a binary body read and parsed for an unknown model)
+    /// probes that split what HTTP adds (a bare round trip, and a binary body read and parsed for a version not served)
     /// and the server's own time per route from ASP.NET Core's <c>http.server.request.duration</c>.
     /// </summary>
     public static async Task RunAsync(string[] args)
@@ -48,7 +48,8 @@ internal static class LatencyHarness
             ("HTTP v2 binary", () => setup.HttpBinaryAsync(), []),
             ("HTTP v2 JSON", () => setup.HttpJsonAsync(), []),
             ("probe: GET /v2/health/live", () => setup.HttpProbeAsync("/v2/health/live", body: false), []),
-            ("probe: binary body, unknown model (404)", () => setup.HttpProbeAsync("/v2/models/unknown/infer", body: true), []),
+            // An unknown model is refused before its body is read; a version not served is refused after it was parsed.
+            ("probe: binary body, version not served (404)", () => setup.HttpProbeAsync("/v2/models/cls/versions/999/infer", body: true), []),
         ]);
         Console.WriteLine();
         Console.WriteLine("| path | server's own time P50 µs (Kestrel's http.server.request.duration) |");

@@ -66,6 +66,21 @@ public sealed class DesiredAcknowledgerTests : IAsyncLifetime, IDisposable
         status.Set(new ModelSyncState(model, "1", phase, active, 1, message, DateTimeOffset.UtcNow));
 
     [Fact]
+    public async Task Acknowledge_RegistryCarryingAKeyAndAReasonQuotingIt_ReportedMasked()
+    {
+        const string Registry = "DefaultEndpointsProtocol=https;AccountName=acct;AccountKey=K3YSECRET==;Container=models";
+        var (_, status) = await StartAsync();
+
+        await _hub.Simulator.UpdateDesiredAsync(_hub.Module, new JsonObject { ["registry"] = Registry, ["models"] = new JsonObject { ["cls"] = new JsonObject { ["version"] = 1 } } });
+        SetState(status, "cls", SyncPhase.Failed, null, $"registry '{Registry}' is not usable");
+        await HubHarness.WaitForAsync(() => AckCode("cls") == 500 && _hub.Module.Twin.Reported["registry"] is not null, "the registry and model acknowledgements");
+
+        var reported = _hub.Module.Twin.Reported.ToJsonString();
+        Assert.DoesNotContain("K3YSECRET", reported, StringComparison.Ordinal);
+        Assert.Contains("AccountKey=***", _hub.Module.Twin.Reported["registry"]!["value"]!.GetValue<string>(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Acknowledge_GoodModel_202WhilePendingThen200WithDesiredVersion()
     {
         var (desired, status) = await StartAsync();

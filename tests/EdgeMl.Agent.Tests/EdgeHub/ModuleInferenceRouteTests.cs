@@ -4,6 +4,7 @@ using EdgeMl.Agent.Desired;
 using EdgeMl.Agent.EdgeHub;
 using EdgeMl.Agent.Hosting;
 using EdgeMl.Agent.Serving;
+using EdgeMl.CloudSync.IoTHub;
 using EdgeMl.IoTHubSimulator;
 using EdgeMl.Runtime;
 using EdgeMl.Runtime.Packages;
@@ -54,13 +55,18 @@ public sealed class ModuleInferenceRouteTests : IAsyncLifetime, IDisposable
         return $$"""{"inputs":[{"name":"x","shape":[1,3,48,192],"datatype":"FP32","data":[{{data}}]}]}""";
     }
 
-    private async Task StartRouteAsync(params string[] desiredModels)
+    private ModuleInferenceRoute CreateRoute(string[] desiredModels, int queueCapacity = ModuleInferenceRoute.QueueCapacity)
     {
         var config = desiredModels.ToDictionary(m => $"EdgeMl:Desired:models:{m}:version", _ => (string?)"1");
         var desired = new DesiredStateSource(new ConfigurationBuilder().AddInMemoryCollection(config).Build(),
             Options.Create(new AgentOptions { DataDirectory = _temp.Sub("data") }), NullLogger<DesiredStateSource>.Instance);
         var pipeline = new PredictionPipeline(_services.GetRequiredService<InferenceEngine>(), TimeProvider.System);
-        _route = new ModuleInferenceRoute(_hub.Client, pipeline, desired, NullLogger<ModuleInferenceRoute>.Instance);
+        return new ModuleInferenceRoute(_hub.Client, pipeline, desired, NullLogger<ModuleInferenceRoute>.Instance, queueCapacity);
+    }
+
+    private async Task StartRouteAsync(params string[] desiredModels)
+    {
+        _route = CreateRoute(desiredModels);
         await _route.StartAsync(CancellationToken.None);
         await HubHarness.WaitForAsync(() => _hub.Module.CurrentSubscriptions.Any(s => s.Contains("/inputs/", StringComparison.Ordinal)), "inputs subscription");
     }
@@ -152,5 +158,33 @@ public sealed class ModuleInferenceRouteTests : IAsyncLifetime, IDisposable
 
         Assert.Equal("400", answer.ApplicationProperties["status"]);
         Assert.Contains("version", JsonNode.Parse(answer.BodyText)!["error"]!.GetValue<string>(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Infer_UnknownModelWithUnreadableBody_404BeforeTheBodyIsRead()
+    {
+        await StartRouteAsync("cls");
+
+        var answer = await SendAsync("{\"inputs\":[{\"name\":", ("$.mid", "m-5"), ("model", "made-up"));
+
+        Assert.Equal("404", answer.ApplicationProperties["status"]);
+        Assert.Equal("model 'made-up' is not served", JsonNode.Parse(answer.BodyText)!["error"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task Accept_QueueFull_Answered503AtOnceWithItsCorrelationId()
+    {
+        // Not started: nothing takes requests from the queue, so the second one finds it full.
+        var route = CreateRoute(["cls"], queueCapacity: 1);
+        await route.AcceptAsync(new IoTHubMessage(Encoding.UTF8.GetBytes(Request)) { MessageId = "q-1" }, CancellationToken.None);
+        var before = _hub.Simulator.Messages.Count;
+
+        await route.AcceptAsync(new IoTHubMessage(Encoding.UTF8.GetBytes(Request)) { MessageId = "q-2", Properties = { ["model"] = "cls" } }, CancellationToken.None);
+
+        await HubHarness.WaitForAsync(() => _hub.Simulator.Messages.Count > before, "the 503 answer");
+        var answer = _hub.Simulator.Messages[before];
+        Assert.Equal((ModuleEndpoints.PredictionsOutput, "503", "q-2"), (answer.OutputName, answer.ApplicationProperties["status"], answer.SystemProperties["$.cid"]));
+        Assert.Contains("already waiting", JsonNode.Parse(answer.BodyText)!["error"]!.GetValue<string>(), StringComparison.Ordinal);
+        route.Dispose();
     }
 }

@@ -43,7 +43,11 @@ internal sealed class AgentProcess : IAsyncDisposable
         }
     }
 
-    public static AgentProcess Start(IEnumerable<string> settings, int? httpPort = null)
+    /// <summary>The process id, for what <c>/proc</c> says of it.</summary>
+    public int Id => _process.Id;
+
+    /// <param name="environment">Variables set for the agent beside the test runner's own.</param>
+    public static AgentProcess Start(IEnumerable<string> settings, int? httpPort = null, IReadOnlyDictionary<string, string>? environment = null)
     {
         var http = httpPort ?? FreePort();
         var metrics = FreePort();
@@ -51,6 +55,11 @@ internal sealed class AgentProcess : IAsyncDisposable
         args.AddRange(settings);
         var info = EdgeMlProcess.StartInfo(args);
         info.Environment["DOTNET_gcServer"] = "0";
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
+        {
+            info.Environment[name] = value;
+        }
+
         var process = Process.Start(info) ?? throw new InvalidOperationException("edgeml did not start");
         return new AgentProcess(process, http, metrics);
     }

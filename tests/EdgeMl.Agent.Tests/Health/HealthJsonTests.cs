@@ -55,6 +55,31 @@ public sealed class HealthJsonTests
         Assert.Equal(300 - kept, twin["modelsOmitted"]!.GetValue<int>());
     }
 
+    [Theory]
+    [InlineData("https://acct.blob.core.windows.net/models?sv=2024-05-04&sr=c&sig=S1GSECRET%2B", "S1GSECRET")]
+    [InlineData("DefaultEndpointsProtocol=https;AccountName=acct;AccountKey=K3YSECRET==;Container=models", "K3YSECRET")]
+    [InlineData("https://user:PA55SECRET@registry.example/models", "PA55SECRET")]
+    public void EveryForm_RegistryCarryingASecret_LeavesMasked(string registry, string secret)
+    {
+        var health = Health(Model("m")) with
+        {
+            Sync = new SyncHealth(registry, $"registry '{registry}' is not usable", T0, [new ModelSyncHealth("m", "latest", "failed", null, 2, null, $"pull from {registry} failed")]),
+        };
+        var e = new Events.AgentEvent(T0, "syncFailed", "m", 2, $"m latest: {registry} unreachable");
+
+        string[] forms =
+        [
+            System.Text.Encoding.UTF8.GetString(HealthJson.Serialize(health)),
+            HealthJson.ToNode(health).ToJsonString(),
+            HealthJson.ToTwin(health).ToJsonString(),
+            System.Text.Encoding.UTF8.GetString(HealthJson.Serialize(e)),
+            HealthJson.ToJson(e).Message,
+        ];
+
+        Assert.All(forms, f => Assert.DoesNotContain(secret, f, StringComparison.Ordinal));
+        Assert.Contains("***", HealthJson.ToNode(health)["sync"]!["registry"]!.GetValue<string>(), StringComparison.Ordinal);
+    }
+
     private static ModelHealth Model(string name, double latency = 2, long requests = 1) =>
         new(name, "ready", 1, "cpu", ["cpu"], false, null, null, new LatencyHealth(latency, latency * 2), requests, 0, null, null);
 

@@ -53,6 +53,21 @@ public sealed class HostingRulesTests : IDisposable
         Assert.True(rules.Validate(null, new HttpApiOptions { Urls = "http://0.0.0.0:8000", Token = new string('t', 16) }).Succeeded);
     }
 
+    [Theory]
+    [InlineData("edgeml", true)]
+    [InlineData("edgeml; press-7.plant.example ;*.plant.example", true)]
+    [InlineData("*", false)]
+    [InlineData("edgeml:8000", false)]
+    [InlineData("http://edgeml", false)]
+    [InlineData("*edgeml", false)]
+    public void HttpApiRules_AllowedHosts_NamesOnly(string allowedHosts, bool valid)
+    {
+        var result = new HttpApiOptionsRules().Validate(null, new HttpApiOptions { AllowedHosts = allowedHosts });
+
+        Assert.Equal(valid, result.Succeeded);
+        Assert.All(result.Failures ?? [], f => Assert.Contains("EdgeMl:Http:AllowedHosts", f, StringComparison.Ordinal));
+    }
+
     [Fact]
     public void HttpApiRules_TokenIsAnUnexpandedTemplateVariable_Refused()
     {

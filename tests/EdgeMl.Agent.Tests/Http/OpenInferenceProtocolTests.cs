@@ -87,7 +87,7 @@ public sealed class OpenInferenceProtocolTests : IAsyncLifetime
         var nested = JsonSerializer.Serialize(input.Chunk(192).Chunk(48).Chunk(3));
         var body = $$"""{"inputs":[{"name":"x","shape":[1,3,48,192],"datatype":"FP32","data":{{nested}}}]}""";
 
-        using var json = JsonDocument.Parse(await Text(await _host.Client.PostAsync("/v2/models/ocr-cls/infer", new StringContent(body)), HttpStatusCode.OK));
+        using var json = JsonDocument.Parse(await Text(await _host.Client.PostAsync("/v2/models/ocr-cls/infer", Json(body)), HttpStatusCode.OK));
 
         Assert.Equal(Bare(input), json.RootElement.GetProperty("outputs")[0].GetProperty("data").EnumerateArray().Select(v => v.GetSingle()).ToArray());
     }
@@ -150,7 +150,7 @@ public sealed class OpenInferenceProtocolTests : IAsyncLifetime
     {
         var body = """{"inputs":[{"name":"x","shape":[1,3,48,192],"datatype":"FP32","parameters":{"binary_data_size":110592}}]}""";
 
-        var text = await Text(await _host.Client.PostAsync("/v2/models/ocr-cls/infer", new StringContent(body)), HttpStatusCode.BadRequest);
+        var text = await Text(await _host.Client.PostAsync("/v2/models/ocr-cls/infer", Json(body)), HttpStatusCode.BadRequest);
 
         Assert.Contains("must give Inference-Header-Content-Length", text, StringComparison.Ordinal);
     }
@@ -165,7 +165,7 @@ public sealed class OpenInferenceProtocolTests : IAsyncLifetime
     [InlineData("""{"inputs":[{"name":"x","shape":[1,4,1,1],"datatype":"FP32","data":[1,2,3,4]}]}""", "input 'x' dimension 1 is 4; the model expects 3")]
     public async Task Infer_BadJson_Is400WithSpecificError(string body, string expected)
     {
-        var error = await Error(await _host.Client.PostAsync("/v2/models/ocr-cls/infer", new StringContent(body)), HttpStatusCode.BadRequest);
+        var error = await Error(await _host.Client.PostAsync("/v2/models/ocr-cls/infer", Json(body)), HttpStatusCode.BadRequest);
 
         Assert.Contains(expected, error, StringComparison.Ordinal);
     }
@@ -200,7 +200,7 @@ public sealed class OpenInferenceProtocolTests : IAsyncLifetime
     [Fact]
     public async Task Infer_UnknownModel_Is404()
     {
-        var text = await Text(await _host.Client.PostAsync("/v2/models/ocr-det/infer", new StringContent("""{"inputs":[]}""")), HttpStatusCode.NotFound);
+        var text = await Text(await _host.Client.PostAsync("/v2/models/ocr-det/infer", Json("""{"inputs":[]}""")), HttpStatusCode.NotFound);
 
         Assert.Equal("""{"error":"model 'ocr-det' is not served"}""", text);
     }
@@ -233,7 +233,7 @@ public sealed class OpenInferenceProtocolTests : IAsyncLifetime
     [Fact]
     public async Task Infer_UnsupportedContentEncoding_Is501WithAcceptEncoding()
     {
-        var content = new StringContent("{}");
+        var content = Json("{}");
         content.Headers.ContentEncoding.Add("br");
 
         using var response = await _host.Client.PostAsync("/v2/models/ocr-cls/infer", content);
@@ -280,4 +280,7 @@ public sealed class OpenInferenceProtocolTests : IAsyncLifetime
             return text;
         }
     }
+
+    /// <summary>A JSON body as clients label it (a bare StringContent says text/plain, which the API refuses).</summary>
+    private static StringContent Json(string body) => new(body, Encoding.UTF8, "application/json");
 }

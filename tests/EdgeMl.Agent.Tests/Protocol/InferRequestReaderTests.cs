@@ -63,4 +63,44 @@ public sealed class InferRequestReaderTests
 
         Assert.Equal((400, expected), (e.StatusCode, e.Message));
     }
+
+    /// <summary>An 80-byte request must not make the reader allocate what its shape claims (2 GB here).</summary>
+    [Theory]
+    [InlineData("""{"inputs":[{"name":"x","shape":[268435455],"datatype":"FP64","data":[1]}]}""", "input 'x': data has 1 elements; shape needs 268435455")]
+    [InlineData("""{"inputs":[{"name":"x","shape":[200000000],"datatype":"FP64","data":[[1],[2]]}]}""", "input 'x': data has 2 elements; shape needs 200000000")]
+    [InlineData("""{"inputs":[{"name":"s","shape":[100000000],"datatype":"BYTES","data":["a"]}]}""", "input 's': data has 1 elements; shape needs 100000000")]
+    public void Read_JsonShapeClaimingMoreThanItsValues_RefusedBeforeAllocating(string json, string expected)
+    {
+        var body = Encoding.UTF8.GetBytes(json);
+        var before = GC.GetAllocatedBytesForCurrentThread();
+
+        var e = Assert.Throws<ProtocolException>(() => InferRequestReader.Read(body, null));
+
+        Assert.Equal((400, expected), (e.StatusCode, e.Message));
+        Assert.InRange(GC.GetAllocatedBytesForCurrentThread() - before, 0, 1 << 20);
+    }
+
+    [Fact]
+    public void Read_BinaryBytesShapeClaimingMoreElementsThanBytes_RefusedBeforeAllocating()
+    {
+        var header = Encoding.UTF8.GetBytes("""{"inputs":[{"name":"s","shape":[2147483647],"datatype":"BYTES","parameters":{"binary_data_size":8}}]}""");
+        byte[] body = [.. header, 1, 0, 0, 0, 0x61, 0, 0, 0];
+        var before = GC.GetAllocatedBytesForCurrentThread();
+
+        var e = Assert.Throws<ProtocolException>(() => InferRequestReader.Read(body, header.Length));
+
+        Assert.Equal((400, "input 's': shape [2147483647] declares 2147483647 BYTES elements; 8 bytes hold at most 2"), (e.StatusCode, e.Message));
+        Assert.InRange(GC.GetAllocatedBytesForCurrentThread() - before, 0, 1 << 20);
+    }
+
+    [Fact]
+    public void Read_BinarySizeDisagreesWithShape_RefusedNamingTheInput()
+    {
+        var header = Encoding.UTF8.GetBytes("""{"inputs":[{"name":"x","shape":[1000000000],"datatype":"FP32","parameters":{"binary_data_size":8}}]}""");
+        byte[] body = [.. header, 0, 0, 0, 0, 0, 0, 0, 0];
+
+        var e = Assert.Throws<ProtocolException>(() => InferRequestReader.Read(body, header.Length));
+
+        Assert.Equal((400, "input 'x': binary_data_size is 8 bytes; FP32 [1000000000] needs 4000000000"), (e.StatusCode, e.Message));
+    }
 }

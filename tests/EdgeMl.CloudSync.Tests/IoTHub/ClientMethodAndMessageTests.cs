@@ -2,6 +2,7 @@ using System.Text;
 using System.Text.Json.Nodes;
 using EdgeMl.CloudSync.IoTHub;
 using EdgeMl.IoTHubSimulator;
+using Microsoft.Extensions.Diagnostics.Metrics.Testing;
 using Xunit.Abstractions;
 using Sim = EdgeMl.IoTHubSimulator.IoTHubSimulator;
 
@@ -183,6 +184,54 @@ public sealed class ClientMethodAndMessageTests(ITestOutputHelper output) : IAsy
 
         Assert.Equal("good", Encoding.UTF8.GetString(message.Body.Span));
         Assert.Equal(IoTHubConnectionState.Connected, _h.Client.State);
+    }
+
+    [Fact]
+    public async Task Input_HandlerBehindAndQueueFull_FurtherMessagesRefusedAndCounted()
+    {
+        var module = _sim.AddModule("edge01", "slow");
+        await using var h = IoTHubTestHarness.Create(_sim, _sim.ConnectionString(module), output, o => o.InputQueueCapacity = 2);
+        using var rejected = new MetricCollector<long>(h.Meters, IoTHubMetrics.MeterName, "edgeml.iothub.incoming.rejected");
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var received = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        h.Client.SetInputHandler("frames", async (m, _) =>
+        {
+            received.Enqueue(Encoding.UTF8.GetString(m.Body.Span));
+            await release.Task;
+        });
+        await h.StartAsync();
+        await h.WaitForConnectedAsync();
+
+        // The handler holds the first message; two wait in the queue; the other three are refused.
+        await _sim.SendToModuleInputAsync(module, "frames", Encoding.UTF8.GetBytes("f0"));
+        await Until(() => !received.IsEmpty, "the first message in the handler");
+        for (var i = 1; i <= 5; i++)
+        {
+            await _sim.SendToModuleInputAsync(module, "frames", Encoding.UTF8.GetBytes($"f{i}"));
+        }
+
+        await Until(() => rejected.GetMeasurementSnapshot().EvaluateAsCounter() == 3, "three refused messages");
+        release.SetResult();
+        await Until(() => received.Count == 3, "the queued messages handled");
+
+        Assert.Equal(["f0", "f1", "f2"], received);
+    }
+
+    /// <summary>Polls a condition on the client's side, which raises no simulator event; the guard only stops a hang.</summary>
+    private static async Task Until(Func<bool> condition, string what)
+    {
+        using var guard = new CancellationTokenSource(IoTHubTestHarness.Guard);
+        while (!condition())
+        {
+            try
+            {
+                await Task.Delay(20, guard.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                throw new TimeoutException($"not seen within {IoTHubTestHarness.Guard}: {what}");
+            }
+        }
     }
 
     [Fact]

@@ -193,6 +193,9 @@ public sealed class SimulatorSemanticsTests(ITestOutputHelper output) : IAsyncLi
         var device = _sim.AddDevice("dev1");
         var (client, dropped, _) = await ConnectRawAsync(device, expires: time.GetUtcNow().AddSeconds(60));
 
+        // The hub arms its expiry timer when it sees the connection, which may come after CONNACK: a fake clock
+        // advanced before then would leave the timer to be created already due, with nothing to advance it.
+        await _sim.WaitForAsync(() => device.IsConnected, IoTHubTestHarness.Guard, "the hub's side of the connection");
         time.Advance(TimeSpan.FromSeconds(59));
         Assert.True(client.IsConnected);
         time.Advance(TimeSpan.FromSeconds(2));

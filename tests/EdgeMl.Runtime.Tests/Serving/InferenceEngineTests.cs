@@ -242,4 +242,25 @@ public sealed class InferenceEngineTests
         Assert.Equal(["activated", "refused"], swaps.GetMeasurementSnapshot().Select(m => (string)m.Tags["outcome"]!));
         Assert.Single(duration.GetMeasurementSnapshot());
     }
+
+    [Fact]
+    public async Task Infer_ThousandsOfMadeUpNames_CountedUnderOneUnknownLabel()
+    {
+        using var meters = new TestMeterFactory();
+        using var engine = new InferenceEngine(new ModelLoader(), new RuntimeMetrics(meters), TimeProvider.System);
+        using var requests = new MetricCollector<long>(meters, RuntimeMetrics.MeterName, "edgeml.inference.requests");
+        using var failures = new MetricCollector<long>(meters, RuntimeMetrics.MeterName, "edgeml.inference.failures");
+        await engine.ActivateAsync(Classifier.Definition(version: 1));
+
+        for (var i = 0; i < 2000; i++)
+        {
+            Assert.Equal(InferenceErrorKind.ModelNotFound, (await engine.InferAsync($"made-up-{i}", Classifier.Request(1))).Error!.Kind);
+        }
+
+        await engine.InferAsync(Classifier.Name, Classifier.Request(1));
+
+        Assert.Equal(["ocr-cls", "unknown"], requests.GetMeasurementSnapshot().Select(m => (string)m.Tags["model"]!).Distinct().Order());
+        Assert.Equal(2000, requests.GetMeasurementSnapshot().Where(m => (string)m.Tags["model"]! == RuntimeMetrics.UnknownModel).EvaluateAsCounter());
+        Assert.Equal(["unknown"], failures.GetMeasurementSnapshot().Select(m => (string)m.Tags["model"]!).Distinct());
+    }
 }

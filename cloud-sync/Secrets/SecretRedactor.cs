@@ -1,24 +1,30 @@
-using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 
-namespace EdgeMl.Agent.Methods;
+namespace EdgeMl.CloudSync.Secrets;
 
 /// <summary>
-/// Takes secrets out of what leaves the device in a support bundle: whole values under names that hold secrets
-/// (passwords, tokens, keys, connection strings), and, in every other string, the parts that look like one
-/// (<c>SharedAccessKey=…</c>, a SAS token, a URL's SAS query or password, a bearer token).
+/// The one place that takes secrets out of what leaves the device (health on every transport, events, twin
+/// acknowledgements, the support bundle, error messages, logs that carry configuration): whole values under names
+/// that hold secrets (passwords, tokens, keys, connection strings), and, in every other string, the parts that look
+/// like one (<c>SharedAccessKey=…</c>, <c>AccountKey=…</c>, a SAS token or query, a URL's user-info, a bearer token).
 /// </summary>
 internal static partial class SecretRedactor
 {
     public const string Mask = "***";
 
-    /// <summary>True for a configuration key (its last segment) whose value is a secret whatever it looks like.</summary>
+    /// <summary>
+    /// True for a configuration key or environment variable (its last segment, after <c>:</c> or <c>__</c>) whose value
+    /// is a secret whatever it looks like: <c>EdgeMl:Mqtt:Password</c>, <c>API_KEY</c>, <c>STORAGE_ACCOUNT_KEY</c>, <c>MQTT_PASS</c>.
+    /// </summary>
     public static bool IsSecretName(string key)
     {
         ArgumentNullException.ThrowIfNull(key);
-        var leaf = key[(key.LastIndexOf(':') + 1)..];
-        return SecretName().IsMatch(leaf);
+        var dunder = key.LastIndexOf("__", StringComparison.Ordinal);
+        var leaf = key[Math.Max(key.LastIndexOf(':') + 1, dunder < 0 ? 0 : dunder + 2)..];
+        var name = Separators().Replace(leaf, "").ToLowerInvariant();
+        return SecretName().IsMatch(name)
+            || (name.EndsWith("key", StringComparison.Ordinal) && !name.EndsWith("publickey", StringComparison.Ordinal));
     }
 
     public static string RedactValue(string value)
@@ -27,7 +33,7 @@ internal static partial class SecretRedactor
         var result = SasToken().Replace(value, "SharedAccessSignature " + Mask);
         result = KeyValueSecret().Replace(result, m => m.Groups["name"].Value + "=" + Mask);
         result = SasQuery().Replace(result, m => m.Groups["lead"].Value + Mask);
-        result = UrlPassword().Replace(result, "://" + Mask + "@");
+        result = UrlUserInfo().Replace(result, "://" + Mask + "@");
         result = Bearer().Replace(result, "Bearer " + Mask);
         return result;
     }
@@ -75,21 +81,25 @@ internal static partial class SecretRedactor
         }
     }
 
-    [GeneratedRegex(@"(password|passwd|pwd|secret|token|connectionstring|sharedaccesskey|accountkey|accesskey|apikey|privatekey|signature|credential|sas)", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
+    [GeneratedRegex(@"[_\-.]", RegexOptions.CultureInvariant)]
+    private static partial Regex Separators();
+
+    [GeneratedRegex(@"pass|pwd|secret|token|connectionstring|accesskey|apikey|privatekey|signature|credential|sas|authorization|cookie", RegexOptions.CultureInvariant)]
     private static partial Regex SecretName();
 
     [GeneratedRegex(@"SharedAccessSignature\s+[^\s""';]+", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
     private static partial Regex SasToken();
 
-    [GeneratedRegex(@"(?<name>SharedAccessKey|SharedAccessSignature|AccountKey|AccessKey|Password|Pwd|Token|Secret|sig)=(?!\*\*\*)[^;&\s""']+", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
+    [GeneratedRegex(@"(?<name>SharedAccessKey|SharedAccessSignature|AccountKey|AccessKey|Password|Passwd|Pwd|Token|Secret|api[_-]?key|sig)=(?!\*\*\*)[^;&\s""']+", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
     private static partial Regex KeyValueSecret();
 
     /// <summary>A query string that carries a SAS signature: the whole query goes (sv, se, sp… say who may do what until when).</summary>
     [GeneratedRegex(@"(?<lead>\?)(?=[^\s""']*\bsig=)[^\s""'#]+", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
     private static partial Regex SasQuery();
 
-    [GeneratedRegex(@"://[^/\s:@""']+:[^/\s@""']+@", RegexOptions.CultureInvariant)]
-    private static partial Regex UrlPassword();
+    /// <summary>Any user-info in a URL: a password, or a token given as the user name.</summary>
+    [GeneratedRegex(@"://(?!\*\*\*@)[^/\s@""']+@", RegexOptions.CultureInvariant)]
+    private static partial Regex UrlUserInfo();
 
     [GeneratedRegex(@"Bearer\s+(?!\*\*\*)[A-Za-z0-9._~+/=-]+", RegexOptions.CultureInvariant)]
     private static partial Regex Bearer();

@@ -1,7 +1,7 @@
 using System.Text.Json.Nodes;
-using EdgeMl.Agent.Methods;
+using EdgeMl.CloudSync.Secrets;
 
-namespace EdgeMl.Agent.Tests.Methods;
+namespace EdgeMl.CloudSync.Tests.Secrets;
 
 public sealed class SecretRedactorTests
 {
@@ -12,7 +12,11 @@ public sealed class SecretRedactorTests
     [InlineData("https://a.blob.core.windows.net/c/x.parquet?sv=2024-05-04&sp=r&sig=AbC%2B", "https://a.blob.core.windows.net/c/x.parquet?***")]
     [InlineData("pull from https://user:hunter2@registry.example/edgeml failed", "pull from https://***@registry.example/edgeml failed")]
     [InlineData("Authorization: Bearer eyJhbGciOi.payload.sig", "Authorization: Bearer ***")]
+    [InlineData("pull from https://ghp_t0ken@registry.example/edgeml failed", "pull from https://***@registry.example/edgeml failed")]
+    [InlineData("https://registry.example/m?api_key=abc123&v=1", "https://registry.example/m?api_key=***&v=1")]
+    [InlineData("registry 'https://a.blob.core.windows.net/models?sv=2024-05-04&sr=c&sig=S1G%2B' is not usable", "registry 'https://a.blob.core.windows.net/models?***' is not usable")]
     [InlineData("ocr-cls v3 activated on cpu", "ocr-cls v3 activated on cpu")]
+    [InlineData("mqtts://broker.local:8883", "mqtts://broker.local:8883")]
     public void RedactValue_SecretPatterns_Masked(string value, string expected) =>
         Assert.Equal(expected, SecretRedactor.RedactValue(value));
 
@@ -21,6 +25,16 @@ public sealed class SecretRedactorTests
     [InlineData("EdgeMl:Http:Token", true)]
     [InlineData("EdgeMl:IoTHub:ConnectionString", true)]
     [InlineData("ClientSecret", true)]
+    [InlineData("API_KEY", true)]
+    [InlineData("STORAGE_ACCOUNT_KEY", true)]
+    [InlineData("MQTT_PASS", true)]
+    [InlineData("EdgeMl__Mqtt__Password", true)]
+    [InlineData("EdgeMl__Http__Token", true)]
+    [InlineData("IOTEDGE_APIVERSION", false)]
+    [InlineData("IOTEDGE_WORKLOADURI", false)]
+    [InlineData("DOTNET_gcServer", false)]
+    [InlineData("EdgeMl:IoTHub:ClientKeyPath", false)]
+    [InlineData("EdgeMl:Signing:PublicKey", false)]
     [InlineData("EdgeMl:TrustedKeyFiles:0", false)]
     [InlineData("EdgeMl:DataDirectory", false)]
     public void IsSecretName_ConfigurationKeys_ByLastSegment(string key, bool secret) =>

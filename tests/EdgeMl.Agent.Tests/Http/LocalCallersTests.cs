@@ -1,0 +1,55 @@
+using EdgeMl.Agent.Http;
+using Microsoft.AspNetCore.Http;
+
+namespace EdgeMl.Agent.Tests.Http;
+
+public sealed class LocalCallersTests
+{
+    [Theory]
+    [InlineData("localhost", true)]
+    [InlineData("LOCALHOST", true)]
+    [InlineData("agent.localhost", true)]
+    [InlineData("127.0.0.1", true)]
+    [InlineData("[::1]", true)]
+    [InlineData("192.168.1.20", true)]
+    [InlineData("edgeml", true)]
+    [InlineData("cam-7.plant.example", true)]
+    [InlineData("attacker.example", false)]
+    [InlineData("localhost.attacker.example", false)]
+    [InlineData("plant.example", false)]
+    [InlineData("[not-an-address]", false)]
+    public void IsAllowedHost_LoopbackNamesIpLiteralsAndConfiguredNames(string host, bool allowed) =>
+        Assert.Equal(allowed, new LocalCallers("edgeml; *.plant.example").IsAllowedHost(host));
+
+    [Theory]
+    [InlineData("GET", "127.0.0.1:8000", null, null, null)]
+    [InlineData("GET", "attacker.example:8000", null, null, 421)]
+    [InlineData("GET", "127.0.0.1:8000", "http://127.0.0.1:8000", null, null)]
+    [InlineData("GET", "127.0.0.1:8000", "http://attacker.example", null, 403)]
+    [InlineData("GET", "127.0.0.1:8000", "http://127.0.0.1:8001", null, 403)]
+    [InlineData("GET", "[::1]:8000", "http://[::1]:8000", null, null)]
+    [InlineData("POST", "127.0.0.1:8000", "null", "application/json", 403)]
+    [InlineData("POST", "localhost:8000", null, "application/json; charset=utf-8", null)]
+    [InlineData("POST", "localhost:8000", null, "application/octet-stream", null)]
+    [InlineData("POST", "localhost:8000", null, null, null)]
+    [InlineData("POST", "localhost:8000", null, "text/plain", 415)]
+    [InlineData("POST", "localhost:8000", null, "application/x-www-form-urlencoded", 415)]
+    [InlineData("POST", "localhost:8000", null, "multipart/form-data; boundary=x", 415)]
+    public void Check_HostOriginAndBodyType(string method, string host, string? origin, string? contentType, int? refused)
+    {
+        var context = new DefaultHttpContext();
+        context.Request.Method = method;
+        context.Request.Scheme = "http";
+        context.Request.Host = HostString.FromUriComponent(host);
+        if (origin is not null)
+        {
+            context.Request.Headers.Origin = origin;
+        }
+
+        context.Request.ContentType = contentType;
+
+        var refusal = new LocalCallers("").Check(context.Request);
+
+        Assert.Equal(refused, refusal?.Status);
+    }
+}

@@ -35,6 +35,7 @@ internal sealed class HealthCollector : IDisposable
     private readonly CaptureMetrics? _capture;
     private readonly CaptureChannel? _captureChannel;
     private readonly IOptions<CaptureSettings>? _captureSettings;
+    private readonly AcceleratorSelfCheck? _accelerators;
     private string? _hubError;
 
     public HealthCollector(InferenceEngine engine, RequestStatistics requests, IOptions<AgentOptions> options, TimeProvider time, IServiceProvider services)
@@ -53,6 +54,7 @@ internal sealed class HealthCollector : IDisposable
         _capture = services.GetService<CaptureMetrics>();
         _captureChannel = _capture is null ? null : services.GetService<CaptureChannel>();
         _captureSettings = _capture is null ? null : services.GetService<IOptions<CaptureSettings>>();
+        _accelerators = services.GetService<AcceleratorSelfCheck>();
 
         _engine.Activated += OnActivated;
         if (_sync is not null)
@@ -93,7 +95,7 @@ internal sealed class HealthCollector : IDisposable
         var link = _broker?.Link;
         var broker = new BrokerHealth(link is not null, link?.Connected ?? false, link?.Broker, link?.Connected == true ? null : link?.LastError, link?.DroppedEvents ?? 0);
         return new AgentHealth(_options.DeviceId, Status(models, sync, hub, broker), StartedAt, _time.GetUtcNow(), AgentVersion,
-            models, sync, hub, broker, Disk(_options.DataPath()), Capture());
+            models, sync, hub, broker, Disk(_options.DataPath()), Capture(), (_accelerators ?? AcceleratorSelfCheck.Shared).Health);
     }
 
     public void Dispose()
@@ -171,6 +173,7 @@ internal sealed class HealthCollector : IDisposable
             status.Version,
             providers?.Effective,
             providers?.Requested ?? [],
+            providers?.Chain.Select(c => new ProviderHealth(c.Provider, Name(c.State), c.Reason)).ToArray() ?? [],
             providers?.IsDegraded ?? false,
             providers?.DegradedReason,
             status.Building,

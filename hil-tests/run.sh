@@ -43,6 +43,6 @@ rm -f "$log"
 echo
 
 if [[ -z $gpu ]]; then
-  echo "hil: no NVIDIA GPU on this machine: the CUDA and TensorRT tests skipped (their reasons above); CPU-side checks $([[ $status -eq 0 ]] && echo passed || echo FAILED)."
+  echo "hil: no NVIDIA GPU on this machine: the CUDA and TensorRT tests skipped (the provider lines of the table say why); CPU-side checks $([[ $status -eq 0 ]] && echo passed || echo FAILED)."
 fi
 exit $status

@@ -59,6 +59,7 @@ public class EngineBenchmarks
         }
 
         _request = new InferenceRequest([InferenceTensor.Create("x", shape, _data)]);
+        Console.WriteLine($"// ONNX Runtime {OnnxRuntimeBuild.Version}, {OnnxRuntimeBuild.Flavour} flavour (providers {string.Join(", ", OnnxRuntimeBuild.Providers)}); both sides run on the CPU provider");
     }
 
     [Benchmark(Baseline = true, Description = "bare ONNX Runtime Run")]

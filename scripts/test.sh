@@ -1,5 +1,8 @@
 #!/usr/bin/env bash
-# Sets up everything the test suite needs on a fresh machine, then runs the whole suite.
+# Sets up everything the test suite needs on a fresh machine, then runs the whole suite on the default (cpu) ONNX
+# Runtime flavour, the runtime and agent tests again on the gpu flavour (Microsoft.ML.OnnxRuntime.Gpu: its CUDA and
+# TensorRT providers are in the build, and on a machine without CUDA 13 the tests assert the missing libraries are
+# named), and publishes the agent for linux-arm64 with the system flavour, as the Jetson image does.
 # Usage: scripts/test.sh [extra dotnet test arguments, e.g. --filter FullyQualifiedName~Runtime]
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -11,10 +14,33 @@ results=$root/artifacts/test-results
 rm -rf "$results"
 log=$(mktemp)
 status=0
-dotnet test EdgeMl.sln -c Release --results-directory "$results" --logger "trx" \
-  --logger "console;verbosity=normal" "$@" 2>&1 | tee "$log" || status=$?
+run() {
+  echo "== $*"
+  "$@" 2>&1 | tee -a "$log" || status=$?
+}
 
-# One closing line over all test projects, in the form CI reads.
+run dotnet test EdgeMl.sln -c Release --results-directory "$results/cpu" --logger "trx" --logger "console;verbosity=normal" "$@"
+# Each flavour builds into its own bin/ and obj/ (Directory.Build.props), so this does not disturb the cpu build.
+for project in tests/EdgeMl.Runtime.Tests tests/EdgeMl.Agent.Tests; do
+  run dotnet test "$project" -c Release -p:OnnxRuntimeFlavor=gpu --results-directory "$results/gpu" --logger "trx" \
+    --logger "console;verbosity=normal" "$@"
+done
+
+# Jetson: managed ONNX Runtime only; the device image supplies libonnxruntime.so, so none may be in the output.
+publish=$root/artifacts/publish/linux-arm64-system
+rm -rf "$publish"
+echo "== dotnet publish agent -r linux-arm64 -p:OnnxRuntimeFlavor=system"
+if dotnet publish agent/EdgeMl.Agent.csproj -c Release -r linux-arm64 --self-contained false -p:OnnxRuntimeFlavor=system \
+    -o "$publish" > "$log.publish" 2>&1 && [[ -f $publish/edgeml.dll ]] && ! ls "$publish" | grep -q '^libonnxruntime'; then
+  echo "linux-arm64 system flavour: published to $publish"
+else
+  cat "$log.publish"
+  echo "linux-arm64 system flavour: publish FAILED" >&2
+  status=1
+fi
+rm -f "$log.publish"
+
+# One closing line over all test runs, in the form CI reads.
 awk '/^ +Passed: [0-9]+$/ { p += $2 } /^ +Failed: [0-9]+$/ { f += $2 } /^ +Skipped: [0-9]+$/ { s += $2 }
      END { printf "Tests: %d passed, %d failed, %d skipped\n", p, f, s }' "$log"
 rm -f "$log"

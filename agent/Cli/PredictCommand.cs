@@ -26,13 +26,14 @@ internal static class PredictCommand
         var count = new Option<int>("--count") { Description = "Predictions to run", DefaultValueFactory = _ => 1 };
         var providers = new Option<string>("--providers") { Description = "Provider chain, e.g. tensorrt,cuda,cpu", DefaultValueFactory = _ => "cpu" };
         var require = new Option<bool>("--require") { Description = "Fail when the first provider is missing instead of falling back" };
+        var strict = new Option<bool>("--strict") { Description = "As --require, and fail when any node would fall to the CPU (naming them)" };
         var threads = new Option<int>("--threads") { Description = "Intra-op threads (0: one per core)" };
-        var command = new Command("predict", "Run predictions on a model from the command line") { model, input, shape, count, providers, require, threads };
+        var command = new Command("predict", "Run predictions on a model from the command line") { model, input, shape, count, providers, require, strict, threads };
         command.SetAction(async (parse, cancellationToken) =>
         {
             var options = new PredictOptions(
                 parse.GetValue(model)!, parse.GetValue(input), parse.GetValue(shape), parse.GetValue(count),
-                ProviderChainOptions.Of(parse.GetValue(require) ? ProviderPolicy.Require : ProviderPolicy.Prefer, parse.GetValue(providers)!.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)),
+                ProviderChainOptions.Of(parse.GetValue(strict) ? ProviderPolicy.Strict : parse.GetValue(require) ? ProviderPolicy.Require : ProviderPolicy.Prefer, parse.GetValue(providers)!.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)),
                 parse.GetValue(threads));
             return await RunAsync(options, Console.Out, Console.Error, cancellationToken);
         });

@@ -57,6 +57,11 @@ internal static class StatusCommand
             var latency = m.Get("latencyMs") ?? default;
             yield return $"  {m.Text("name")}: {m.Text("state")} {m.Version("version")} on {m.Text("provider")}{(requested.Length > 0 ? $" (asked {requested})" : "")}, "
                 + $"p50 {HealthText.Ms(latency.Number("p50"))}, p99 {HealthText.Ms(latency.Number("p99"))}, {m.Text("requests")} requests, {m.Text("errors")} errors";
+            foreach (var p in m.Items("chain").Where(p => p.Text("state") != "inUse"))
+            {
+                yield return $"    {p.Text("provider")}: {p.Text("state")}{(p.Text("reason") is var why && why != HealthText.Missing ? $": {why}" : "")}";
+            }
+
             if (m.Flag("degraded") || m.Text("degradedReason") != HealthText.Missing)
             {
                 yield return $"    degraded: {m.Text("degradedReason")}";
@@ -101,6 +106,32 @@ internal static class StatusCommand
         yield return health.Get("capture") is { ValueKind: JsonValueKind.Object } capture
             ? "Capture: " + string.Join(", ", capture.EnumerateObject().Select(p => $"{p.Name} {capture.Text(p.Name)}"))
             : "Capture: off";
+        foreach (var line in Accelerators(health.Get("accelerators")))
+        {
+            yield return line;
+        }
+    }
+
+    private static IEnumerable<string> Accelerators(JsonElement? part)
+    {
+        if (part is not { } a)
+        {
+            yield break;
+        }
+
+        var onnx = a.Get("onnxRuntime") ?? default;
+        yield return "";
+        yield return $"Accelerators: ONNX Runtime {onnx.Text("version")} ({onnx.Text("flavour")} flavour), providers {string.Join(", ", onnx.Items("providers").Select(p => p.GetString()))}";
+        var cuda = a.Get("cuda") ?? default;
+        var devices = cuda.Items("devices").ToArray();
+        yield return devices.Length > 0
+            ? $"  CUDA driver {cuda.Text("driverVersion")}: " + string.Join("; ", devices.Select(d => $"{d.Text("index")} {d.Text("name")} ({HealthText.Bytes(d.Number("memoryBytes"))}, compute {d.Text("computeCapability")})"))
+            : $"  no GPU: {cuda.Text("error")}";
+        var libraries = a.Items("libraries").ToArray();
+        var found = libraries.Where(l => l.Flag("found")).Select(l => l.Text("name")).ToArray();
+        var missing = libraries.Where(l => !l.Flag("found")).Select(l => l.Text("name")).ToArray();
+        yield return $"  libraries found: {(found.Length > 0 ? string.Join(", ", found) : "none")}; not found: {(missing.Length > 0 ? string.Join(", ", missing) : "none")}";
+        yield return $"  TensorRT: {(a.Text("tensorRtVersion") is var trt && trt != HealthText.Missing ? trt : "not found")}";
     }
 
     private static string Link(JsonElement? part, string? target, string dropped)

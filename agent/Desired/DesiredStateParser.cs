@@ -31,7 +31,7 @@ internal sealed record DesiredParseResult(DesiredState State, IReadOnlyList<Desi
 /// <code>
 /// { "registry": "https://models.example.com/edgeml",
 ///   "models": { "ocr-cls": { "version": "latest" | 3, "pinned": false, "providers": ["tensorrt","cuda","cpu"] | "cuda,cpu",
-///                            "policy": "prefer" | "require", "batching": { "enabled": true, "maxBatchSize": 8, "maxDelayMs": 2 },
+///                            "policy": "prefer" | "require" | "strict", "batching": { "enabled": true, "maxBatchSize": 8, "maxDelayMs": 2 },
 ///                            "threads": 1, "maxConcurrency": 2, "capture": { "sampleRate": 0.01, … } } },
 ///   "healthReportInterval": "00:00:10", "telemetryInterval": 60, "pollInterval": "00:05:00" }
 /// </code>
@@ -152,7 +152,7 @@ internal static class DesiredStateParser
             }
             else
             {
-                issues.Add(new($"{path}.policy", $"must be \"prefer\" or \"require\", not \"{policyText}\""));
+                issues.Add(new($"{path}.policy", $"must be \"prefer\", \"require\" or \"strict\", not \"{policyText}\""));
             }
         }
 

@@ -23,7 +23,8 @@ internal sealed record AgentHealth(
     HubHealth Hub,
     BrokerHealth Broker,
     DiskHealth Disk,
-    CaptureHealth? Capture);
+    CaptureHealth? Capture,
+    AcceleratorsHealth Accelerators);
 
 internal static class HealthStatus
 {
@@ -40,6 +41,7 @@ internal sealed record ModelHealth(
     long? Version,
     string? Provider,
     IReadOnlyList<string> RequestedProviders,
+    IReadOnlyList<ProviderHealth> Chain,
     bool Degraded,
     string? DegradedReason,
     string? Building,
@@ -48,6 +50,9 @@ internal sealed record ModelHealth(
     long Errors,
     FailureHealth? LastFailure,
     DriftHealth? Drift);
+
+/// <summary>One provider of the model's chain: <c>inUse</c>, <c>notInBuild</c>, <c>librariesMissing</c>, <c>noDevice</c>, <c>initFailed</c>, <c>building</c> or <c>notTried</c>, and why.</summary>
+internal sealed record ProviderHealth(string Provider, string State, string? Reason);
 
 /// <summary>Percentiles over the recent requests of the model; null when none was answered in the window.</summary>
 internal sealed record LatencyHealth(double? P50, double? P99);
@@ -71,6 +76,19 @@ internal sealed record BrokerHealth(bool Configured, bool Connected, string? Bro
 internal sealed record DiskHealth(string Path, long? FreeBytes, long? TotalBytes);
 
 internal sealed record CaptureHealth(long Queued, long Records, long Bytes, long QuotaBytes, IReadOnlyDictionary<string, long> Dropped);
+
+/// <summary>The accelerator self-check, run once at start: what this device offers for inference, as facts.</summary>
+internal sealed record AcceleratorsHealth(OnnxRuntimeHealth OnnxRuntime, IReadOnlyList<LibraryHealth> Libraries, CudaHealth Cuda, string? TensorRtVersion);
+
+internal sealed record OnnxRuntimeHealth(string Version, string Flavour, IReadOnlyList<string> Providers, string? Library);
+
+/// <param name="Detail">The loader's reason when the library is not found.</param>
+internal sealed record LibraryHealth(string Name, bool Found, string? Detail);
+
+/// <param name="Error">Why there is no usable device: the driver library does not load, or the driver sees none.</param>
+internal sealed record CudaHealth(string? DriverVersion, string? Error, IReadOnlyList<GpuHealth> Devices);
+
+internal sealed record GpuHealth(int Index, string Name, long MemoryBytes, string ComputeCapability);
 
 /// <summary>An agent event as MQTT, telemetry and <c>/api/events</c> carry it.</summary>
 internal sealed record EventJson(DateTimeOffset At, string Kind, string? Model, long? Version, string Message);

@@ -39,6 +39,7 @@ internal sealed class HealthCollector : IDisposable
     private readonly IOptions<CaptureSettings>? _captureSettings;
     private readonly ServingReadiness? _readiness;
     private readonly DesiredStateSource? _desired;
+    private readonly AcceleratorSelfCheck? _accelerators;
     private string? _hubError;
 
     public HealthCollector(InferenceEngine engine, RequestStatistics requests, IOptions<AgentOptions> options, TimeProvider time, IServiceProvider services)
@@ -59,6 +60,7 @@ internal sealed class HealthCollector : IDisposable
         _captureSettings = _capture is null ? null : services.GetService<IOptions<CaptureSettings>>();
         _readiness = services.GetService<ServingReadiness>();
         _desired = services.GetService<DesiredStateSource>();
+        _accelerators = services.GetService<AcceleratorSelfCheck>();
 
         _engine.Activated += OnActivated;
         if (_sync is not null)
@@ -106,7 +108,7 @@ internal sealed class HealthCollector : IDisposable
         var ready = _readiness?.Server() ?? Readiness.Ready;
         var desired = Name(_desired?.Current.Origin ?? DesiredOrigin.Embedded);
         return new AgentHealth(_options.DeviceId, Status(models, sync, hub, broker), new ReadyHealth(ready.IsReady, ready.Reason), desired, StartedAt, _time.GetUtcNow(), AgentVersion,
-            models, sync, hub, broker, Disk(_options.DataPath()), Capture());
+            models, sync, hub, broker, Disk(_options.DataPath()), Capture(), (_accelerators ?? AcceleratorSelfCheck.Shared).Health);
     }
 
     public void Dispose()
@@ -192,6 +194,7 @@ internal sealed class HealthCollector : IDisposable
             status.Version,
             providers?.Effective,
             providers?.Requested ?? [],
+            providers?.Chain.Select(c => new ProviderHealth(c.Provider, Name(c.State), c.Reason)).ToArray() ?? [],
             providers?.IsDegraded == true || refused is not null,
             providers?.IsDegraded == true ? string.Join("; ", new[] { providers.DegradedReason, refused }.OfType<string>()) : refused,
             status.Building,

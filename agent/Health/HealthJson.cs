@@ -50,6 +50,12 @@ internal static class HealthJson
         Normalize(node, inArray: false);
         if (TwinLimits.Size(node) > TwinBudgetBytes)
         {
+            foreach (var entry in Items(node["models"]).SelectMany(m => Items(m["chain"])).Concat(Items(node["accelerators"]?["libraries"])))
+            {
+                entry.Remove("reason");
+                entry.Remove("detail");
+            }
+
             foreach (var item in Items(node["models"]).Concat(Items(node["sync"]?["models"])))
             {
                 item.Remove("message");

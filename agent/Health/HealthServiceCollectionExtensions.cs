@@ -18,6 +18,8 @@ public static class HealthServiceCollectionExtensions
         services.AddMetrics();
         services.TryAddSingleton<HealthMetrics>();
         services.TryAddSingleton<RequestStatistics>();
+        services.TryAddSingleton<AcceleratorSelfCheck>();
+        services.AddHostedService(sp => sp.GetRequiredService<AcceleratorSelfCheck>());
         services.TryAddSingleton<HealthCollector>();
         services.TryAddSingleton<SupportBundle>();
         services.TryAddSingleton<ModelMethods>();

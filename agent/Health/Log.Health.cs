@@ -25,4 +25,16 @@ internal static partial class Log
 
     [LoggerMessage(5106, LogLevel.Error, "Direct method {Method} failed")]
     public static partial void MethodFailed(ILogger logger, string method, Exception exception);
+
+    [LoggerMessage(5107, LogLevel.Information, "ONNX Runtime {Version} ({Flavour} flavour), providers in this build: {Providers}; loaded from {Library}")]
+    public static partial void OnnxRuntimeBuild(ILogger logger, string version, string flavour, string providers, string library);
+
+    [LoggerMessage(5108, LogLevel.Information, "CUDA driver {DriverVersion}: {Devices}")]
+    public static partial void GpusFound(ILogger logger, string driverVersion, string devices);
+
+    [LoggerMessage(5109, LogLevel.Information, "No GPU for inference: {Reason}")]
+    public static partial void NoGpu(ILogger logger, string reason);
+
+    [LoggerMessage(5110, LogLevel.Information, "Accelerator libraries found: {Found}; not found: {Missing}; TensorRT: {TensorRt}")]
+    public static partial void AcceleratorLibraries(ILogger logger, string found, string missing, string tensorRt);
 }

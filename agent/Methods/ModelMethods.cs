@@ -53,7 +53,7 @@ internal sealed class ModelMethods(
     {
         ["requested"] = new JsonArray(report.Requested.Select(p => (JsonNode)p).ToArray()),
         ["applied"] = new JsonArray(report.Applied.Select(p => (JsonNode)p).ToArray()),
-        ["skipped"] = new JsonArray(report.Skipped.Select(s => (JsonNode)new JsonObject { ["provider"] = s.Provider, ["reason"] = s.Reason }).ToArray()),
+        ["skipped"] = new JsonArray(report.Skipped.Select(s => (JsonNode)new JsonObject { ["provider"] = s.Provider, ["state"] = HealthJsonContext.Name(s.State), ["reason"] = s.Reason }).ToArray()),
         ["policy"] = HealthJsonContext.Name(report.Policy),
         ["effective"] = report.Effective,
         ["degraded"] = report.IsDegraded,

@@ -1,5 +1,5 @@
 using System.Globalization;
-using System.Runtime.InteropServices;
+using EdgeMl.Runtime.Providers;
 using Microsoft.ML.OnnxRuntime;
 
 namespace EdgeMl.HilTests;
@@ -28,33 +28,19 @@ internal static class Hardware
         return File.Exists(chip) ? null : $"no GPIO loopback: {chip} does not exist on this machine";
     }
 
-    public static string? WhyNo(string onnxProvider, params string[] nativeLibraries)
+    /// <summary>Null when the provider can start here; otherwise the agent's own verdict (not in the build, which library is missing, no device).</summary>
+    public static string? WhyNo(string provider)
     {
-        string[] available;
         try
         {
-            available = OrtEnv.Instance().GetAvailableProviders();
+            return ProviderChain.ForThisBuild().WhyNot(new ExecutionProviderOptions { Name = provider }) is { } skip
+                ? $"{provider}: {skip.State}: {skip.Reason}"
+                : null;
         }
         catch (Exception e) when (e is DllNotFoundException or OnnxRuntimeException or TypeInitializationException)
         {
             return $"ONNX Runtime's native library does not load here: {e.Message}";
         }
-
-        if (!available.Contains(onnxProvider))
-        {
-            return $"{onnxProvider} is not in this ONNX Runtime build (available: {string.Join(", ", available)}); build with -p:OnnxRuntimeFlavor=gpu or system";
-        }
-
-        foreach (var library in nativeLibraries)
-        {
-            if (NativeLibrary.TryLoad(library, out var handle))
-            {
-                NativeLibrary.Free(handle);
-                return null;
-            }
-        }
-
-        return $"{onnxProvider} is built in, but {string.Join(" / ", nativeLibraries)} does not load: no driver or runtime on this machine";
     }
 
     private static int? Pin(string variable) =>
@@ -70,11 +56,11 @@ internal sealed class GpioLoopbackFactAttribute : FactAttribute
 /// <summary>Runs only where ONNX Runtime has CUDA and the CUDA driver loads.</summary>
 internal sealed class CudaFactAttribute : FactAttribute
 {
-    public CudaFactAttribute() => Skip = Hardware.WhyNo("CUDAExecutionProvider", "libcuda.so.1");
+    public CudaFactAttribute() => Skip = Hardware.WhyNo(ProviderNames.Cuda);
 }
 
 /// <summary>Runs only where ONNX Runtime has TensorRT and TensorRT itself loads.</summary>
 internal sealed class TensorRtFactAttribute : FactAttribute
 {
-    public TensorRtFactAttribute() => Skip = Hardware.WhyNo("TensorrtExecutionProvider", "libnvinfer.so.10", "libnvinfer.so.8", "libnvinfer.so");
+    public TensorRtFactAttribute() => Skip = Hardware.WhyNo(ProviderNames.TensorRt);
 }

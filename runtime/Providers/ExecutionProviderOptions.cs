@@ -10,6 +10,12 @@ public enum ProviderPolicy
 
     /// <summary>Fail the load loudly when the first provider of the chain is missing.</summary>
     Require,
+
+    /// <summary>
+    /// As <see cref="Require"/>, and the first provider must run every node: ONNX Runtime's CPU fallback is disabled
+    /// (<c>session.disable_cpu_ep_fallback</c>) and the load is refused, naming the nodes that would fall to the CPU.
+    /// </summary>
+    Strict,
 }
 
 /// <summary>One execution provider of a chain, with its options.</summary>

@@ -2,14 +2,16 @@ using System.Text.Json;
 
 namespace EdgeMl.Runtime.Providers;
 
-/// <summary>Reads an ONNX Runtime profile and counts the graph nodes each provider ran.</summary>
+/// <summary>Reads an ONNX Runtime profile and lists the graph nodes each provider ran.</summary>
 internal static class NodePlacement
 {
     private const string KernelSuffix = "_kernel_time";
 
-    public static Dictionary<string, int> FromProfile(Stream profile)
+    /// <summary>Per provider (our short name), the nodes it ran as <c>name (OpType)</c>, in the order they first ran.</summary>
+    public static Dictionary<string, List<string>> FromProfile(Stream profile)
     {
-        var nodes = new Dictionary<string, HashSet<string>>(StringComparer.Ordinal);
+        var nodes = new Dictionary<string, List<string>>(StringComparer.Ordinal);
+        var seen = new HashSet<(string, string)>();
         using var doc = JsonDocument.Parse(profile);
         foreach (var e in doc.RootElement.EnumerateArray())
         {
@@ -23,14 +25,23 @@ internal static class NodePlacement
             }
 
             var shortName = ProviderNames.FromOnnxName(provider);
-            if (!nodes.TryGetValue(shortName, out var set))
+            var node = name[..^KernelSuffix.Length];
+            if (!seen.Add((shortName, node)))
             {
-                nodes[shortName] = set = new HashSet<string>(StringComparer.Ordinal);
+                continue;
             }
 
-            set.Add(name[..^KernelSuffix.Length]);
+            if (!nodes.TryGetValue(shortName, out var list))
+            {
+                nodes[shortName] = list = [];
+            }
+
+            list.Add(args.TryGetProperty("op_name", out var op) && op.GetString() is { Length: > 0 } opName ? $"{node} ({opName})" : node);
         }
 
-        return nodes.ToDictionary(p => p.Key, p => p.Value.Count, StringComparer.Ordinal);
+        return nodes;
     }
+
+    public static Dictionary<string, int> Counts(Dictionary<string, List<string>> nodes) =>
+        nodes.ToDictionary(p => p.Key, p => p.Value.Count, StringComparer.Ordinal);
 }

@@ -4,31 +4,51 @@ namespace EdgeMl.Runtime.Providers;
 
 /// <summary>
 /// Appends a configured chain of execution providers to session options, in order, skipping the ones this
-/// ONNX Runtime build or device lacks and saying why. ONNX Runtime itself falls back to the CPU silently;
-/// this makes the fallback visible and, under <see cref="ProviderPolicy.Require"/>, refuses it.
+/// ONNX Runtime build or device lacks and saying exactly why: not in the build, libraries that do not load (named),
+/// no device, or ONNX Runtime's own error. ONNX Runtime itself falls back to the CPU silently; this makes the
+/// fallback visible and, under <see cref="ProviderPolicy.Require"/> and <see cref="ProviderPolicy.Strict"/>, refuses it.
 /// </summary>
-internal sealed class ProviderChain(IReadOnlyCollection<string> available, IProviderAppender appender)
+internal sealed class ProviderChain(IReadOnlyCollection<string> available, IProviderAppender appender, IProviderProbe probe)
 {
+    /// <summary>ONNX Runtime's session option that turns "nodes on the CPU" into a session creation error.</summary>
+    public const string DisableCpuFallback = "session.disable_cpu_ep_fallback";
+
     public IReadOnlyCollection<string> Available => available;
 
-    public static ProviderChain ForThisBuild() => new(OrtEnv.Instance().GetAvailableProviders(), OnnxProviderAppender.Instance);
+    public static ProviderChain ForThisBuild() => new(OrtEnv.Instance().GetAvailableProviders(), OnnxProviderAppender.Instance, NativeProviderProbe.Instance);
 
-    /// <exception cref="ProviderUnavailableException">The policy is require and the first provider is missing.</exception>
+    /// <summary>Null when <paramref name="provider"/> can start here (in the build, libraries load, device visible); otherwise why not.</summary>
+    public ProviderSkip? WhyNot(ExecutionProviderOptions provider)
+    {
+        ArgumentNullException.ThrowIfNull(provider);
+        return Unusable(provider.Name.ToLowerInvariant(), provider.DeviceId, null);
+    }
+
+    /// <exception cref="ProviderUnavailableException">The policy is require or strict and the first provider cannot be used.</exception>
     public ProviderReport Apply(SessionOptions options, ProviderChainOptions chain, IReadOnlyDictionary<string, string>? failed = null)
     {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(chain);
         var requested = chain.Providers.Select(p => p.Name.ToLowerInvariant()).ToList();
         var applied = new List<string>();
         var skipped = new List<ProviderSkip>();
+        var strict = chain.Policy == ProviderPolicy.Strict;
         foreach (var provider in chain.Providers)
         {
             var name = provider.Name.ToLowerInvariant();
-            if (applied.Contains(name))
+            if (applied.Contains(name) || skipped.Any(s => s.Provider == name))
             {
                 continue;
             }
 
-            var reason = Unusable(name, failed);
-            if (reason is null)
+            if (strict && name != requested[0])
+            {
+                skipped.Add(new ProviderSkip(name, ProviderState.NotTried, $"policy strict: every node must run on {requested[0]}"));
+                continue;
+            }
+
+            var skip = Unusable(name, provider.DeviceId, failed);
+            if (skip is null)
             {
                 try
                 {
@@ -38,20 +58,26 @@ internal sealed class ProviderChain(IReadOnlyCollection<string> available, IProv
                 }
                 catch (Exception e) when (e is OnnxRuntimeException or DllNotFoundException or EntryPointNotFoundException or NotSupportedException)
                 {
-                    // Present in the build is not the same as usable on this device: the provider's own native
-                    // libraries (CUDA, TensorRT, OpenVINO runtimes) are loaded only now.
-                    reason = $"ONNX Runtime could not enable it: {e.Message}";
+                    // Present in the build, libraries and device found, and still ONNX Runtime would not enable it: its
+                    // own message ("Failed to load shared library" says no more) is all there is to say.
+                    skip = new ProviderSkip(name, ProviderState.InitFailed, $"ONNX Runtime could not enable it: {e.Message}");
                 }
             }
 
-            skipped.Add(new ProviderSkip(name, reason));
-            if (chain.Policy == ProviderPolicy.Require && applied.Count == 0 && name == requested[0])
+            skipped.Add(skip);
+            if (chain.Policy is ProviderPolicy.Require or ProviderPolicy.Strict && applied.Count == 0 && name == requested[0])
             {
-                throw new ProviderUnavailableException($"provider '{name}' is required but unavailable: {reason}");
+                throw new ProviderUnavailableException($"provider '{name}' is required{(strict ? " (policy strict)" : "")} but unavailable: {skip.Reason}");
             }
         }
 
-        if (!applied.Contains(ProviderNames.Cpu))
+        if (strict && requested[0] != ProviderNames.Cpu)
+        {
+            // The first provider takes every node or the session is refused; ONNX Runtime refuses the flag together
+            // with an explicitly appended CPU provider, and none is appended under strict.
+            options.AddSessionConfigEntry(DisableCpuFallback, "1");
+        }
+        else if (!applied.Contains(ProviderNames.Cpu))
         {
             // ONNX Runtime always places what no other provider takes on the CPU.
             applied.Add(ProviderNames.Cpu);
@@ -60,22 +86,32 @@ internal sealed class ProviderChain(IReadOnlyCollection<string> available, IProv
         return new ProviderReport(requested, applied, skipped, chain.Policy);
     }
 
-    private string? Unusable(string name, IReadOnlyDictionary<string, string>? failed)
+    private ProviderSkip? Unusable(string name, int deviceId, IReadOnlyDictionary<string, string>? failed)
     {
         if (!ProviderNames.IsKnown(name))
         {
-            return $"unknown provider; known: {string.Join(", ", ProviderNames.Known)}";
+            return new ProviderSkip(name, ProviderState.NotInBuild, $"unknown provider; known: {string.Join(", ", ProviderNames.Known)}");
         }
 
         if (failed is not null && failed.TryGetValue(name, out var failure))
         {
-            return $"session creation failed: {failure}";
+            return new ProviderSkip(name, ProviderState.InitFailed, $"session creation failed: {failure}");
         }
 
         var onnxName = ProviderNames.ToOnnxName(name);
-        return available.Contains(onnxName)
-            ? null
-            : $"{onnxName} is not in this ONNX Runtime build (available: {string.Join(", ", available)})";
+        if (!available.Contains(onnxName))
+        {
+            return new ProviderSkip(name, ProviderState.NotInBuild, $"{onnxName} is not in this ONNX Runtime build (available: {string.Join(", ", available)})");
+        }
+
+        if (probe.MissingLibraries(name) is { } libraries)
+        {
+            return new ProviderSkip(name, ProviderState.LibrariesMissing, $"in this ONNX Runtime build, but its libraries do not load: {libraries}");
+        }
+
+        return probe.MissingDevice(name, deviceId) is { } device
+            ? new ProviderSkip(name, ProviderState.NoDevice, $"its libraries load, but no device is visible: {device}")
+            : null;
     }
 }
 

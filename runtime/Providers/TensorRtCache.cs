@@ -91,54 +91,21 @@ internal static class TensorRtCache
 }
 
 /// <summary>Asks TensorRT and the CUDA driver themselves; both are optional libraries, absent on most devices.</summary>
-internal sealed partial class NativeGpuInfo : IGpuInfo
+internal sealed class NativeGpuInfo : IGpuInfo
 {
-    private const int ComputeCapabilityMajor = 75;
-    private const int ComputeCapabilityMinor = 76;
     private readonly Lazy<string?> _tensorRt = new(ReadTensorRtVersion);
 
     public static NativeGpuInfo Instance { get; } = new();
 
     public string? TensorRtVersion => _tensorRt.Value;
 
-    public string? Device(int deviceId)
-    {
-        if (!NativeLibrary.TryLoad("libcuda.so.1", out var cuda))
-        {
-            return null;
-        }
+    public string? Device(int deviceId) =>
+        CudaDriver.State.Devices.FirstOrDefault(d => d.Ordinal == deviceId) is { } device
+            ? $"{device.Name} sm{device.ComputeCapability.Replace(".", "", StringComparison.Ordinal)}"
+            : null;
 
-        try
-        {
-            var init = Marshal.GetDelegateForFunctionPointer<CuInit>(NativeLibrary.GetExport(cuda, "cuInit"));
-            var get = Marshal.GetDelegateForFunctionPointer<CuDeviceGet>(NativeLibrary.GetExport(cuda, "cuDeviceGet"));
-            var name = Marshal.GetDelegateForFunctionPointer<CuDeviceGetName>(NativeLibrary.GetExport(cuda, "cuDeviceGetName"));
-            var attribute = Marshal.GetDelegateForFunctionPointer<CuDeviceGetAttribute>(NativeLibrary.GetExport(cuda, "cuDeviceGetAttribute"));
-            if (init(0) != 0 || get(out var device, deviceId) != 0)
-            {
-                return null;
-            }
-
-            var buffer = new byte[256];
-            if (name(buffer, buffer.Length, device) != 0 || attribute(out var major, ComputeCapabilityMajor, device) != 0 || attribute(out var minor, ComputeCapabilityMinor, device) != 0)
-            {
-                return null;
-            }
-
-            var text = Encoding.UTF8.GetString(buffer, 0, Math.Max(0, Array.IndexOf(buffer, (byte)0)));
-            return string.Create(CultureInfo.InvariantCulture, $"{text} sm{major}{minor}");
-        }
-        catch (EntryPointNotFoundException)
-        {
-            return null;
-        }
-        finally
-        {
-            NativeLibrary.Free(cuda);
-        }
-    }
-
-    private static string? ReadTensorRtVersion()
+    /// <summary>TensorRT's library version number (<c>getInferLibVersion</c>, such as 100300 for 10.3.0), or null when TensorRT does not load.</summary>
+    internal static string? ReadTensorRtVersion()
     {
         foreach (var name in new[] { "libnvinfer.so.10", "libnvinfer.so.8", "libnvinfer.so" })
         {
@@ -156,16 +123,4 @@ internal sealed partial class NativeGpuInfo : IGpuInfo
 
     [UnmanagedFunctionPointer(CallingConvention.Cdecl)]
     private delegate int GetInferLibVersion();
-
-    [UnmanagedFunctionPointer(CallingConvention.Cdecl)]
-    private delegate int CuInit(uint flags);
-
-    [UnmanagedFunctionPointer(CallingConvention.Cdecl)]
-    private delegate int CuDeviceGet(out int device, int ordinal);
-
-    [UnmanagedFunctionPointer(CallingConvention.Cdecl)]
-    private delegate int CuDeviceGetName(byte[] name, int length, int device);
-
-    [UnmanagedFunctionPointer(CallingConvention.Cdecl)]
-    private delegate int CuDeviceGetAttribute(out int value, int attribute, int device);
 }

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
+using EdgeMl.Runtime.Providers;
 using EdgeMl.Runtime.Sessions;
 using EdgeMl.Runtime.Tensors;
 using Microsoft.Extensions.Logging;
@@ -42,8 +43,9 @@ public sealed class InferenceEngine : IDisposable
         {
             slot.CancelBuild();
             slot.Loading = definition.Version;
-            // A provider the build does not offer has no engine to build: the chain falls back at once instead.
-            var background = definition.Providers.BuildsInBackground && _loader.Offers(definition.Providers.Providers[0].Name);
+            // Only a TensorRT that can start here has an engine to build: one missing from the build, without its
+            // libraries or without a device is skipped by the chain at once, with its reason, instead of "building" forever.
+            var background = definition.Providers.BuildsInBackground && _loader.WhyNot(definition.Providers.Providers[0]) is null;
             LoadedModel loaded;
             try
             {
@@ -63,7 +65,7 @@ public sealed class InferenceEngine : IDisposable
             loaded.Session.Providers = loaded.Providers with
             {
                 Requested = definition.Providers.Providers.Select(p => p.Name.ToLowerInvariant()).ToArray(),
-                Skipped = [new Providers.ProviderSkip(provider, "its engine is building in the background"), .. loaded.Providers.Skipped],
+                Skipped = [new ProviderSkip(provider, ProviderState.Building, "its engine is building in the background"), .. loaded.Providers.Skipped],
             };
             var result = Swap(slot, loaded, definition);
             StartBuild(slot, definition, provider);
@@ -206,8 +208,8 @@ public sealed class InferenceEngine : IDisposable
         {
             try
             {
-                var reason = await BuildAsync(slot, definition, provider, interim, cancel.Token);
-                if (reason is null)
+                var failure = await BuildAsync(slot, definition, provider, interim, cancel.Token);
+                if (failure is null)
                 {
                     return;
                 }
@@ -220,10 +222,10 @@ public sealed class InferenceEngine : IDisposable
                         // The interim version keeps serving; its report now says why it is not on the first provider.
                         interim.Providers = interim.Providers with
                         {
-                            Skipped = [new Providers.ProviderSkip(provider, $"its engine failed to build: {reason}"), .. interim.Providers.Skipped.Where(s => s.Provider != provider)],
+                            Skipped = [failure, .. interim.Providers.Skipped.Where(s => s.Provider != provider)],
                         };
                         slot.Build = null;
-                        Log.BuildFailed(_logger, definition.Name, definition.Version, interim.Providers.Effective, provider, reason);
+                        Log.BuildFailed(_logger, definition.Name, definition.Version, interim.Providers.Effective, provider, failure.Reason);
                     }
                 }
                 finally
@@ -238,8 +240,8 @@ public sealed class InferenceEngine : IDisposable
         });
     }
 
-    /// <returns>Null when the built version was swapped in or the build was cancelled; otherwise why it failed.</returns>
-    private async Task<string?> BuildAsync(ModelSlot slot, ModelDefinition definition, string provider, ModelSession interim, CancellationToken cancellationToken)
+    /// <returns>Null when the built version was swapped in or the build was cancelled; otherwise what stopped the provider.</returns>
+    private async Task<ProviderSkip?> BuildAsync(ModelSlot slot, ModelDefinition definition, string provider, ModelSession interim, CancellationToken cancellationToken)
     {
         LoadedModel loaded;
         try
@@ -248,7 +250,7 @@ public sealed class InferenceEngine : IDisposable
         }
         catch (ModelLoadException e)
         {
-            return e.Message;
+            return new ProviderSkip(provider, ProviderState.InitFailed, $"its engine failed to build: {e.Message}");
         }
         catch (OperationCanceledException)
         {
@@ -257,9 +259,12 @@ public sealed class InferenceEngine : IDisposable
 
         if (loaded.Providers.Effective != provider)
         {
-            var reason = loaded.Providers.Skipped.FirstOrDefault(s => s.Provider == provider)?.Reason ?? $"it fell back to {loaded.Providers.Effective}";
+            // The chain's own verdict (a session creation that failed, libraries gone) says more than "it fell back".
+            var skip = loaded.Providers.Skipped.FirstOrDefault(s => s.Provider == provider);
             loaded.Dispose();
-            return reason;
+            return skip is { State: ProviderState.InitFailed }
+                ? skip with { Reason = $"its engine failed to build: {skip.Reason}" }
+                : skip ?? new ProviderSkip(provider, ProviderState.InitFailed, $"its engine failed to build: it fell back to {loaded.Providers.Effective}");
         }
 
         await slot.Activation.WaitAsync(CancellationToken.None);

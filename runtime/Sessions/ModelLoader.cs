@@ -44,9 +44,8 @@ public sealed class ModelLoader
         _logger = (ILogger?)logger ?? NullLogger.Instance;
     }
 
-    /// <summary>Whether this ONNX Runtime build offers the provider at all (a device may still fail to append it).</summary>
-    internal bool Offers(string provider) =>
-        ProviderNames.IsKnown(provider) && _providers.Available.Contains(ProviderNames.ToOnnxName(provider), StringComparer.Ordinal);
+    /// <summary>Null when the provider can start here: in this build, its libraries load and its device is visible; otherwise why not.</summary>
+    internal ProviderSkip? WhyNot(ExecutionProviderOptions provider) => _providers.WhyNot(provider);
 
     /// <summary>Loads on a worker thread: session creation and warm-up block for as long as the model needs.</summary>
     /// <exception cref="ModelLoadException">A stage failed; the exception names it.</exception>
@@ -132,11 +131,59 @@ public sealed class ModelLoader
                 Log.ProviderSessionFailed(_logger, e, report.Effective, definition.Name, definition.Version);
                 failed[report.Effective] = e.Message;
             }
+            catch (OnnxRuntimeException e) when (definition.Providers.Policy == ProviderPolicy.Strict && report.Effective != ProviderNames.Cpu)
+            {
+                throw new ModelLoadException(ModelLoadStage.Providers, StrictRefusal(definition, chain, report.Effective, e), e);
+            }
             catch (OnnxRuntimeException e)
             {
                 throw new ModelLoadException(ModelLoadStage.Session, e.Message, e);
             }
         }
+    }
+
+    /// <summary>
+    /// Why a strict session was refused. ONNX Runtime only says that nodes would fall to the CPU, not which; so the
+    /// same model is loaded once more the way prefer would (first provider, then the CPU), run once on zeros, and its
+    /// profile names the nodes the CPU ran. Only on this refusal path: it costs a second session.
+    /// </summary>
+    private string StrictRefusal(ModelDefinition definition, ProviderChainOptions chain, string provider, OnnxRuntimeException refusal)
+    {
+        var probe = new ModelDefinition
+        {
+            Name = definition.Name,
+            Version = definition.Version,
+            ModelPath = definition.ModelPath,
+            Session = new ModelSessionOptions { IntraOpThreads = definition.Session.IntraOpThreads, Optimization = definition.Session.Optimization },
+            Providers = new ProviderChainOptions
+            {
+                ServeWhileBuilding = false,
+                Providers = [chain.Providers[0], new ExecutionProviderOptions { Name = ProviderNames.Cpu }],
+            },
+            WarmUp = definition.WarmUp,
+        };
+        try
+        {
+            using var options = SessionOptionsFor(probe, cache: null);
+            options.EnableProfiling = true;
+            options.ProfileOutputPathPrefix = Path.Combine(Path.GetTempPath(), $"edgeml-profile-{Guid.NewGuid():N}");
+            var report = _providers.Apply(options, probe.Providers);
+            var session = _sessions.Create(probe.ModelPath, options, report);
+            using var model = new ModelSession(probe, session, ReadSignature(probe, session), report);
+            model.Run(probe.WarmUp.Inputs.Count > 0 ? probe.WarmUp.Inputs : WarmUpInputs.Zeros(model.Signature, probe.WarmUp.Shapes), []);
+            if (ReadPlacement(model)?.GetValueOrDefault(ProviderNames.Cpu) is { Count: > 0 } onCpu)
+            {
+                const int Named = 20;
+                var names = string.Join(", ", onCpu.Take(Named)) + (onCpu.Count > Named ? $" and {onCpu.Count - Named} more" : "");
+                return $"policy strict: {onCpu.Count} {(onCpu.Count == 1 ? "node" : "nodes")} would fall to the CPU instead of running on {provider}: {names}";
+            }
+        }
+        catch (Exception e) when (e is OnnxRuntimeException or ModelLoadException or ProviderUnavailableException or IOException)
+        {
+            Log.ProfileUnreadable(_logger, e, definition.Name, definition.Version);
+        }
+
+        return $"policy strict: {provider} could not create the session: {refusal.Message}";
     }
 
     private static SessionOptions SessionOptionsFor(ModelDefinition definition, OptimizedModelCache? cache)
@@ -245,7 +292,11 @@ public sealed class ModelLoader
         }
     }
 
-    private Dictionary<string, int> ReadProfile(ModelSession model)
+    private Dictionary<string, int> ReadProfile(ModelSession model) =>
+        ReadPlacement(model) is { } nodes ? NodePlacement.Counts(nodes) : [];
+
+    /// <summary>The nodes each provider ran in the profiled first run; null when the profile cannot be read.</summary>
+    private Dictionary<string, List<string>>? ReadPlacement(ModelSession model)
     {
         string? path = null;
         try
@@ -258,7 +309,7 @@ public sealed class ModelLoader
         {
             // Placement is a report, not a reason to refuse a model that runs.
             Log.ProfileUnreadable(_logger, e, model.Definition.Name, model.Definition.Version);
-            return [];
+            return null;
         }
         finally
         {

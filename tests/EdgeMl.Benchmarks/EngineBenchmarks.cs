@@ -24,7 +24,12 @@ public class EngineBenchmarks
     private InferenceEngine _engine = null!;
     private InferenceRequest _request = null!;
 
-    [Params("classifier-b1", "classifier-b8", "detector-640")]
+    /// <summary>Every case, or those named in <c>EDGEML_BENCH_CASES</c> (e.g. <c>classifier-b1</c>) for a quicker run.</summary>
+    public static IEnumerable<string> Cases =>
+        Environment.GetEnvironmentVariable("EDGEML_BENCH_CASES")?.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)
+        ?? ["classifier-b1", "classifier-b8", "detector-640"];
+
+    [ParamsSource(nameof(Cases))]
     public string Case { get; set; } = "classifier-b1";
 
     [GlobalSetup]
@@ -59,6 +64,7 @@ public class EngineBenchmarks
         }
 
         _request = new InferenceRequest([InferenceTensor.Create("x", shape, _data)]);
+        Console.WriteLine($"// ONNX Runtime {OnnxRuntimeBuild.Version}, {OnnxRuntimeBuild.Flavour} flavour (providers {string.Join(", ", OnnxRuntimeBuild.Providers)}); both sides run on the CPU provider");
     }
 
     [Benchmark(Baseline = true, Description = "bare ONNX Runtime Run")]

@@ -16,10 +16,11 @@ internal sealed class HarnessProcess : IDisposable
 
     public static HarnessProcess Start(params string[] args)
     {
-        // Same configuration as this test assembly: bin/{Configuration}/{tfm}/.
-        var tfmFolder = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar));
-        var configuration = tfmFolder.Parent!.Name;
-        var dll = Path.Combine(ModelFixtures.RepositoryRoot, "tests", "EdgeMl.CaptureHarness", "bin", configuration, tfmFolder.Name, "EdgeMl.CaptureHarness.dll");
+        // The same output folder as this test assembly's within its project (bin/{Configuration}/{tfm}/, or
+        // bin/{flavour}/{Configuration}/{tfm}/ for an ONNX Runtime flavour other than the default).
+        var ownProject = Path.Combine(ModelFixtures.RepositoryRoot, "tests", "EdgeMl.Agent.Tests");
+        var output = Path.GetRelativePath(ownProject, AppContext.BaseDirectory);
+        var dll = Path.Combine(ModelFixtures.RepositoryRoot, "tests", "EdgeMl.CaptureHarness", output, "EdgeMl.CaptureHarness.dll");
         if (!File.Exists(dll))
         {
             throw new FileNotFoundException("Build tests/EdgeMl.CaptureHarness first.", dll);

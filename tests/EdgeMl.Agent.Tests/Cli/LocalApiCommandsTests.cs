@@ -34,12 +34,20 @@ public sealed class LocalApiCommandsTests : IAsyncLifetime
         Assert.Contains("press-line-7: degraded (agent 1.4.0", output, StringComparison.Ordinal);
         Assert.Contains("Ready for traffic: yes; desired state from twin", output, StringComparison.Ordinal);
         Assert.Contains("ocr-cls: ready v1 on cpu (asked cuda,cpu), p50 1.25 ms, p99 3.50 ms, 1234 requests, 2 errors", output, StringComparison.Ordinal);
+        Assert.Contains(EdgeMl.Runtime.Providers.OnnxRuntimeBuild.Flavour == "gpu"
+            ? "    cuda: librariesMissing: in this ONNX Runtime build, but its libraries do not load: libcublasLt.so.13"
+            : "    cuda: notInBuild: CUDAExecutionProvider is not in this ONNX Runtime build", output, StringComparison.Ordinal);
+        Assert.DoesNotContain("    cpu: ", output, StringComparison.Ordinal);
         Assert.Contains("    degraded: cuda unavailable", output, StringComparison.Ordinal);
         Assert.Contains("ocr-cls: downloading 40%, desired latest, active v1, target v2: fetching v2 (40 %)", output, StringComparison.Ordinal);
         Assert.Contains("Hub: connected", output, StringComparison.Ordinal);
         Assert.Contains("Broker: disconnected mqtts://broker.local:8883: connection refused, 17 dropped", output, StringComparison.Ordinal);
         Assert.Contains("Disk: /var/lib/edgeml, 12.5 GB free of 32.0 GB", output, StringComparison.Ordinal);
         Assert.Contains("Capture: enabled true, rows 5120", output, StringComparison.Ordinal);
+        Assert.Contains("Accelerators: ONNX Runtime 1.32.0 (gpu flavour), providers tensorrt, cuda, cpu", output, StringComparison.Ordinal);
+        Assert.Contains("  CUDA driver 13.0: 0 NVIDIA A2 (15.7 GB, compute 8.6)", output, StringComparison.Ordinal);
+        Assert.Contains("  libraries found: libcuda.so.1; not found: libcudnn.so.9", output, StringComparison.Ordinal);
+        Assert.Contains("  TensorRT: not found", output, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -2,6 +2,7 @@ using System.Text.Json;
 using EdgeMl.Agent.Cli;
 using EdgeMl.Runtime.Providers;
 using EdgeMl.Testing;
+using EdgeMl.Testing.Distribution;
 
 namespace EdgeMl.Agent.Tests.Cli;
 
@@ -71,6 +72,17 @@ public sealed class PredictCommandTests
 
         Assert.Equal(1, code);
         Assert.Contains("Providers: provider 'cuda' is required but unavailable", error, StringComparison.Ordinal);
+    }
+
+    /// <summary>The real <c>edgeml predict --strict</c>: a GPU provider that cannot start here is refused with its exact reason.</summary>
+    [Fact]
+    public async Task Strict_FirstProviderCannotStart_ExitsOneWithItsExactReason()
+    {
+        var (code, _, error) = await EdgeMlProcess.RunAsync(["predict", "--model", ModelFixtures.Classifier, "--shape", "1,3,48,192", "--providers", "cuda,cpu", "--strict"], TimeSpan.FromMinutes(2));
+
+        Assert.Equal(1, code);
+        Assert.Contains("Providers: provider 'cuda' is required (policy strict) but unavailable: ", error, StringComparison.Ordinal);
+        Assert.Contains(OnnxRuntimeBuild.Flavour == "gpu" ? "libcublasLt.so.13" : "CUDAExecutionProvider is not in this ONNX Runtime build", error, StringComparison.Ordinal);
     }
 
     [Fact]

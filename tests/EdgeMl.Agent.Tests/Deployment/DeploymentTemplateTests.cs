@@ -13,7 +13,7 @@ namespace EdgeMl.Agent.Tests.Deployment;
 /// </summary>
 public sealed partial class DeploymentTemplateTests
 {
-    public static TheoryData<string> Templates => new() { "deployment.template.json", "deployment.jetson.template.json" };
+    public static TheoryData<string> Templates => new() { "deployment.template.json", "deployment.gpu.template.json", "deployment.jetson.template.json" };
 
     private static readonly string[] RestartPolicies = ["never", "on-failure", "on-unhealthy", "always"];
 
@@ -182,6 +182,37 @@ public sealed partial class DeploymentTemplateTests
         {
             Assert.Equal(["tensorrt", "cuda", "cpu"], settings!["providers"]!.AsArray().Select(p => p!.GetValue<string>()));
         }
+    }
+
+    [Fact]
+    public void Gpu_EdgeMl_GetsTheGpuThroughDeviceRequestsAndTheTensorRtChain()
+    {
+        const string file = "deployment.gpu.template.json";
+        var edgeml = Modules(file)["edgeml"]!;
+        var host = Obj(edgeml["settings"]!["createOptions"]!, "HostConfig");
+        var desired = Read(file)["modulesContent"]!["edgeml"]!["properties.desired"]!;
+
+        Assert.Equal("${MODULES.edgeml.amd64.gpu}", edgeml["settings"]!["image"]!.GetValue<string>());
+        // Docker's --gpus all: the NVIDIA container toolkit mounts the driver (libcuda.so.1) and the devices.
+        var request = Assert.Single(host["DeviceRequests"]!.AsArray())!;
+        Assert.Equal("nvidia", request["Driver"]!.GetValue<string>());
+        Assert.Equal(-1, request["Count"]!.GetValue<int>());
+        Assert.Equal([["gpu"]], request["Capabilities"]!.AsArray().Select(c => c!.AsArray().Select(x => x!.GetValue<string>()).ToArray()));
+        Assert.Null(host["Runtime"]);
+        Assert.InRange(host["Memory"]!.GetValue<long>(), 2L << 30, 16L << 30);
+        foreach (var (_, settings) in desired["models"]!.AsObject())
+        {
+            Assert.Equal(["tensorrt", "cuda", "cpu"], settings!["providers"]!.AsArray().Select(p => p!.GetValue<string>()));
+        }
+    }
+
+    [Fact]
+    public void Cpu_EdgeMl_AsksForNoGpu()
+    {
+        var host = Obj(Modules("deployment.template.json")["edgeml"]!["settings"]!["createOptions"]!, "HostConfig");
+
+        Assert.Null(host["DeviceRequests"]);
+        Assert.Null(host["Runtime"]);
     }
 
     [Theory]

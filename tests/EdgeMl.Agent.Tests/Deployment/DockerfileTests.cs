@@ -27,11 +27,11 @@ public sealed partial class DockerfileTests
     }
 
     [Fact]
-    public void ModuleJson_EdgeMl_HasTheThreePlatformsAndTheRootAsContext()
+    public void ModuleJson_EdgeMl_HasTheFourPlatformsAndTheRootAsContext()
     {
         var json = ModuleJson("edgeml");
 
-        Assert.Equal(["amd64", "arm64v8", "arm64v8.jetson"], json["image"]!["tag"]!["platforms"]!.AsObject().Select(p => p.Key));
+        Assert.Equal(["amd64", "amd64.gpu", "arm64v8", "arm64v8.jetson"], json["image"]!["tag"]!["platforms"]!.AsObject().Select(p => p.Key));
         Assert.Equal("${CONTAINER_REGISTRY_SERVER}/edgeml", json["image"]!["repository"]!.GetValue<string>());
         Assert.Equal(ModelFixtures.RepositoryRoot.TrimEnd('/'), Path.GetFullPath(Path.Combine(ModelFixtures.RepositoryRoot, "modules", "edgeml", json["image"]!["contextPath"]!.GetValue<string>())).TrimEnd('/'));
     }
@@ -94,10 +94,30 @@ public sealed partial class DockerfileTests
         Assert.Contains("-r linux-arm64 --self-contained false -p:OnnxRuntimeFlavor=system", text, StringComparison.Ordinal);
         Assert.Contains("! ls /app | grep -q '^libonnxruntime'", text, StringComparison.Ordinal);
         Assert.Equal("FROM ${ORT_BASE}", lines.Last(l => l.StartsWith("FROM ", StringComparison.Ordinal)));
-        Assert.Matches(@"ARG ORT_BASE=\S+:r3\d", text);
+        // No default base: it must carry an ONNX Runtime at least as new as the managed package (its C API version).
+        Assert.Contains("ARG ORT_BASE", lines);
+        Assert.Contains("libonnxruntime.so.1.(3[2-9]|[4-9][0-9])", text, StringComparison.Ordinal);
         Assert.Contains("libonnxruntime.so", text, StringComparison.Ordinal);
         Assert.Contains("libnvinfer.so", text, StringComparison.Ordinal);
         Assert.Contains("COPY --from=dotnet /usr/share/dotnet /usr/share/dotnet", lines);
+    }
+
+    [Fact]
+    public void Dockerfile_AmdGpu_PublishesTheGpuFlavourOnCuda13WithCudnn9AndTensorRt()
+    {
+        var text = Dockerfile("edgeml", "amd64.gpu");
+        var lines = Instructions(text);
+
+        Assert.Contains("-r linux-x64 --self-contained false -p:OnnxRuntimeFlavor=gpu", text, StringComparison.Ordinal);
+        Assert.Contains("/app/libonnxruntime_providers_cuda.so /app/libonnxruntime_providers_tensorrt.so", text, StringComparison.Ordinal);
+        Assert.Matches(@"ARG CUDA_BASE=nvidia/cuda:13\.\d+\.\d+-cudnn-runtime-ubuntu24\.04", text);
+        Assert.Equal("FROM ${CUDA_BASE}", lines.Last(l => l.StartsWith("FROM ", StringComparison.Ordinal)));
+        Assert.Contains("FROM mcr.microsoft.com/dotnet/aspnet:10.0-noble AS dotnet", lines);
+        Assert.Contains("COPY --from=dotnet /usr/share/dotnet /usr/share/dotnet", lines);
+        Assert.Contains(lines, l => l.StartsWith("ARG TENSORRT_PACKAGES=", StringComparison.Ordinal) && l.Contains("libnvinfer10", StringComparison.Ordinal) && l.Contains("libnvonnxparsers10", StringComparison.Ordinal));
+        Assert.Contains("libcudnn.so.9", text, StringComparison.Ordinal);
+        Assert.Contains("libcublasLt.so.13", text, StringComparison.Ordinal);
+        Assert.Equal("ENTRYPOINT [\"dotnet\", \"edgeml.dll\", \"run\"]", lines.Last(l => l.StartsWith("ENTRYPOINT ", StringComparison.Ordinal)));
     }
 
     [Fact]

@@ -130,9 +130,10 @@ public sealed class DesiredStateParserTests
     }
 
     [Fact]
-    public void Parse_Policy_PreferRequireAcceptedOthersRefused()
+    public void Parse_Policy_PreferRequireStrictAcceptedOthersRefused()
     {
         Assert.Equal(ProviderPolicy.Require, ParseModel("""{"policy":"Require"}""").State.Models["cls"].Policy);
+        Assert.Equal(ProviderPolicy.Strict, ParseModel("""{"policy":"strict"}""").State.Models["cls"].Policy);
         Assert.Equal(ProviderPolicy.Prefer, ParseModel("""{"policy":"prefer"}""").State.Models["cls"].Policy);
 
         foreach (var bad in new[] { "\"maybe\"", "\"1\"", "\"7\"" })
@@ -140,7 +141,7 @@ public sealed class DesiredStateParserTests
             var result = ParseModel($$"""{"policy":{{bad}}}""");
             var issue = Assert.Single(result.Issues);
             Assert.Equal("models.cls.policy", issue.Path);
-            Assert.Contains("\"prefer\" or \"require\"", issue.Message, StringComparison.Ordinal);
+            Assert.Contains("\"prefer\", \"require\" or \"strict\"", issue.Message, StringComparison.Ordinal);
         }
     }
 

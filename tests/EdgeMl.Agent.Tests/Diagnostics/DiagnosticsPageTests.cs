@@ -74,6 +74,10 @@ public sealed class DiagnosticsPageTests : IAsyncLifetime
         await Expect(page.Locator("[data-link='mqtt']")).ToContainTextAsync("connection refused");
         await Expect(page.Locator("[data-link='disk']")).ToContainTextAsync("12.5 GB of 32.0 GB");
         await Expect(page.Locator("#events")).ToContainTextAsync("agent started");
+        await Expect(model.Locator("[data-provider='cpu']")).ToContainTextAsync("in use");
+        await Expect(page.Locator("[data-accelerator='onnxruntime']")).ToContainTextAsync("ONNX Runtime 1.32.0gpu flavour");
+        await Expect(page.Locator("[data-accelerator='cuda']")).ToContainTextAsync("NVIDIA A2 · 15.7 GB · compute 8.6");
+        await Expect(page.Locator("[data-library='libcudnn.so.9']")).ToContainTextAsync("missing libcudnn.so.9: libcudnn.so.9: cannot open shared object file");
         Assert.DoesNotContain("token", page.Url, StringComparison.Ordinal);
         await page.ScreenshotAsync(new PageScreenshotOptions { Path = Shot("diagnostics-downloading.png"), FullPage = true });
 
@@ -173,6 +177,11 @@ public sealed class DiagnosticsPageTests : IAsyncLifetime
         await Expect(model).ToContainTextAsync("ready", Patient);
         await Expect(model).ToContainTextAsync("v1");
         await Expect(model).ToContainTextAsync("cpu (asked: cuda, cpu)");
+        // The real self-check and provider report of this build on this machine (CI runs the cpu and gpu flavours).
+        await Expect(model.Locator("[data-provider='cuda']")).ToContainTextAsync(
+            EdgeMl.Runtime.Providers.OnnxRuntimeBuild.Flavour == "gpu" ? "libraries missing cuda: in this ONNX Runtime build, but its libraries do not load: libcublasLt.so.13" : "not in build cuda: CUDAExecutionProvider is not in this ONNX Runtime build");
+        await Expect(page.Locator("[data-accelerator='onnxruntime']")).ToContainTextAsync($"ONNX Runtime 1.32.0{EdgeMl.Runtime.Providers.OnnxRuntimeBuild.Flavour} flavour");
+        await Expect(page.Locator("[data-library='libcuda.so.1']")).ToContainTextAsync("libcuda.so.1");
         await Expect(page.Locator("[data-sync='ocr-cls']")).ToContainTextAsync("active", Patient);
         await Expect(page.Locator("#status")).ToHaveTextAsync("degraded");
         await Expect(page.Locator("#events")).ToContainTextAsync("activated", Patient);

@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text.Json;
 using System.Text.Json.Nodes;
 using EdgeMl.Agent.Tests.Http;
 using EdgeMl.Runtime.Providers;
@@ -83,6 +84,12 @@ internal sealed class FieldAgent : IAsyncDisposable
                 ["version"] = m.Version,
                 ["provider"] = m.Providers?.Effective,
                 ["requestedProviders"] = new JsonArray([.. (m.Providers?.Requested ?? []).Select(p => JsonValue.Create(p))]),
+                ["chain"] = new JsonArray([.. (m.Providers?.Chain ?? []).Select(p => new JsonObject
+                {
+                    ["provider"] = p.Provider,
+                    ["state"] = JsonNamingPolicy.CamelCase.ConvertName(p.State.ToString()),
+                    ["reason"] = p.Reason,
+                })]),
                 ["degraded"] = m.Providers?.IsDegraded ?? false,
                 ["degradedReason"] = m.Providers?.DegradedReason,
                 ["building"] = null,
@@ -125,6 +132,21 @@ internal sealed class FieldAgent : IAsyncDisposable
             ["broker"] = new JsonObject { ["configured"] = true, ["connected"] = false, ["broker"] = "mqtts://broker.local:8883", ["error"] = "connection refused", ["droppedEvents"] = 17 },
             ["disk"] = new JsonObject { ["path"] = "/var/lib/edgeml", ["freeBytes"] = 12_500_000_000L, ["totalBytes"] = 32_000_000_000L },
             ["capture"] = new JsonObject { ["enabled"] = true, ["rows"] = 5120, ["usedBytes"] = 48_000_000L, ["evicted"] = 0 },
+            // A GPU box whose image lacks cuDNN: the driver and the GPU are there, one library is not.
+            ["accelerators"] = new JsonObject
+            {
+                ["onnxRuntime"] = new JsonObject { ["version"] = "1.32.0", ["flavour"] = "gpu", ["providers"] = new JsonArray("tensorrt", "cuda", "cpu"), ["library"] = "/app/runtimes/linux-x64/native/libonnxruntime.so" },
+                ["libraries"] = new JsonArray(
+                    new JsonObject { ["name"] = "libcuda.so.1", ["found"] = true, ["detail"] = null },
+                    new JsonObject { ["name"] = "libcudnn.so.9", ["found"] = false, ["detail"] = "libcudnn.so.9: cannot open shared object file: No such file or directory" }),
+                ["cuda"] = new JsonObject
+                {
+                    ["driverVersion"] = "13.0",
+                    ["error"] = null,
+                    ["devices"] = new JsonArray(new JsonObject { ["index"] = 0, ["name"] = "NVIDIA A2", ["memoryBytes"] = 15_716_581_376L, ["computeCapability"] = "8.6" }),
+                },
+                ["tensorRtVersion"] = null,
+            },
         };
         lock (_lock)
         {

@@ -100,7 +100,7 @@ public sealed class StatusLightTests
     public void From_Statuses_WorstWins()
     {
         var cpu = new ProviderReport(["cpu"], ["cpu"], [], ProviderPolicy.Prefer);
-        var fellBack = new ProviderReport(["cuda", "cpu"], ["cpu"], [new ProviderSkip("cuda", "missing")], ProviderPolicy.Prefer);
+        var fellBack = new ProviderReport(["cuda", "cpu"], ["cpu"], [new ProviderSkip("cuda", ProviderState.NotInBuild, "missing")], ProviderPolicy.Prefer);
         ModelStatus Status(string name, ModelState state, ProviderReport? providers = null, long? loading = null, string? building = null) =>
             new(name, state, state == ModelState.Ready ? 1 : null, null, providers, null, loading, null) { Building = building };
 

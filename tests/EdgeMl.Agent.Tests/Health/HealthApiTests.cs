@@ -60,6 +60,7 @@ public sealed class HealthApiTests : IAsyncLifetime
         using var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
         Assert.Equal("dev-api", json.RootElement.GetProperty("deviceId").GetString());
         Assert.Equal("healthy", json.RootElement.GetProperty("status").GetString());
+        Assert.Equal("1.32.0", json.RootElement.GetProperty("accelerators").GetProperty("onnxRuntime").GetProperty("version").GetString());
         Assert.Equal(0, json.RootElement.GetProperty("models").GetArrayLength());
     }
 

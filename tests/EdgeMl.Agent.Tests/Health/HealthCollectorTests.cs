@@ -127,6 +127,37 @@ public sealed class HealthCollectorTests : IAsyncLifetime
     }
 
     [Fact]
+    public void Collect_Accelerators_IsTheSelfCheckOfThisBuildAndMachine()
+    {
+        var accelerators = _kit.Collector.Collect().Accelerators;
+        var check = AcceleratorCheck.Run();
+
+        Assert.Equal(("1.32.0", OnnxRuntimeBuild.Flavour, OnnxRuntimeBuild.NativeLibraryPath), (accelerators.OnnxRuntime.Version, accelerators.OnnxRuntime.Flavour, accelerators.OnnxRuntime.Library));
+        Assert.Equal(check.Providers, accelerators.OnnxRuntime.Providers);
+        Assert.Equal(check.Libraries.Select(l => (l.Name, l.Found, l.Detail)), accelerators.Libraries.Select(l => (l.Name, l.Found, l.Detail)));
+        Assert.Equal(check.Cuda.Devices.Count, accelerators.Cuda.Devices.Count);
+        if (!check.Cuda.Loaded)
+        {
+            // No NVIDIA driver here: a fact with the loader's words, and the agent is not unhealthy for it.
+            Assert.Equal($"the CUDA driver does not load: {check.Cuda.LoadError}", accelerators.Cuda.Error);
+            Assert.Equal(HealthStatus.Healthy, _kit.Collector.Collect().Status);
+        }
+    }
+
+    [Fact]
+    public async Task SelfCheck_AtStart_LogsTheBuildTheGpuAndTheLibraries()
+    {
+        var logger = new ListLogger<AcceleratorSelfCheck>();
+        var check = new AcceleratorSelfCheck(logger);
+
+        await check.StartAsync(CancellationToken.None);
+
+        Assert.Contains(logger.Entries.Select(e => e.Message), m => m.StartsWith($"ONNX Runtime 1.32.0 ({OnnxRuntimeBuild.Flavour} flavour), providers in this build: ", StringComparison.Ordinal));
+        Assert.Contains(logger.Entries.Select(e => e.Message), m => m.StartsWith(check.Health.Cuda.Devices.Count > 0 ? "CUDA driver " : "No GPU for inference: ", StringComparison.Ordinal));
+        Assert.Contains(logger.Entries.Select(e => e.Message), m => m.StartsWith("Accelerator libraries found: ", StringComparison.Ordinal) && m.Contains("libcuda.so.1", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task Serialize_Document_UsesTheContractNames()
     {
         await File.WriteAllTextAsync(Path.Combine(_kit.DataDirectory, "broken.onnx"), "not a model");
@@ -137,10 +168,18 @@ public sealed class HealthCollectorTests : IAsyncLifetime
         using var json = JsonDocument.Parse(HealthJson.Serialize(_kit.Collector.Collect()));
 
         var root = json.RootElement;
-        Assert.Equal(["deviceId", "status", "ready", "desired", "startedAt", "at", "version", "models", "sync", "hub", "broker", "disk", "capture"], Names(root));
+        Assert.Equal(["deviceId", "status", "ready", "desired", "startedAt", "at", "version", "models", "sync", "hub", "broker", "disk", "capture", "accelerators"], Names(root));
         Assert.Equal(["ready", "reason"], Names(root.GetProperty("ready")));
         var model = root.GetProperty("models")[0];
-        Assert.Equal(["name", "state", "version", "provider", "requestedProviders", "degraded", "degradedReason", "building", "latencyMs", "requests", "errors", "lastFailure", "drift"], Names(model));
+        Assert.Equal(["name", "state", "version", "provider", "requestedProviders", "chain", "degraded", "degradedReason", "building", "latencyMs", "requests", "errors", "lastFailure", "drift"], Names(model));
+        Assert.Equal(["provider", "state", "reason"], Names(model.GetProperty("chain")[0]));
+        Assert.Equal(OnnxRuntimeBuild.Flavour == "gpu" ? "librariesMissing" : "notInBuild", model.GetProperty("chain")[0].GetProperty("state").GetString());
+        Assert.Equal("inUse", model.GetProperty("chain")[1].GetProperty("state").GetString());
+        var accelerators = root.GetProperty("accelerators");
+        Assert.Equal(["onnxRuntime", "libraries", "cuda", "tensorRtVersion"], Names(accelerators));
+        Assert.Equal(["version", "flavour", "providers", "library"], Names(accelerators.GetProperty("onnxRuntime")));
+        Assert.Equal(["name", "found", "detail"], Names(accelerators.GetProperty("libraries")[0]));
+        Assert.Equal(["driverVersion", "error", "devices"], Names(accelerators.GetProperty("cuda")));
         Assert.Equal(["p50", "p99"], Names(model.GetProperty("latencyMs")));
         Assert.Equal(["version", "stage", "reason", "at"], Names(model.GetProperty("lastFailure")));
         Assert.Equal("session", model.GetProperty("lastFailure").GetProperty("stage").GetString());

@@ -44,7 +44,8 @@ public sealed class HealthJsonTests
     [Fact]
     public void ToTwin_HundredsOfModelsWithLongReasons_FitsTheReportedLimitAndSaysWhatIsLeftOut()
     {
-        var models = Enumerable.Range(0, 300).Select(i => Model($"model-{i:000}") with { Degraded = true, DegradedReason = new string('r', 5000) }).ToArray();
+        var chain = new[] { new ProviderHealth("cuda", "librariesMissing", new string('l', 400)), new ProviderHealth("cpu", "inUse", null) };
+        var models = Enumerable.Range(0, 300).Select(i => Model($"model-{i:000}") with { Degraded = true, DegradedReason = new string('r', 5000), Chain = chain }).ToArray();
 
         var twin = HealthJson.ToTwin(Health(models));
 
@@ -53,6 +54,11 @@ public sealed class HealthJsonTests
         var kept = twin["models"]!.AsArray().Count;
         Assert.InRange(kept, 1, 299);
         Assert.Equal(300 - kept, twin["modelsOmitted"]!.GetValue<int>());
+        // Reasons go before models do; each provider's state stays.
+        var first = twin["models"]![0]!["chain"]![0]!.AsObject();
+        Assert.Equal("librariesMissing", first["state"]!.GetValue<string>());
+        Assert.False(first.ContainsKey("reason"));
+        Assert.Equal("1.32.0", twin["accelerators"]!["onnxRuntime"]!["version"]!.GetValue<string>());
     }
 
     [Theory]
@@ -81,9 +87,12 @@ public sealed class HealthJsonTests
     }
 
     private static ModelHealth Model(string name, double latency = 2, long requests = 1) =>
-        new(name, "ready", 1, "cpu", ["cpu"], false, null, null, new LatencyHealth(latency, latency * 2), requests, 0, null, null);
+        new(name, "ready", 1, "cpu", ["cpu"], [new ProviderHealth("cpu", "inUse", null)], false, null, null, new LatencyHealth(latency, latency * 2), requests, 0, null, null);
 
     private static AgentHealth Health(params ModelHealth[] models) =>
         new("dev-1", HealthStatus.Healthy, new ReadyHealth(true, null), "twin", T0, T0, "1.0.0", models, new SyncHealth(null, null, T0, []),
-            new HubHealth(true, true, null, 0), new BrokerHealth(false, false, null, null, 0), new DiskHealth("/data", 50, 100), null);
+            new HubHealth(true, true, null, 0), new BrokerHealth(false, false, null, null, 0), new DiskHealth("/data", 50, 100), null,
+            new AcceleratorsHealth(new OnnxRuntimeHealth("1.32.0", "gpu", ["tensorrt", "cuda", "cpu"], "/app/libonnxruntime.so"),
+                [new LibraryHealth("libcuda.so.1", false, "libcuda.so.1: cannot open shared object file: No such file or directory")],
+                new CudaHealth(null, "the CUDA driver does not load: libcuda.so.1: cannot open shared object file: No such file or directory", []), null));
 }

@@ -62,6 +62,7 @@ public sealed class MqttHealthReporterTests : IAsyncLifetime
         Assert.True(health.Retained);
         var document = JsonNode.Parse(health.Payload)!;
         Assert.Equal("dev-1", document["deviceId"]!.GetValue<string>());
+        Assert.NotNull(document["accelerators"]!["cuda"]);
         Assert.Equal($"127.0.0.1:{_broker.Port}", document["broker"]!["broker"]!.GetValue<string>());
     }
 

@@ -50,6 +50,8 @@ public sealed class TwinHealthReporterTests : IAsyncLifetime
         Assert.True(health["hub"]!["configured"]!.GetValue<bool>());
         Assert.True(health["hub"]!["connected"]!.GetValue<bool>());
         Assert.Equal("healthy", health["status"]!.GetValue<string>());
+        Assert.Equal("1.32.0", health["accelerators"]!["onnxRuntime"]!["version"]!.GetValue<string>());
+        Assert.Equal(EdgeMl.Runtime.Providers.OnnxRuntimeBuild.Flavour, health["accelerators"]!["onnxRuntime"]!["flavour"]!.GetValue<string>());
     }
 
     [Fact]

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using EdgeMl.Runtime.Providers;
 using EdgeMl.Runtime.Serving;
 using EdgeMl.Runtime.Sessions;
+using EdgeMl.Runtime.Tests.Providers;
 using EdgeMl.Testing;
 using Microsoft.ML.OnnxRuntime;
 
@@ -20,7 +21,7 @@ public sealed class BackgroundBuildTests : IDisposable
     {
         // This build has no TensorRT: the chain is told it has, and the appender leaves the options alone,
         // so every session really runs on the CPU while the reports name the provider the chain chose.
-        var chain = new ProviderChain(["TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider"], new PretendAppender());
+        var chain = new ProviderChain(["TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider"], new PretendAppender(), FakeProbe.AllPresent);
         _engine = new InferenceEngine(new ModelLoader(chain, _factory), new RuntimeMetrics(new TestMeterFactory()), TimeProvider.System);
     }
 
@@ -90,6 +91,30 @@ public sealed class BackgroundBuildTests : IDisposable
         Assert.StartsWith("tensorrt unavailable (its engine failed to build: ", status.Providers.DegradedReason, StringComparison.Ordinal);
         Assert.Null(status.Building);
         Assert.True((await _engine.InferAsync(Classifier.Name, Classifier.Request(1))).IsSuccess);
+    }
+
+    [Theory]
+    [InlineData(ProviderState.LibrariesMissing, "libnvinfer.so.10 (libnvinfer.so.10: cannot open shared object file: No such file or directory)")]
+    [InlineData(ProviderState.NoDevice, "the CUDA driver sees no device: cuInit: CUDA_ERROR_NO_DEVICE: no CUDA-capable device is detected")]
+    public async Task Activate_TensorRtCannotStart_MovesOnWithTheReasonAndBuildsNothing(ProviderState state, string why)
+    {
+        var probe = new FakeProbe();
+        (state == ProviderState.LibrariesMissing ? probe.Libraries : probe.Devices)["tensorrt"] = why;
+        var chain = new ProviderChain(["TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider"], new PretendAppender(), probe);
+        using var engine = new InferenceEngine(new ModelLoader(chain, _factory), new RuntimeMetrics(new TestMeterFactory()), TimeProvider.System);
+
+        var activation = await engine.ActivateAsync(Classifier.Definition(providers: ProviderChainOptions.Of(ProviderPolicy.Prefer, "tensorrt", "cuda", "cpu")));
+
+        Assert.True(activation.Succeeded, activation.Failure?.Reason);
+        var status = engine.GetStatus(Classifier.Name)!;
+        Assert.Null(status.Building);
+        Assert.Equal("cuda", status.Providers!.Effective);
+        var trt = status.Providers.Chain[0];
+        Assert.Equal("tensorrt", trt.Provider);
+        Assert.Equal(state, trt.State);
+        Assert.Contains(why, trt.Reason, StringComparison.Ordinal);
+        Assert.DoesNotContain("building", status.Providers.DegradedReason, StringComparison.Ordinal);
+        Assert.Equal([ProviderState.InUse, ProviderState.InUse], status.Providers.Chain.Skip(1).Select(c => c.State));
     }
 
     public void Dispose()

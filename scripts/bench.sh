@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs the benchmarks (bare ONNX Runtime against the engine, in one run). Arguments go to BenchmarkDotNet,
 # e.g. scripts/bench.sh --filter '*EngineBenchmarks*'. Results land in BenchmarkDotNet.Artifacts/results.
+# latency-remote [rounds] measures a published `edgeml run` from a client process (docs/benchmarks.md).
 # --flavour gpu|system first builds on that ONNX Runtime flavour (default cpu), e.g. the engine on the gpu flavour's
 # CPU provider: scripts/bench.sh --flavour gpu --filter '*EngineBenchmarks*'.
 set -euo pipefail
@@ -13,5 +14,13 @@ if [[ ${1:-} == --flavour ]]; then
   shift 2
 fi
 args=("$@")
+# latency-remote [rounds] [--starts N]: publishes the agent as the module image does (into artifacts/bench/edgeml)
+# and measures it from a client in a separate process (tests/EdgeMl.Benchmarks/RemoteLatencyHarness.cs).
+if [[ ${1:-} == latency-remote ]]; then
+  published=$root/artifacts/bench/edgeml
+  dotnet publish agent/EdgeMl.Agent.csproj -c Release -r linux-x64 --self-contained false \
+    -p:OnnxRuntimeFlavor="$flavour" -o "$published" -v quiet -nologo -clp:ErrorsOnly >&2
+  args+=(--agent "$published")
+fi
 [[ ${#args[@]} -gt 0 ]] || args=(--filter '*')
 dotnet run -c Release -p:OnnxRuntimeFlavor="$flavour" --project tests/EdgeMl.Benchmarks -- "${args[@]}"

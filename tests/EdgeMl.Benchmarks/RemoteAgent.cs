@@ -1,0 +1,205 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+
+namespace EdgeMl.Benchmarks;
+
+/// <summary>
+/// The real <c>edgeml run</c> of a build folder (what <c>dotnet publish</c> gives, as the module image holds it) as a
+/// child process, with models published into a folder registry by the same binary's CLI, as an operator does.
+/// </summary>
+internal sealed class RemoteAgent : IAsyncDisposable
+{
+    private readonly string _agentDll;
+    private readonly string _root;
+    private readonly List<string> _settings;
+    private Process? _process;
+
+    private RemoteAgent(string agentDll, string root, List<string> settings)
+    {
+        _agentDll = agentDll;
+        _root = root;
+        _settings = settings;
+    }
+
+    public HttpClient Http { get; private set; } = null!;
+
+    public int Pid => _process?.Id ?? throw new InvalidOperationException("not started");
+
+    /// <summary>Creates a key, packs, signs and publishes each model with the build's own CLI.</summary>
+    /// <param name="models">Name, ONNX file and the <c>--shape</c> of a dynamic input (or null).</param>
+    public static async Task<RemoteAgent> PrepareAsync(string agentFolder, IEnumerable<(string Name, string File, string? Shape)> models, IEnumerable<string> extraSettings)
+    {
+        var agentDll = Path.Combine(Path.GetFullPath(agentFolder), "edgeml.dll");
+        if (!File.Exists(agentDll))
+        {
+            throw new FileNotFoundException($"no edgeml.dll in {agentFolder}: publish the agent first (./scripts/bench.sh latency-remote does)", agentDll);
+        }
+
+        var root = Directory.CreateTempSubdirectory("edgeml-remote-bench-").FullName;
+        var keys = Path.Combine(root, "keys");
+        var registry = Path.Combine(root, "registry");
+        await CliAsync(agentDll, "keys", "create", "--name", "bench", "--out", keys);
+        var settings = new List<string>
+        {
+            $"--EdgeMl:DataDirectory={Path.Combine(root, "data")}",
+            $"--EdgeMl:TrustedKeyFiles:0={Path.Combine(keys, "bench.pub.pem")}",
+            $"--EdgeMl:Desired:registry={registry}",
+        };
+        foreach (var (name, file, shape) in models)
+        {
+            var package = Path.Combine(root, "pkg-" + name);
+            List<string> pack = ["model", "pack", file, "--name", name, "--version", "1", "--out", package, "--golden", "1"];
+            if (shape is not null)
+            {
+                pack.AddRange(["--shape", shape]);
+            }
+
+            await CliAsync(agentDll, [.. pack]);
+            await CliAsync(agentDll, "model", "sign", package, "--key", Path.Combine(keys, "bench.key.pem"));
+            await CliAsync(agentDll, "model", "publish", package, "--registry", registry, "--key", Path.Combine(keys, "bench.key.pem"));
+            settings.Add($"--EdgeMl:Desired:models:{name}:version=latest");
+            settings.Add($"--EdgeMl:Desired:models:{name}:providers=cpu");
+            settings.Add($"--EdgeMl:Desired:models:{name}:threads=1");
+        }
+
+        settings.AddRange(extraSettings);
+        return new RemoteAgent(agentDll, root, settings);
+    }
+
+    /// <summary>Starts <c>edgeml run</c> on fresh loopback ports and waits for <c>/v2/health/ready</c>.</summary>
+    /// <returns>From the process start to the first ready answer.</returns>
+    public async Task<TimeSpan> StartAsync()
+    {
+        var http = FreePort();
+        var info = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host : "dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        info.ArgumentList.Add(_agentDll);
+        foreach (var arg in (string[])["run", $"--EdgeMl:Http:Urls=http://127.0.0.1:{http}", $"--EdgeMl:MetricsUrls=http://127.0.0.1:{FreePort()}", $"--EdgeMl:Mqtt:EmbeddedPort={FreePort()}", .. _settings])
+        {
+            info.ArgumentList.Add(arg);
+        }
+
+        // What the module image sets (modules/edgeml/Dockerfile.*); a variable of the caller's own still wins.
+        if (Environment.GetEnvironmentVariable("DOTNET_gcServer") is null)
+        {
+            info.Environment["DOTNET_gcServer"] = "0";
+        }
+
+        Http?.Dispose();
+        Http = new HttpClient(new SocketsHttpHandler { UseProxy = false }) { BaseAddress = new Uri($"http://127.0.0.1:{http}"), Timeout = TimeSpan.FromSeconds(30) };
+        var started = Stopwatch.StartNew();
+        _process = Process.Start(info) ?? throw new InvalidOperationException("edgeml did not start");
+        _process.OutputDataReceived += (_, _) => { };
+        _process.ErrorDataReceived += (_, e) =>
+        {
+            if (e.Data is { } line)
+            {
+                Console.Error.WriteLine("agent: " + line);
+            }
+        };
+        _process.BeginOutputReadLine();
+        _process.BeginErrorReadLine();
+        while (started.Elapsed < TimeSpan.FromMinutes(3))
+        {
+            if (_process.HasExited)
+            {
+                throw new InvalidOperationException($"edgeml run exited with {_process.ExitCode}");
+            }
+
+            try
+            {
+                using var ready = await Http.GetAsync("/v2/health/ready");
+                if (ready.IsSuccessStatusCode)
+                {
+                    return started.Elapsed;
+                }
+            }
+            catch (HttpRequestException)
+            {
+                // Not listening yet.
+            }
+
+            await Task.Delay(5);
+        }
+
+        throw new TimeoutException("edgeml run did not become ready within 3 minutes");
+    }
+
+    /// <summary>SIGTERM, as a container stop does, and the wait for the exit.</summary>
+    public async Task StopAsync()
+    {
+        if (_process is { HasExited: false } process)
+        {
+            using (var kill = Process.Start("kill", ["-TERM", process.Id.ToString(CultureInfo.InvariantCulture)]))
+            {
+                await kill.WaitForExitAsync();
+            }
+
+            using var guard = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+            try
+            {
+                await process.WaitForExitAsync(guard.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                process.Kill(entireProcessTree: true);
+            }
+        }
+
+        _process?.Dispose();
+        _process = null;
+    }
+
+    /// <summary>The agent's resident set (VmRSS) in MB, from <c>/proc</c>.</summary>
+    public double ResidentMegabytes()
+    {
+        foreach (var line in File.ReadLines($"/proc/{Pid}/status"))
+        {
+            if (line.StartsWith("VmRSS:", StringComparison.Ordinal))
+            {
+                return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) / 1024.0;
+            }
+        }
+
+        return double.NaN;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await StopAsync();
+        Http?.Dispose();
+        Directory.Delete(_root, recursive: true);
+    }
+
+    private static async Task CliAsync(string agentDll, params string[] args)
+    {
+        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        info.ArgumentList.Add(agentDll);
+        foreach (var arg in args)
+        {
+            info.ArgumentList.Add(arg);
+        }
+
+        using var process = Process.Start(info)!;
+        var output = process.StandardOutput.ReadToEndAsync();
+        var error = process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync();
+        if (process.ExitCode != 0)
+        {
+            throw new InvalidOperationException($"edgeml {string.Join(' ', args)} exited with {process.ExitCode}: {await output}{await error}");
+        }
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}

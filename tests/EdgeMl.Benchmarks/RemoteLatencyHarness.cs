@@ -1,0 +1,243 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Runtime.InteropServices;
+using System.Text;
+using System.Text.Json;
+using EdgeMl.Testing;
+using EdgeMl.Testing.Distribution;
+using Microsoft.ML.OnnxRuntime;
+
+namespace EdgeMl.Benchmarks;
+
+/// <summary>
+/// What a user of the device measures: a client in its own process against the real <c>edgeml run</c> of a published
+/// build, each request's latency through every front door, interleaved with bare ONNX Runtime <c>Run</c> on the same
+/// model in the client (1 intra-op thread on both sides), plus the floor: a bodiless round trip to the same server.
+/// Also the start-to-ready time and resident memory of that build, and the server's collections and allocations
+/// under steady load (from its EventPipe). Only ratios within one run travel; the load average is printed with them.
+/// </summary>
+internal static class RemoteLatencyHarness
+{
+    private const int PerRound = 100;
+
+    /// <summary><c>latency-remote [rounds] --agent PUBLISH_DIR [--starts N]</c>.</summary>
+    public static async Task RunAsync(string[] args)
+    {
+        var rounds = args.Length > 1 && int.TryParse(args[1], CultureInfo.InvariantCulture, out var r) ? r : 40;
+        var agentFolder = Option(args, "--agent") ?? throw new ArgumentException("latency-remote needs --agent PUBLISH_DIR (the folder of a published edgeml)");
+        var starts = int.Parse(Option(args, "--starts") ?? "3", CultureInfo.InvariantCulture);
+        var models = Directory.CreateTempSubdirectory("edgeml-remote-models-").FullName;
+        try
+        {
+            var dense = Path.Combine(models, "dense.onnx");
+            await File.WriteAllBytesAsync(dense, OnnxFiles.Dense(DenseInputs, 512, 16, seed: 1));
+            Model[] cases =
+            [
+                new("cls", ModelFixtures.Classifier, "x", ModelFixtures.ClassifierShape, "softmax_0.tmp_0"),
+                new("dense", dense, "x", [1, DenseInputs], "y"),
+            ];
+
+            Console.WriteLine($"edgeml: {Path.GetFullPath(agentFolder)}; {Environment.ProcessorCount} cores; load average at start {LoadAverage()}");
+            await using var agent = await RemoteAgent.PrepareAsync(agentFolder, cases.Select(c => (c.Name, c.File, c.Name == "cls" ? "x=1,3,48,192" : null)), []);
+
+            // The first start pulls and verifies the packages; the timed starts find them on disk, as a module restart does.
+            await agent.StartAsync();
+            await agent.StopAsync();
+            var startToReady = new List<double>();
+            var idle = new List<double>();
+            for (var i = 0; i < starts; i++)
+            {
+                startToReady.Add((await agent.StartAsync()).TotalMilliseconds);
+                await Task.Delay(TimeSpan.FromSeconds(5));
+                idle.Add(agent.ResidentMegabytes());
+                if (i < starts - 1)
+                {
+                    await agent.StopAsync();
+                }
+            }
+
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"start to /v2/health/ready with 2 models on disk: median {Median(startToReady):F0} ms ({string.Join(", ", startToReady.Select(s => s.ToString("F0", CultureInfo.InvariantCulture)))}); idle RSS 5 s after ready: median {Median(idle):F1} MB; load average {LoadAverage()}"));
+
+            using var gc = new ServerGcWatch(agent.Pid);
+            foreach (var model in cases)
+            {
+                await MeasureModelAsync(agent, gc, model, rounds);
+            }
+
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"RSS after the runs: {agent.ResidentMegabytes():F1} MB; load average at the end {LoadAverage()}"));
+        }
+        finally
+        {
+            Directory.Delete(models, recursive: true);
+        }
+    }
+
+    /// <summary>The few-KB model: 768 FP32 values (3 KB), as an audio frame's features or a sensor window.</summary>
+    private const int DenseInputs = 768;
+
+    private static async Task MeasureModelAsync(RemoteAgent agent, ServerGcWatch gc, Model model, int rounds)
+    {
+        using var client = new ModelClient(agent.Http, model);
+        List<(string Name, Func<Task> Call, List<double> Samples)> paths =
+        [
+            ("bare ONNX Runtime Run (client process, 1 thread)", () => { client.Bare(); return Task.CompletedTask; }, []),
+            ("HTTP v2 binary", client.BinaryAsync, []),
+            ("HTTP v2 JSON", client.JsonAsync, []),
+            ("floor: GET /v2/health/live (no body)", client.FloorAsync, []),
+        ];
+
+        // The gRPC front door (issue 14, port 8001 by EdgeMl:Grpc) is measured here once it is in the build: add
+        // ("gRPC ModelInfer", client.GrpcAsync, []) with a GrpcChannel to the port RemoteAgent passes to edgeml run.
+        foreach (var (_, call, _) in paths)
+        {
+            for (var i = 0; i < 200; i++)
+            {
+                await call();
+            }
+        }
+
+        for (var round = 0; round < rounds; round++)
+        {
+            foreach (var (_, call, samples) in paths)
+            {
+                for (var i = 0; i < PerRound; i++)
+                {
+                    var started = Stopwatch.GetTimestamp();
+                    await call();
+                    samples.Add(Stopwatch.GetElapsedTime(started).TotalMicroseconds);
+                }
+            }
+
+            Console.Error.Write($"\r{model.Name}: round {round + 1}/{rounds}");
+        }
+
+        Console.Error.WriteLine();
+        var bare = paths[0].Samples;
+        var (bareP50, bareP99) = (Percentile(bare, 50), Percentile(bare, 99));
+        var floor = Percentile(paths[3].Samples, 50);
+        Console.WriteLine();
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"### {model.Name}: input {string.Join('×', model.Shape)} FP32 ({model.InputBytes / 1024.0:F1} KB); {rounds * PerRound} requests per path, taking turns in rounds of {PerRound}; load average {LoadAverage()}"));
+        Console.WriteLine();
+        Console.WriteLine("| path | P50 µs | P99 µs | P99.9 µs | added P50 over bare µs | P99 ratio to bare P99 |");
+        Console.WriteLine("| --- | ---: | ---: | ---: | ---: | ---: |");
+        foreach (var (name, _, samples) in paths)
+        {
+            var p50 = Percentile(samples, 50);
+            var added = name.StartsWith("floor", StringComparison.Ordinal) ? "—" : (p50 - bareP50).ToString("F1", CultureInfo.InvariantCulture);
+            var ratio = name.StartsWith("floor", StringComparison.Ordinal) ? "—" : (Percentile(samples, 99) / bareP99).ToString("F2", CultureInfo.InvariantCulture);
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"| {name} | {p50:F1} | {Percentile(samples, 99):F1} | {Percentile(samples, 99.9):F1} | {added} | {ratio} |"));
+        }
+
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"HTTP binary adds {Percentile(paths[1].Samples, 50) - bareP50:F1} µs at P50, of which the floor (a bodiless round trip) is {floor:F1} µs"));
+
+        // Steady load on the binary path alone: what the server collects and allocates per request.
+        await Task.Delay(TimeSpan.FromSeconds(2));
+        var before = gc.Now();
+        var steady = rounds * PerRound;
+        for (var i = 0; i < steady; i++)
+        {
+            await client.BinaryAsync();
+        }
+
+        await Task.Delay(TimeSpan.FromSeconds(2));
+        var used = gc.Now() - before;
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"server under steady HTTP binary load, {steady} requests: collections gen0 {used.Gen0}, gen1 {used.Gen1}, gen2 {used.Gen2}; allocated ≈ {used.Allocated / (double)steady:F0} B per request (the input tensor is {model.InputBytes} B; allocation ticks are about 100 KB apart)"));
+    }
+
+    private static string? Option(string[] args, string name)
+    {
+        var at = Array.IndexOf(args, name);
+        return at >= 0 && at + 1 < args.Length ? args[at + 1] : null;
+    }
+
+    private static double Median(List<double> values) => Percentile(values, 50);
+
+    internal static double Percentile(List<double> samples, double percent)
+    {
+        var sorted = samples.Order().ToArray();
+        var rank = (percent / 100.0) * (sorted.Length - 1);
+        var low = (int)Math.Floor(rank);
+        var high = Math.Min(low + 1, sorted.Length - 1);
+        return sorted[low] + ((sorted[high] - sorted[low]) * (rank - low));
+    }
+
+    private static string LoadAverage() =>
+        File.Exists("/proc/loadavg") ? string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ')[..3]) : "?";
+
+    private sealed record Model(string Name, string File, string Input, long[] Shape, string Output)
+    {
+        public int InputBytes => (int)Shape.Aggregate(1L, (a, d) => a * d) * sizeof(float);
+    }
+
+    /// <summary>One model's requests, built once: bare <c>Run</c> in this process and the HTTP bodies.</summary>
+    private sealed class ModelClient : IDisposable
+    {
+        private readonly HttpClient _http;
+        private readonly Model _model;
+        private readonly InferenceSession _bare;
+        private readonly RunOptions _runOptions = new();
+        private readonly float[] _input;
+        private readonly byte[] _binaryBody;
+        private readonly string _headerLength;
+        private readonly byte[] _jsonBody;
+        private readonly string _infer;
+
+        public ModelClient(HttpClient http, Model model)
+        {
+            _http = http;
+            _model = model;
+            using (var options = new SessionOptions { IntraOpNumThreads = 1 })
+            {
+                _bare = new InferenceSession(model.File, options);
+            }
+
+            _input = ModelFixtures.SampleInput(model.Shape, seed: 1);
+            _infer = $"/v2/models/{model.Name}/infer";
+            var shape = string.Join(',', model.Shape);
+            var header = Encoding.UTF8.GetBytes($$$"""{"inputs":[{"name":"{{{model.Input}}}","shape":[{{{shape}}}],"datatype":"FP32","parameters":{"binary_data_size":{{{_input.Length * 4}}}}}],"outputs":[{"name":"{{{model.Output}}}","parameters":{"binary_data":true}}]}""");
+            _headerLength = header.Length.ToString(CultureInfo.InvariantCulture);
+            _binaryBody = [.. header, .. MemoryMarshal.AsBytes(_input.AsSpan())];
+            _jsonBody = Encoding.UTF8.GetBytes($$"""{"inputs":[{"name":"{{model.Input}}","shape":[{{shape}}],"datatype":"FP32","data":{{JsonSerializer.Serialize(_input)}}}]}""");
+        }
+
+        public float Bare()
+        {
+            using var input = OrtValue.CreateTensorValueFromMemory(_input, _model.Shape);
+            using var results = _bare.Run(_runOptions, [_model.Input], [input], [_model.Output]);
+            return results[0].GetTensorDataAsSpan<float>()[0];
+        }
+
+        public async Task BinaryAsync()
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, _infer) { Content = new ByteArrayContent(_binaryBody) };
+            request.Headers.Add("Inference-Header-Content-Length", _headerLength);
+            using var response = await _http.SendAsync(request);
+            await response.EnsureSuccessStatusCode().Content.ReadAsByteArrayAsync();
+        }
+
+        public async Task JsonAsync()
+        {
+            using var content = new ByteArrayContent(_jsonBody);
+            content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
+            using var response = await _http.PostAsync(_infer, content);
+            await response.EnsureSuccessStatusCode().Content.ReadAsByteArrayAsync();
+        }
+
+        public async Task FloorAsync()
+        {
+            using var response = await _http.GetAsync("/v2/health/live");
+            await response.EnsureSuccessStatusCode().Content.ReadAsByteArrayAsync();
+        }
+
+        public void Dispose()
+        {
+            _bare.Dispose();
+            _runOptions.Dispose();
+        }
+    }
+}

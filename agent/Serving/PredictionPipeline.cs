@@ -28,7 +28,7 @@ internal sealed class PredictionPipeline(InferenceEngine engine, TimeProvider ti
 
         if (capture is not null && result.Error?.Kind is not (InferenceErrorKind.ModelNotFound or InferenceErrorKind.Canceled))
         {
-            capture.Capture(request, result, time.GetElapsedTime(started), engine.GetStatus(model)?.Providers?.Effective ?? "none");
+            capture.Capture(request, result, time.GetElapsedTime(started), engine.EffectiveProvider(model) ?? "none");
         }
 
         return result;

@@ -178,6 +178,9 @@ public sealed class InferenceEngine : IDisposable
 
     public ModelStatus? GetStatus(string model) => _slots.TryGetValue(model, out var slot) ? Status(slot) : null;
 
+    /// <summary>The provider the active version runs on, without building a status (the request path asks this).</summary>
+    public string? EffectiveProvider(string model) => _slots.TryGetValue(model, out var slot) ? slot.Current?.Session.Providers.Effective : null;
+
     public IReadOnlyList<ModelStatus> GetStatuses() => _slots.Values.Select(Status).OrderBy(s => s.Name, StringComparer.Ordinal).ToArray();
 
     /// <summary>The model's latest background engine build; tests wait for it.</summary>

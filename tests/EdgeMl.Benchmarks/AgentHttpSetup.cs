@@ -95,6 +95,12 @@ internal sealed class AgentHttpSetup : IAsyncDisposable
 
     public CaptureMetrics Capture { get; }
 
+    public IServiceProvider Services => _app.Services;
+
+    public ReadOnlyMemory<byte> BinaryBody => _binaryBody;
+
+    public string BinaryHeaderLength => _binaryHeaderLength;
+
     /// <summary>What every front door runs: the engine, then drift and the capture hand-off.</summary>
     public async Task<float> PipelineAsync() => (await _pipeline.InferAsync("cls", _request, null, CancellationToken.None)).Outputs[0].Span<float>()[0];
 

@@ -14,6 +14,12 @@ if (args.Length > 0 && args[0] == "capture-cost")
     return;
 }
 
+if (args.Length > 0 && args[0] == "breakdown")
+{
+    await BreakdownHarness.RunAsync(args);
+    return;
+}
+
 if (args.Length > 0 && args[0] == "latency-remote")
 {
     await RemoteLatencyHarness.RunAsync(args);

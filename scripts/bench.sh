@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs the benchmarks (bare ONNX Runtime against the engine, in one run). Arguments go to BenchmarkDotNet,
 # e.g. scripts/bench.sh --filter '*EngineBenchmarks*'. Results land in BenchmarkDotNet.Artifacts/results.
-# latency-remote [rounds] measures a published `edgeml run` from a client process (docs/benchmarks.md).
+# latency-remote [rounds] measures a published `edgeml run` from a client process, startup compares its start-up and
+# memory with a baseline publish (docs/benchmarks.md).
 # --flavour gpu|system first builds on that ONNX Runtime flavour (default cpu), e.g. the engine on the gpu flavour's
 # CPU provider: scripts/bench.sh --flavour gpu --filter '*EngineBenchmarks*'.
 set -euo pipefail
@@ -18,9 +19,22 @@ args=("$@")
 # and measures it from a client in a separate process (tests/EdgeMl.Benchmarks/RemoteLatencyHarness.cs).
 if [[ ${1:-} == latency-remote ]]; then
   published=$root/artifacts/bench/edgeml
+  rm -rf "$published"
   dotnet publish agent/EdgeMl.Agent.csproj -c Release -r linux-x64 --self-contained false \
     -p:OnnxRuntimeFlavor="$flavour" -o "$published" -v quiet -nologo -clp:ErrorsOnly >&2
   args+=(--agent "$published")
+fi
+# startup [--starts N]: this build against a baseline publish without ReadyToRun and with the SDK's default GC
+# (server, concurrent), started in turns: start to /v2/health/ready and idle memory.
+if [[ ${1:-} == startup ]]; then
+  for variant in edgeml baseline; do
+    extra=()
+    rm -rf "$root/artifacts/bench/$variant"
+    [[ $variant == baseline ]] && extra=(-p:PublishReadyToRun=false -p:ServerGarbageCollection=true -p:ConcurrentGarbageCollection=true)
+    dotnet publish agent/EdgeMl.Agent.csproj -c Release -r linux-x64 --self-contained false -p:OnnxRuntimeFlavor="$flavour" \
+      "${extra[@]}" -o "$root/artifacts/bench/$variant" -v quiet -nologo -clp:ErrorsOnly >&2
+  done
+  args+=(--agent "$root/artifacts/bench/edgeml" --baseline "$root/artifacts/bench/baseline")
 fi
 [[ ${#args[@]} -gt 0 ]] || args=(--filter '*')
 dotnet run -c Release -p:OnnxRuntimeFlavor="$flavour" --project tests/EdgeMl.Benchmarks -- "${args[@]}"

@@ -20,6 +20,12 @@ if (args.Length > 0 && args[0] == "breakdown")
     return;
 }
 
+if (args.Length > 0 && args[0] == "startup")
+{
+    await RemoteLatencyHarness.CompareStartupAsync(args);
+    return;
+}
+
 if (args.Length > 0 && args[0] == "latency-remote")
 {
     await RemoteLatencyHarness.RunAsync(args);

@@ -156,18 +156,20 @@ internal sealed class RemoteAgent : IAsyncDisposable
         _process = null;
     }
 
-    /// <summary>The agent's resident set (VmRSS) in MB, from <c>/proc</c>.</summary>
-    public double ResidentMegabytes()
+    /// <summary>The agent's resident set (VmRSS) in MB, and its anonymous (heaps, ONNX Runtime's arenas) and file-backed (code) parts, from <c>/proc</c>.</summary>
+    public (double Total, double Anonymous, double File) ResidentMegabytes()
     {
+        var values = new Dictionary<string, double>(StringComparer.Ordinal);
         foreach (var line in File.ReadLines($"/proc/{Pid}/status"))
         {
-            if (line.StartsWith("VmRSS:", StringComparison.Ordinal))
+            var parts = line.Split([':', ' ', '\t'], StringSplitOptions.RemoveEmptyEntries);
+            if (parts is [var name, _, "kB"] && (name == "VmRSS" || name.StartsWith("Rss", StringComparison.Ordinal)))
             {
-                return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) / 1024.0;
+                values[parts[0]] = long.Parse(parts[1], CultureInfo.InvariantCulture) / 1024.0;
             }
         }
 
-        return double.NaN;
+        return (values.GetValueOrDefault("VmRSS", double.NaN), values.GetValueOrDefault("RssAnon", double.NaN), values.GetValueOrDefault("RssFile", double.NaN));
     }
 
     public async ValueTask DisposeAsync()

@@ -20,7 +20,7 @@ internal static class RemoteLatencyHarness
 {
     private const int PerRound = 100;
 
-    /// <summary><c>latency-remote [rounds] --agent PUBLISH_DIR [--starts N]</c>.</summary>
+    /// <summary><c>latency-remote [rounds] --agent PUBLISH_DIR [--starts N]</c>; 0 rounds measures start-up and memory only.</summary>
     public static async Task RunAsync(string[] args)
     {
         var rounds = args.Length > 1 && int.TryParse(args[1], CultureInfo.InvariantCulture, out var r) ? r : 40;
@@ -44,7 +44,7 @@ internal static class RemoteLatencyHarness
             await agent.StartAsync();
             await agent.StopAsync();
             var startToReady = new List<double>();
-            var idle = new List<double>();
+            var idle = new List<(double Total, double Anonymous, double File)>();
             for (var i = 0; i < starts; i++)
             {
                 startToReady.Add((await agent.StartAsync()).TotalMilliseconds);
@@ -57,7 +57,12 @@ internal static class RemoteLatencyHarness
             }
 
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"start to /v2/health/ready with 2 models on disk: median {Median(startToReady):F0} ms ({string.Join(", ", startToReady.Select(s => s.ToString("F0", CultureInfo.InvariantCulture)))}); idle RSS 5 s after ready: median {Median(idle):F1} MB; load average {LoadAverage()}"));
+                $"start to /v2/health/ready with 2 models on disk: median {Median(startToReady):F0} ms ({string.Join(", ", startToReady.Select(s => s.ToString("F0", CultureInfo.InvariantCulture)))}); idle RSS 5 s after ready: median {Median([.. idle.Select(m => m.Total)]):F1} MB (anonymous {Median([.. idle.Select(m => m.Anonymous)]):F1}, file-backed {Median([.. idle.Select(m => m.File)]):F1}); load average {LoadAverage()}"));
+
+            if (rounds == 0)
+            {
+                return;
+            }
 
             using var gc = new ServerGcWatch(agent.Pid);
             foreach (var model in cases)
@@ -65,10 +70,65 @@ internal static class RemoteLatencyHarness
                 await MeasureModelAsync(agent, gc, model, rounds);
             }
 
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"RSS after the runs: {agent.ResidentMegabytes():F1} MB; load average at the end {LoadAverage()}"));
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"RSS after the runs: {agent.ResidentMegabytes().Total:F1} MB; load average at the end {LoadAverage()}"));
         }
         finally
         {
+            Directory.Delete(models, recursive: true);
+        }
+    }
+
+    /// <summary>
+    /// <c>startup --agent PUBLISH_DIR --baseline PUBLISH_DIR [--starts N]</c>: two builds started in turns, each with the
+    /// same two models on disk, so both see the same machine: start to ready and idle memory, medians of N starts each.
+    /// </summary>
+    public static async Task CompareStartupAsync(string[] args)
+    {
+        var builds = new[] { ("this build", Option(args, "--agent")), ("baseline", Option(args, "--baseline")) };
+        var starts = int.Parse(Option(args, "--starts") ?? "5", CultureInfo.InvariantCulture);
+        var models = Directory.CreateTempSubdirectory("edgeml-remote-models-").FullName;
+        var agents = new List<RemoteAgent>();
+        try
+        {
+            var dense = Path.Combine(models, "dense.onnx");
+            await File.WriteAllBytesAsync(dense, OnnxFiles.Dense(DenseInputs, 512, 16, seed: 1));
+            foreach (var (_, folder) in builds)
+            {
+                var agent = await RemoteAgent.PrepareAsync(folder ?? throw new ArgumentException("startup needs --agent DIR and --baseline DIR"), [("cls", ModelFixtures.Classifier, "x=1,3,48,192"), ("dense", dense, null)], []);
+                agents.Add(agent);
+                await agent.StartAsync();
+                await agent.StopAsync();
+            }
+
+            var ready = agents.Select(_ => new List<double>()).ToArray();
+            var idle = agents.Select(_ => new List<(double Total, double Anonymous, double File)>()).ToArray();
+            for (var i = 0; i < starts; i++)
+            {
+                for (var b = 0; b < agents.Count; b++)
+                {
+                    ready[b].Add((await agents[b].StartAsync()).TotalMilliseconds);
+                    await Task.Delay(TimeSpan.FromSeconds(5));
+                    idle[b].Add(agents[b].ResidentMegabytes());
+                    await agents[b].StopAsync();
+                }
+            }
+
+            Console.WriteLine($"{starts} starts each, in turns, 2 models on disk (classifier, dense); {Environment.ProcessorCount} cores; load average {LoadAverage()}");
+            Console.WriteLine("| build | start to ready, median ms | idle RSS, median MB | anonymous MB | file-backed MB |");
+            Console.WriteLine("| --- | ---: | ---: | ---: | ---: |");
+            for (var b = 0; b < agents.Count; b++)
+            {
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"| {builds[b].Item1} ({builds[b].Item2}) | {Median(ready[b]):F0} | {Median([.. idle[b].Select(m => m.Total)]):F1} | {Median([.. idle[b].Select(m => m.Anonymous)]):F1} | {Median([.. idle[b].Select(m => m.File)]):F1} |"));
+            }
+        }
+        finally
+        {
+            foreach (var agent in agents)
+            {
+                await agent.DisposeAsync();
+            }
+
             Directory.Delete(models, recursive: true);
         }
     }

@@ -1,0 +1,20 @@
+using System.Text.Json.Nodes;
+
+namespace EdgeMl.Agent.Tests.Deployment;
+
+/// <summary>
+/// The garbage collector the agent runs with wherever it is started (module image, plain service, tests): the
+/// small-device settings are in the agent's runtimeconfig, not only in an image's environment.
+/// </summary>
+public sealed class RuntimeSettingsTests
+{
+    [Fact]
+    public void Agent_runs_with_workstation_gc_without_the_background_collector()
+    {
+        var config = JsonNode.Parse(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "edgeml.runtimeconfig.json")))!;
+        var properties = config["runtimeOptions"]!["configProperties"]!;
+
+        Assert.False(properties["System.GC.Server"]!.GetValue<bool>());
+        Assert.False(properties["System.GC.Concurrent"]!.GetValue<bool>());
+    }
+}

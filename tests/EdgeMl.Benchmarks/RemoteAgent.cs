@@ -31,7 +31,13 @@ internal sealed class RemoteAgent : IAsyncDisposable
     /// <param name="models">Name, ONNX file and the <c>--shape</c> of a dynamic input (or null).</param>
     public static async Task<RemoteAgent> PrepareAsync(string agentFolder, IEnumerable<(string Name, string File, string? Shape)> models, IEnumerable<string> extraSettings)
     {
+        // A framework-dependent publish runs as `dotnet edgeml.dll`; a Native AOT publish is the executable alone.
         var agentDll = Path.Combine(Path.GetFullPath(agentFolder), "edgeml.dll");
+        if (!File.Exists(agentDll))
+        {
+            agentDll = Path.Combine(Path.GetFullPath(agentFolder), "edgeml");
+        }
+
         if (!File.Exists(agentDll))
         {
             throw new FileNotFoundException($"no edgeml.dll in {agentFolder}: publish the agent first (./scripts/bench.sh latency-remote does)", agentDll);
@@ -73,13 +79,7 @@ internal sealed class RemoteAgent : IAsyncDisposable
     public async Task<TimeSpan> StartAsync()
     {
         var http = FreePort();
-        var info = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host : "dotnet")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        info.ArgumentList.Add(_agentDll);
+        var info = Command(_agentDll);
         foreach (var arg in (string[])["run", $"--EdgeMl:Http:Urls=http://127.0.0.1:{http}", $"--EdgeMl:MetricsUrls=http://127.0.0.1:{FreePort()}", $"--EdgeMl:Mqtt:EmbeddedPort={FreePort()}", .. _settings])
         {
             info.ArgumentList.Add(arg);
@@ -181,8 +181,7 @@ internal sealed class RemoteAgent : IAsyncDisposable
 
     private static async Task CliAsync(string agentDll, params string[] args)
     {
-        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        info.ArgumentList.Add(agentDll);
+        var info = Command(agentDll);
         foreach (var arg in args)
         {
             info.ArgumentList.Add(arg);
@@ -196,6 +195,23 @@ internal sealed class RemoteAgent : IAsyncDisposable
         {
             throw new InvalidOperationException($"edgeml {string.Join(' ', args)} exited with {process.ExitCode}: {await output}{await error}");
         }
+    }
+
+    private static ProcessStartInfo Command(string agent)
+    {
+        var native = !agent.EndsWith(".dll", StringComparison.Ordinal);
+        var info = new ProcessStartInfo(native ? agent : Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host : "dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        if (!native)
+        {
+            info.ArgumentList.Add(agent);
+        }
+
+        return info;
     }
 
     private static int FreePort()

@@ -9,12 +9,15 @@ namespace EdgeMl.Agent.Tests.Deployment;
 public sealed class RuntimeSettingsTests
 {
     [Fact]
-    public void Agent_runs_with_workstation_gc_without_the_background_collector()
+    public void Agent_runs_with_workstation_gc_without_the_background_collector_and_a_large_object_threshold_above_image_tensors()
     {
         var config = JsonNode.Parse(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "edgeml.runtimeconfig.json")))!;
         var properties = config["runtimeOptions"]!["configProperties"]!;
 
         Assert.False(properties["System.GC.Server"]!.GetValue<bool>());
         Assert.False(properties["System.GC.Concurrent"]!.GetValue<bool>());
+
+        // A 110 KB input copied for capture dies young instead of growing the large object heap toward a gen-2.
+        Assert.Equal("262144", properties["System.GC.LOHThreshold"]!.ToString());
     }
 }

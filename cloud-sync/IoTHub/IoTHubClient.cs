@@ -2,6 +2,7 @@ using System.Diagnostics.Metrics;
 using System.Security.Cryptography;
 using System.Text.Json.Nodes;
 using System.Threading.Channels;
+using EdgeMl.Runtime.Json;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -210,5 +211,7 @@ internal sealed partial class IoTHubClient : BackgroundService, IIoTHubClient
         _desired.Reader.ReadAllAsync(cancellationToken);
 
     internal static JsonObject ParseObject(ReadOnlySpan<byte> body) =>
-        JsonNode.Parse(body) as JsonObject ?? throw new System.Text.Json.JsonException("Expected a JSON object.");
+        JsonNode.Parse(body) is not JsonObject o ? throw new System.Text.Json.JsonException("Expected a JSON object.")
+        : !JsonStrings.AreValid(body) ? throw new System.Text.Json.JsonException("A string in the JSON object is not valid UTF-8 text.")
+        : o;
 }

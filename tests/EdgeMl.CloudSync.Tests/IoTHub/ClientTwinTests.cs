@@ -164,6 +164,24 @@ public sealed class ClientTwinTests(ITestOutputHelper output) : IAsyncLifetime
         Assert.Equal(IoTHubConnectionState.Connected, _h.Client.State);
     }
 
+    /// <summary>
+    /// Found by the desired fuzz harness: a name that is not UTF-8 parsed, then threw where the patch was read, in the
+    /// MQTT handler, and the update was lost.
+    /// </summary>
+    [Fact]
+    public async Task DesiredStream_PatchWithANameThatIsNotText_RefetchesFullDocument()
+    {
+        var version = _device.Twin.PatchDesired(new JsonObject { ["threshold"] = 0.5 }, DateTimeOffset.UtcNow);
+
+        await _sim.PushRawDesiredAsync(_device, version, [.. "{\"threshold\":0.5,\""u8, 0xFF, .. "\":1}"u8]);
+        var update = await _h.NextDesiredAsync();
+
+        Assert.True(update.IsFullDocument);
+        Assert.Equal(version, update.Version);
+        Assert.Equal(0.5, update.Properties["threshold"]!.GetValue<double>());
+        Assert.Equal(IoTHubConnectionState.Connected, _h.Client.State);
+    }
+
     [Fact]
     public async Task DesiredStream_VersionGap_RefetchesFullDocument()
     {

@@ -7,7 +7,7 @@ namespace EdgeMl.Runtime.Json;
 /// <see cref="JsonDocument"/> and <see cref="System.Text.Json.Nodes.JsonNode"/> accept a string holding bytes that are
 /// not UTF-8, or an escaped lone surrogate (<c>"\ud800"</c>), and throw <see cref="InvalidOperationException"/> only
 /// when the string is read, deep inside whatever reads it. Found by the fuzz harnesses: an infer request answered 500
-/// instead of 400, a twin patch that failed in the MQTT handler. Callers check once, right after parsing.
+/// instead of 400, a twin patch the agent failed to apply. Callers check once, right after parsing.
 /// </summary>
 public static class JsonStrings
 {

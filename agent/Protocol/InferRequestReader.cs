@@ -116,7 +116,7 @@ internal static class InferRequestReader
         if (input.TryGetProperty("parameters", out var parameters) && parameters.ValueKind == JsonValueKind.Object
             && parameters.TryGetProperty("binary_data_size", out var sizeElement))
         {
-            binarySize = sizeElement.TryGetInt64(out var size) && size >= 0
+            binarySize = sizeElement.ValueKind == JsonValueKind.Number && sizeElement.TryGetInt64(out var size) && size >= 0
                 ? size
                 : throw ProtocolException.BadRequest($"input '{name}': binary_data_size must be a non-negative integer");
         }

@@ -210,8 +210,13 @@ internal sealed partial class IoTHubClient : BackgroundService, IIoTHubClient
     public IAsyncEnumerable<DesiredPropertiesUpdate> ReadDesiredUpdatesAsync(CancellationToken cancellationToken) =>
         _desired.Reader.ReadAllAsync(cancellationToken);
 
+    /// <summary>
+    /// A twin document or patch. A name given twice would throw where the object is first read, so it is refused here
+    /// with the other malformed JSON (found by the desired fuzz harness).
+    /// </summary>
     internal static JsonObject ParseObject(ReadOnlySpan<byte> body) =>
-        JsonNode.Parse(body) is not JsonObject o ? throw new System.Text.Json.JsonException("Expected a JSON object.")
+        JsonNode.Parse(body, documentOptions: new() { AllowDuplicateProperties = false }) is not JsonObject o
+            ? throw new System.Text.Json.JsonException("Expected a JSON object.")
         : !JsonStrings.AreValid(body) ? throw new System.Text.Json.JsonException("A string in the JSON object is not valid UTF-8 text.")
         : o;
 }

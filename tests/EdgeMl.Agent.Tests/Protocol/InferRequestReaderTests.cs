@@ -131,4 +131,21 @@ public sealed class InferRequestReaderTests
         Assert.Equal("the request JSON has a string that is not valid UTF-8 text", json.Message);
         Assert.Equal(json.Message, binary.Message);
     }
+    /// <summary>Found by the infer-binary fuzz harness: a size that is not a number threw InvalidOperationException, answered 500.</summary>
+    [Theory]
+    [InlineData("\"8\"")]
+    [InlineData("true")]
+    [InlineData("null")]
+    [InlineData("[8]")]
+    [InlineData("8.5")]
+    public void Read_BinaryDataSizeThatIsNotAnInteger_400NamingTheInput(string size)
+    {
+        var header = Encoding.UTF8.GetBytes("""{"inputs":[{"name":"x","shape":[2],"datatype":"INT32","parameters":{"binary_data_size":""" + size + "}}]}");
+        byte[] body = [.. header, 1, 0, 0, 0, 2, 0, 0, 0];
+
+        var e = Assert.Throws<ProtocolException>(() => InferRequestReader.Read(body, header.Length));
+
+        Assert.Equal(400, e.StatusCode);
+        Assert.Equal("input 'x': binary_data_size must be a non-negative integer", e.Message);
+    }
 }

@@ -165,15 +165,20 @@ public sealed class ClientTwinTests(ITestOutputHelper output) : IAsyncLifetime
     }
 
     /// <summary>
-    /// Found by the desired fuzz harness: a name that is not UTF-8 parsed, then threw where the patch was read, in the
-    /// MQTT handler, and the update was lost.
+    /// Found by the desired fuzz harness: a name that is not UTF-8, or a name given twice, parsed, then threw where
+    /// the agent read the patch, and the whole update was not applied.
     /// </summary>
-    [Fact]
-    public async Task DesiredStream_PatchWithANameThatIsNotText_RefetchesFullDocument()
+    [Theory]
+    [InlineData("name not UTF-8")]
+    [InlineData("name given twice")]
+    public async Task DesiredStream_PatchWithANameNotUtf8OrGivenTwice_RefetchesFullDocument(string flaw)
     {
         var version = _device.Twin.PatchDesired(new JsonObject { ["threshold"] = 0.5 }, DateTimeOffset.UtcNow);
+        byte[] patch = flaw == "name given twice"
+            ? [.. "{\"threshold\":0.5,\"threshold\":0.6}"u8]
+            : [.. "{\"threshold\":0.5,\""u8, 0xFF, .. "\":1}"u8];
 
-        await _sim.PushRawDesiredAsync(_device, version, [.. "{\"threshold\":0.5,\""u8, 0xFF, .. "\":1}"u8]);
+        await _sim.PushRawDesiredAsync(_device, version, patch);
         var update = await _h.NextDesiredAsync();
 
         Assert.True(update.IsFullDocument);

@@ -8,8 +8,8 @@
 #   --seconds N  stop each harness after N seconds (default 60)
 #   --execs N    stop each harness after about N executions instead
 #   --timeout-ms a run longer than this is a hang (default 2000; .NET's first runs JIT-compile)
-# Findings go to artifacts/fuzz/findings/HARNESS/default/{crashes,hangs}; replay one, with its stack, on the
-# uninstrumented build (the instrumented one runs only under afl-fuzz):
+# Findings go to artifacts/fuzz/findings/HARNESS/default/{crashes,hangs} ($EDGEML_FUZZ_OUT instead of artifacts/fuzz
+# if set); replay one, with its stack, on the uninstrumented build (the instrumented one runs only under afl-fuzz):
 #   dotnet run --project fuzz/EdgeMl.Fuzz -c Release -- HARNESS FILE
 # Exit: 0 no crash and no hang, 1 a crash or hang was found, 2 bad usage or setup.
 set -euo pipefail
@@ -47,7 +47,8 @@ if ! command -v afl-fuzz >/dev/null; then
   apt-get install -y -qq --no-install-recommends afl++ >/dev/null
 fi
 
-out=$root/artifacts/fuzz
+# EDGEML_FUZZ_OUT: where the instrumented build and the findings go, so that two runs can share a machine.
+out=${EDGEML_FUZZ_OUT:-$root/artifacts/fuzz}
 tools=$out/tools
 if [[ ! -x $tools/sharpfuzz ]]; then
   echo "fuzz: installing the SharpFuzz.CommandLine tool"

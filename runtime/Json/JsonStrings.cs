@@ -11,10 +11,8 @@ namespace EdgeMl.Runtime.Json;
 /// </summary>
 public static class JsonStrings
 {
-    /// <summary>
-    /// Whether every property name and string value of <paramref name="utf8Json"/> (a document that already parsed)
-    /// reads as text.
-    /// </summary>
+    /// <summary>Whether every property name and string value of <paramref name="utf8Json"/> reads as text.</summary>
+    /// <exception cref="JsonException">The document is not JSON.</exception>
     public static bool AreValid(ReadOnlySpan<byte> utf8Json)
     {
         var reader = new Utf8JsonReader(utf8Json, new JsonReaderOptions { CommentHandling = JsonCommentHandling.Skip, MaxDepth = 1024 });

@@ -171,12 +171,16 @@ public sealed class ClientTwinTests(ITestOutputHelper output) : IAsyncLifetime
     [Theory]
     [InlineData("name not UTF-8")]
     [InlineData("name given twice")]
+    [InlineData("lone surrogate in a name")]
     public async Task DesiredStream_PatchWithANameNotUtf8OrGivenTwice_RefetchesFullDocument(string flaw)
     {
         var version = _device.Twin.PatchDesired(new JsonObject { ["threshold"] = 0.5 }, DateTimeOffset.UtcNow);
-        byte[] patch = flaw == "name given twice"
-            ? [.. "{\"threshold\":0.5,\"threshold\":0.6}"u8]
-            : [.. "{\"threshold\":0.5,\""u8, 0xFF, .. "\":1}"u8];
+        byte[] patch = flaw switch
+        {
+            "name given twice" => [.. "{\"threshold\":0.5,\"threshold\":0.6}"u8],
+            "lone surrogate in a name" => [.. "{\"threshold\":0.5,\"\\ud800\":1}"u8],
+            _ => [.. "{\"threshold\":0.5,\""u8, 0xFF, .. "\":1}"u8],
+        };
 
         await _sim.PushRawDesiredAsync(_device, version, patch);
         var update = await _h.NextDesiredAsync();

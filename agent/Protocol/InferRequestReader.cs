@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Text.Json;
+using EdgeMl.Runtime.Json;
 using EdgeMl.Runtime.Tensors;
 
 namespace EdgeMl.Agent.Protocol;
@@ -49,6 +50,11 @@ internal static class InferRequestReader
 
         using (doc)
         {
+            if (!JsonStrings.AreValid(body.Span[..(int)length]))
+            {
+                throw ProtocolException.BadRequest("the request JSON has a string that is not valid UTF-8 text");
+            }
+
             var root = doc.RootElement;
             if (root.ValueKind != JsonValueKind.Object)
             {
@@ -110,7 +116,7 @@ internal static class InferRequestReader
         if (input.TryGetProperty("parameters", out var parameters) && parameters.ValueKind == JsonValueKind.Object
             && parameters.TryGetProperty("binary_data_size", out var sizeElement))
         {
-            binarySize = sizeElement.TryGetInt64(out var size) && size >= 0
+            binarySize = sizeElement.ValueKind == JsonValueKind.Number && sizeElement.TryGetInt64(out var size) && size >= 0
                 ? size
                 : throw ProtocolException.BadRequest($"input '{name}': binary_data_size must be a non-negative integer");
         }

@@ -161,10 +161,7 @@ internal sealed partial class IoTHubClient
 
     private void OnInputMessage(string topic, string rest, ReadOnlyMemory<byte> body)
     {
-        // rest = "{input}/{bag}" (the bag may be empty, and may end with '/').
-        var slash = rest.IndexOf('/', StringComparison.Ordinal);
-        var input = slash < 0 ? rest : rest[..slash];
-        var bag = slash < 0 ? "" : rest[(slash + 1)..];
+        var (input, bag) = IoTHubTopics.SplitInput(rest);
         if (input.Length == 0)
         {
             Reject(topic, "the topic names no input");

@@ -2,6 +2,7 @@ using System.Diagnostics.Metrics;
 using System.Security.Cryptography;
 using System.Text.Json.Nodes;
 using System.Threading.Channels;
+using EdgeMl.Runtime.Json;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -209,6 +210,13 @@ internal sealed partial class IoTHubClient : BackgroundService, IIoTHubClient
     public IAsyncEnumerable<DesiredPropertiesUpdate> ReadDesiredUpdatesAsync(CancellationToken cancellationToken) =>
         _desired.Reader.ReadAllAsync(cancellationToken);
 
+    /// <summary>
+    /// A twin document or patch. Strings are checked first: a name that is not text, or a name given twice, would
+    /// throw where the object is first read (or, for the duplicate check, inside the parse), so both are refused here
+    /// with the other malformed JSON (found by the desired fuzz harness).
+    /// </summary>
     internal static JsonObject ParseObject(ReadOnlySpan<byte> body) =>
-        JsonNode.Parse(body) as JsonObject ?? throw new System.Text.Json.JsonException("Expected a JSON object.");
+        !JsonStrings.AreValid(body) ? throw new System.Text.Json.JsonException("A string in the JSON object is not valid UTF-8 text.")
+        : JsonNode.Parse(body, documentOptions: new() { AllowDuplicateProperties = false }) as JsonObject
+            ?? throw new System.Text.Json.JsonException("Expected a JSON object.");
 }

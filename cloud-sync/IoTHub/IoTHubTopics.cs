@@ -95,6 +95,13 @@ internal static class IoTHubTopics
         return true;
     }
 
+    /// <summary>What follows <see cref="InputsPrefix"/>: <c>{input}/{bag}</c> (the bag may be empty, and may end with '/').</summary>
+    public static (string Input, string Bag) SplitInput(string rest)
+    {
+        var slash = rest.IndexOf('/', StringComparison.Ordinal);
+        return slash < 0 ? (rest, "") : (rest[..slash], rest[(slash + 1)..]);
+    }
+
     /// <summary>Parses <c>?a=b&amp;c=d</c> (the leading <c>?</c> optional). Twin and method topics use raw <c>$</c>.</summary>
     private static Dictionary<string, string> ParseQuery(string text)
     {

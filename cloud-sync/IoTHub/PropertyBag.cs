@@ -81,26 +81,22 @@ internal static class PropertyBag
             return true;
         }
 
+        // Literal runs are encoded whole: a character beyond the BMP is two UTF-16 units that only encode together.
         var bytes = new List<byte>(text.Length);
-        for (var i = 0; i < text.Length; i++)
+        var literal = 0;
+        for (var i = text.IndexOf('%', StringComparison.Ordinal); i >= 0; i = text.IndexOf('%', literal))
         {
-            var c = text[i];
-            if (c == '%')
+            if (i + 2 >= text.Length || !IsHex(text[i + 1]) || !IsHex(text[i + 2]))
             {
-                if (i + 2 >= text.Length || !IsHex(text[i + 1]) || !IsHex(text[i + 2]))
-                {
-                    return false;
-                }
+                return false;
+            }
 
-                bytes.Add(Convert.ToByte(text.Substring(i + 1, 2), 16));
-                i += 2;
-            }
-            else
-            {
-                bytes.AddRange(Encoding.UTF8.GetBytes(c.ToString()));
-            }
+            bytes.AddRange(Encoding.UTF8.GetBytes(text[literal..i]));
+            bytes.Add(Convert.ToByte(text.Substring(i + 1, 2), 16));
+            literal = i + 3;
         }
 
+        bytes.AddRange(Encoding.UTF8.GetBytes(text[literal..]));
         try
         {
             result = new UTF8Encoding(false, throwOnInvalidBytes: true).GetString(bytes.ToArray());

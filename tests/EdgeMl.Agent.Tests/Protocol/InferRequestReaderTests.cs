@@ -103,4 +103,49 @@ public sealed class InferRequestReaderTests
 
         Assert.Equal((400, "input 'x': binary_data_size is 8 bytes; FP32 [1000000000] needs 4000000000"), (e.StatusCode, e.Message));
     }
+    /// <summary>
+    /// Found by the infer-json and infer-binary fuzz harnesses: a string that is not UTF-8 (or an escaped lone
+    /// surrogate) parsed, then threw InvalidOperationException where it was read, which the API answered 500.
+    /// </summary>
+    [Theory]
+    [InlineData(new byte[] { 0xFF }, "name")]
+    [InlineData(new byte[] { 0xC3 }, "datatype")]
+    [InlineData(new byte[] { 0xED, 0xA0, 0x80 }, "id")]
+    [InlineData(new byte[] { (byte)'\\', (byte)'u', (byte)'d', (byte)'8', (byte)'0', (byte)'0' }, "id")]
+    [InlineData(new byte[] { 0x80 }, "data")]
+    public void Read_StringThatIsNotText_400NotACrash(byte[] bad, string where)
+    {
+        string[] parts = where switch
+        {
+            "name" => ["{\"inputs\":[{\"name\":\"x", "\",\"datatype\":\"BYTES\",\"shape\":[1],\"data\":[\"a\"]}]}"],
+            "datatype" => ["{\"inputs\":[{\"name\":\"x\",\"datatype\":\"FP", "\",\"shape\":[1],\"data\":[1]}]}"],
+            "id" => ["{\"id\":\"", "\",\"inputs\":[]}"],
+            _ => ["{\"inputs\":[{\"name\":\"x\",\"datatype\":\"BYTES\",\"shape\":[1],\"data\":[\"", "\"]}]}"],
+        };
+        byte[] body = [.. Encoding.UTF8.GetBytes(parts[0]), .. bad, .. Encoding.UTF8.GetBytes(parts[1])];
+
+        var json = Assert.Throws<ProtocolException>(() => InferRequestReader.Read(body, null));
+        var binary = Assert.Throws<ProtocolException>(() => InferRequestReader.Read(body, body.Length));
+
+        Assert.Equal(400, json.StatusCode);
+        Assert.Equal("the request JSON has a string that is not valid UTF-8 text", json.Message);
+        Assert.Equal(json.Message, binary.Message);
+    }
+    /// <summary>Found by the infer-binary fuzz harness: a size that is not a number threw InvalidOperationException, answered 500.</summary>
+    [Theory]
+    [InlineData("\"8\"")]
+    [InlineData("true")]
+    [InlineData("null")]
+    [InlineData("[8]")]
+    [InlineData("8.5")]
+    public void Read_BinaryDataSizeThatIsNotAnInteger_400NamingTheInput(string size)
+    {
+        var header = Encoding.UTF8.GetBytes("""{"inputs":[{"name":"x","shape":[2],"datatype":"INT32","parameters":{"binary_data_size":""" + size + "}}]}");
+        byte[] body = [.. header, 1, 0, 0, 0, 2, 0, 0, 0];
+
+        var e = Assert.Throws<ProtocolException>(() => InferRequestReader.Read(body, header.Length));
+
+        Assert.Equal(400, e.StatusCode);
+        Assert.Equal("input 'x': binary_data_size must be a non-negative integer", e.Message);
+    }
 }

@@ -164,6 +164,33 @@ public sealed class ClientTwinTests(ITestOutputHelper output) : IAsyncLifetime
         Assert.Equal(IoTHubConnectionState.Connected, _h.Client.State);
     }
 
+    /// <summary>
+    /// Found by the desired fuzz harness: a name that is not UTF-8, or a name given twice, parsed, then threw where
+    /// the agent read the patch, and the whole update was not applied.
+    /// </summary>
+    [Theory]
+    [InlineData("name not UTF-8")]
+    [InlineData("name given twice")]
+    [InlineData("lone surrogate in a name")]
+    public async Task DesiredStream_PatchWithANameNotUtf8OrGivenTwice_RefetchesFullDocument(string flaw)
+    {
+        var version = _device.Twin.PatchDesired(new JsonObject { ["threshold"] = 0.5 }, DateTimeOffset.UtcNow);
+        byte[] patch = flaw switch
+        {
+            "name given twice" => [.. "{\"threshold\":0.5,\"threshold\":0.6}"u8],
+            "lone surrogate in a name" => [.. "{\"threshold\":0.5,\"\\ud800\":1}"u8],
+            _ => [.. "{\"threshold\":0.5,\""u8, 0xFF, .. "\":1}"u8],
+        };
+
+        await _sim.PushRawDesiredAsync(_device, version, patch);
+        var update = await _h.NextDesiredAsync();
+
+        Assert.True(update.IsFullDocument);
+        Assert.Equal(version, update.Version);
+        Assert.Equal(0.5, update.Properties["threshold"]!.GetValue<double>());
+        Assert.Equal(IoTHubConnectionState.Connected, _h.Client.State);
+    }
+
     [Fact]
     public async Task DesiredStream_VersionGap_RefetchesFullDocument()
     {

@@ -36,6 +36,18 @@ public sealed class PropertyBagTests
         Assert.Equal("high", message.Properties["alert"]);
     }
 
+    /// <summary>Found by the property-bag fuzz harness: the literal characters were encoded one UTF-16 unit at a time.</summary>
+    [Theory]
+    [InlineData("note=%24\U0001F600", "note", "$\U0001F600")]
+    [InlineData("c%2F\U0002C600=1", "c/\U0002C600", "1")]
+    [InlineData("city=M%C3%BCnchen\U0001F3D9", "city", "M\u00FCnchen\U0001F3D9")]
+    public void TryDecode_CharacterBeyondTheBmpNextToAnEscape_KeptWhole(string bag, string key, string value)
+    {
+        Assert.True(PropertyBag.TryDecode(bag, out var props, out _));
+
+        Assert.Equal([new(key, value)], props);
+    }
+
     [Fact]
     public void TryDecode_KeyWithoutValueAndEmptyValue_Distinguished()
     {

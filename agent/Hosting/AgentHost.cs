@@ -3,6 +3,7 @@ using EdgeMl.Agent.Capture;
 using EdgeMl.Agent.Desired;
 using EdgeMl.Agent.Drift;
 using EdgeMl.Agent.Http;
+using EdgeMl.Agent.Telemetry;
 using EdgeMl.CloudSync.Health;
 using EdgeMl.CloudSync.IoTHub;
 using EdgeMl.CloudSync.Registries;
@@ -55,6 +56,7 @@ internal static partial class AgentHost
         customize?.Invoke(builder);
 
         var app = builder.Build();
+        app.Services.StartTelemetry();
         app.UseMetricsPort(Split(agent.MetricsUrls));
         app.UseHttpApi();
         app.MapAgentEndpoints();

@@ -29,6 +29,7 @@ internal static class TelemetryServiceCollectionExtensions
         var otlp = new OtlpOptions();
         if (configuration is not null)
         {
+            services.AddJsonLogging(configuration);
             var section = configuration.GetSection(OtlpOptions.Section);
             services.AddOptionsWithValidateOnStart<OtlpOptions>().Bind(section);
             services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<OtlpOptions>, OtlpOptionsValidator>());

@@ -26,6 +26,8 @@ internal static class TelemetryServiceCollectionExtensions
 
         services.TryAddSingleton<TelemetryMarker>();
         services.AddMetrics();
+        services.TryAddSingleton(sp => new History(
+            sp.GetService<TimeProvider>() ?? TimeProvider.System, sp.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>(), sp.GetService<EdgeMl.Runtime.Serving.InferenceEngine>()));
         var otlp = new OtlpOptions();
         if (configuration is not null)
         {
@@ -83,6 +85,7 @@ internal static class TelemetryServiceCollectionExtensions
     {
         _ = services.GetService<MeterProvider>();
         _ = services.GetService<TracerProvider>();
+        _ = services.GetService<History>();
         return services;
     }
 

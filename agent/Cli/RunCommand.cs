@@ -75,6 +75,7 @@ internal static class RunCommand
         ("EdgeMl:AllowUnsigned", "accept unsigned packages; development only (default false)"),
         ("EdgeMl:Http:Urls", "the API and the diagnostics page (default http://127.0.0.1:8000)"),
         ("EdgeMl:Http:Token", "bearer token for all but /v2/health; 16+ characters, required beyond loopback"),
+        ("EdgeMl:Http:AllowedHosts", "host names the API answers to besides localhost and IP addresses, ;-separated"),
         ("EdgeMl:Http:MaxRequestBodyBytes", "larger request bodies get 413 (default 64 MiB)"),
         ("EdgeMl:MetricsUrls", "Prometheus /metrics (default http://127.0.0.1:9600)"),
         ("EdgeMl:PullTimeout", "a pull's limit (default 00:30:00); RetryMinDelay, RetryMaxDelay: back-off between failed pulls"),

@@ -20,6 +20,8 @@ run() {
 }
 
 run dotnet test EdgeMl.sln -c Release --results-directory "$results/cpu" --logger "trx" --logger "console;verbosity=normal" "$@"
+# The diagnostics page as Chromium drew it, kept with the results.
+cp -r tests/EdgeMl.Agent.Tests/bin/Release/net10.0/screenshots "$results/screenshots" 2>/dev/null || true
 # Each flavour builds into its own bin/ and obj/ (Directory.Build.props), so this does not disturb the cpu build.
 for project in tests/EdgeMl.Runtime.Tests tests/EdgeMl.Agent.Tests; do
   run dotnet test "$project" -c Release -p:OnnxRuntimeFlavor=gpu --results-directory "$results/gpu" --logger "trx" \

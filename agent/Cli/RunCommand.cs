@@ -89,6 +89,9 @@ internal static class RunCommand
         ("EdgeMl:Upload:*", "capture upload to blob storage (ConnectionString or ContainerUri)"),
         ("EdgeMl:Gpio:*", "GPIO triggers and status lights"),
         ("EdgeMl:Desired", "the embedded desired state, in the twin's shape: registry, models:NAME:version, …"),
+        ("EdgeMl:Otlp:Endpoint", "push metrics and traces to an OpenTelemetry collector (default off)"),
+        ("EdgeMl:Otlp:Protocol", "grpc or http/protobuf (default grpc); Headers: name=value,… (a secret); MetricsInterval"),
+        ("EdgeMl:Logging:Format", "json: one redacted JSON object a line on the console (default text)"),
     ];
 
     /// <summary>Written after the options in <c>edgeml run --help</c>.</summary>

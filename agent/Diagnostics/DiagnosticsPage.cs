@@ -1,9 +1,11 @@
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.RegularExpressions;
+using EdgeMl.Agent.Telemetry;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace EdgeMl.Agent.Diagnostics;
 
@@ -21,6 +23,7 @@ internal static partial class DiagnosticsPage
     {
         app.MapGet("/", Serve).AllowAnonymous().ExcludeFromDescription();
         app.MapGet("/diagnostics", Serve).AllowAnonymous().ExcludeFromDescription();
+        app.MapGet("/api/history", ServeHistory).ExcludeFromDescription();
         return app;
     }
 
@@ -40,6 +43,16 @@ internal static partial class DiagnosticsPage
         response.Headers["Referrer-Policy"] = "no-referrer";
         response.ContentLength = page.Bytes.Length;
         await response.Body.WriteAsync(page.Bytes, context.RequestAborted);
+    }
+
+    /// <summary>The charts' data: the last hour per model, a minute at a time; an empty list before the first request.</summary>
+    private static async Task ServeHistory(HttpContext context)
+    {
+        context.Response.ContentType = "application/json; charset=utf-8";
+        context.Response.Headers.CacheControl = "no-store";
+        await using var json = new System.Text.Json.Utf8JsonWriter(context.Response.Body);
+        context.RequestServices.GetRequiredService<History>().WriteJson(json);
+        await json.FlushAsync(context.RequestAborted);
     }
 
     private static Page Load()

@@ -4,6 +4,7 @@ using EdgeMl.Agent.Desired;
 using EdgeMl.Agent.Http;
 using EdgeMl.Agent.Protocol;
 using EdgeMl.Agent.Serving;
+using EdgeMl.Agent.Telemetry;
 using EdgeMl.CloudSync.IoTHub;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -84,7 +85,14 @@ internal sealed class ModuleInferenceRoute(
         }
         else
         {
+            // A correlation id that is a W3C traceparent (or a traceparent property) continues the sender's trace.
+            using var trace = Traces.StartPrediction(
+                Traces.EdgeHub, model, Property(message, "traceparent") ?? correlation, Property(message, "tracestate"), correlation);
             answer = await PredictAsync(model, message, correlation, cancellationToken).ConfigureAwait(false);
+            if (Property(answer, "status") is { } status && status != "200")
+            {
+                trace.Fail(status);
+            }
         }
 
         await AnswerAsync(answer, model, correlation, cancellationToken).ConfigureAwait(false);
@@ -160,6 +168,8 @@ internal sealed class ModuleInferenceRoute(
             },
         };
     }
+
+    private static string? Property(IoTHubMessage message, string name) => message.Properties.TryGetValue(name, out var value) ? value : null;
 
     private static IoTHubMessage Error(int status, string text, string? model, string? correlation) =>
         new(InferResponseWriter.Error(text))

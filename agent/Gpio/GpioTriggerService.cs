@@ -1,5 +1,6 @@
 using System.Device.Gpio;
 using System.Threading.Channels;
+using EdgeMl.Agent.Telemetry;
 using EdgeMl.Runtime.Serving;
 using EdgeMl.Runtime.Tensors;
 using Microsoft.Extensions.Hosting;
@@ -149,6 +150,8 @@ internal sealed class GpioTriggerService : BackgroundService
         }
         else
         {
+            using var trace = Traces.StartPrediction(Traces.Gpio, model, traceparent: null);
+            trace?.SetTag("edgeml.gpio.pin", triggered.Pin);
             result = await _engine.InferAsync(model, request, cancellationToken: cancellationToken).ConfigureAwait(false);
             _metrics.Inference(model, result.IsSuccess ? "success" : "failed");
         }

@@ -3,6 +3,7 @@ using EdgeMl.Agent.Capture;
 using EdgeMl.Agent.Desired;
 using EdgeMl.Agent.Drift;
 using EdgeMl.Agent.Http;
+using EdgeMl.Agent.Telemetry;
 using EdgeMl.CloudSync.Health;
 using EdgeMl.CloudSync.IoTHub;
 using EdgeMl.CloudSync.Registries;
@@ -55,6 +56,7 @@ internal static partial class AgentHost
         customize?.Invoke(builder);
 
         var app = builder.Build();
+        app.Services.StartTelemetry();
         app.UseMetricsPort(Split(agent.MetricsUrls));
         app.UseHttpApi();
         app.MapAgentEndpoints();
@@ -78,6 +80,7 @@ internal static partial class AgentHost
         Check<DownloadOptions>(services, $"{AgentOptions.Section}:Download", problems);
         Check<CaptureSettings>(services, $"{AgentOptions.Section}:{CaptureSettings.Section}", problems);
         Check<DriftOptions>(services, $"{AgentOptions.Section}:{DriftOptions.Section}", problems);
+        Check<OtlpOptions>(services, OtlpOptions.Section, problems);
         Check<UploadOptions>(services, $"{AgentOptions.Section}:{UploadOptions.Section}", problems, onlyIf: typeof(CaptureUploader));
         Check<IoTHubClientOptions>(services, AgentServiceCollectionExtensions.IoTHubSection, problems, onlyIf: typeof(IIoTHubClient));
         CheckDesired(services.GetRequiredService<IConfiguration>(), problems);

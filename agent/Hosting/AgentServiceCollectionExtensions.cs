@@ -9,6 +9,7 @@ using EdgeMl.Runtime.Serving;
 using EdgeMl.Agent.Health;
 using EdgeMl.Agent.Http;
 using EdgeMl.Agent.Sync;
+using EdgeMl.Agent.Telemetry;
 using EdgeMl.CloudSync.Health;
 using EdgeMl.CloudSync.IoTHub;
 using EdgeMl.CloudSync.Registries;
@@ -35,7 +36,7 @@ internal static class AgentServiceCollectionExtensions
         var edgeMl = configuration.GetSection(AgentOptions.Section);
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton(configuration); // the host registers it already; a bare container (tests, tools) needs it too
-        services.AddMetrics();
+        services.AddTelemetry(configuration);
         services.AddOptionsWithValidateOnStart<AgentOptions>().Bind(edgeMl);
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<AgentOptions>, AgentOptionsValidator>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<AgentOptions>, AgentOptionsRules>());

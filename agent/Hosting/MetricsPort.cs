@@ -1,7 +1,6 @@
-using EdgeMl.Agent.Health;
+using EdgeMl.Agent.Telemetry;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.DependencyInjection;
 
 namespace EdgeMl.Agent.Hosting;
 
@@ -14,24 +13,21 @@ internal static class MetricsPort
     public static WebApplication UseMetricsPort(this WebApplication app, IEnumerable<string> metricsUrls)
     {
         var ports = metricsUrls.Select(u => new Uri(u).Port).ToHashSet();
-        app.Use(async (context, next) =>
-        {
-            if (!ports.Contains(context.Connection.LocalPort))
+        app.UseOpenTelemetryPrometheusScrapingEndpoint(
+            meterProvider: null,
+            predicate: context => ports.Contains(context.Connection.LocalPort),
+            path: null,
+            configureBranchedPipeline: branch => branch.Use(async (context, next) =>
             {
+                if (context.Request.Path != "/metrics" || !HttpMethods.IsGet(context.Request.Method))
+                {
+                    context.Response.StatusCode = StatusCodes.Status404NotFound;
+                    return;
+                }
+
                 await next(context);
-                return;
-            }
-
-            if (context.Request.Path != "/metrics" || !HttpMethods.IsGet(context.Request.Method))
-            {
-                context.Response.StatusCode = StatusCodes.Status404NotFound;
-                return;
-            }
-
-            var text = context.RequestServices.GetRequiredService<PrometheusMetrics>().Scrape();
-            context.Response.ContentType = "text/plain; version=0.0.4; charset=utf-8";
-            await context.Response.WriteAsync(text, context.RequestAborted);
-        });
+            }).UseCollectorText(),
+            optionsName: null);
         return app;
     }
 }

@@ -3,6 +3,7 @@ using EdgeMl.Agent.Diagnostics;
 using EdgeMl.Agent.Drift;
 using EdgeMl.Agent.Health;
 using EdgeMl.Agent.Serving;
+using EdgeMl.Agent.Telemetry;
 using EdgeMl.Runtime.Serving;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -25,17 +26,13 @@ internal static class HttpApiExtensions
         app.UseMiddleware<ProtocolErrorMiddleware>();
         ((IEndpointRouteBuilder)app).MapOpenInferenceProtocol();
         ((IEndpointRouteBuilder)app).MapDiagnosticsPage();
-        app.MapGet("/metrics", (HttpContext context) =>
-        {
-            var text = context.RequestServices.GetRequiredService<PrometheusMetrics>().Scrape();
-            return Results.Text(text, "text/plain; version=0.0.4; charset=utf-8");
-        });
+        app.MapPrometheusScrapingEndpoint("/metrics", meterProvider: null, configureBranchedPipeline: branch => branch.UseCollectorText(), optionsName: null);
         return app;
     }
 
     public static IServiceCollection AddHttpApi(this IServiceCollection services)
     {
-        services.TryAddSingleton<PrometheusMetrics>();
+        services.AddTelemetry();
         services.TryAddSingleton<ServingReadiness>();
         services.TryAddSingleton<BoundAddressCheck>();
         services.AddHostedService(sp => sp.GetRequiredService<BoundAddressCheck>());

@@ -3,6 +3,7 @@ using System.IO.Compression;
 using System.Text.Json;
 using EdgeMl.Agent.Protocol;
 using EdgeMl.Agent.Serving;
+using EdgeMl.Agent.Telemetry;
 using EdgeMl.Runtime.Serving;
 using EdgeMl.Runtime.Tensors;
 using Microsoft.AspNetCore.Builder;
@@ -91,6 +92,7 @@ internal static class OpenInferenceEndpoints
 
     private static async Task Infer(HttpContext context, string model, string? versionText)
     {
+        using var trace = Traces.StartPrediction(Traces.Http, model, NullIfEmpty(context.Request.Headers.TraceParent), NullIfEmpty(context.Request.Headers.TraceState));
         var version = ParseVersion(versionText);
 
         // Nothing of the body is read for a model that is not here (the engine's words, as when it answers itself).
@@ -113,11 +115,14 @@ internal static class OpenInferenceEndpoints
         var result = await context.RequestServices.GetRequiredService<PredictionPipeline>().InferAsync(model, call.Request, version, context.RequestAborted);
         if (!result.IsSuccess)
         {
+            trace.Fail(result.Error!.Kind.ToString());
             throw new ProtocolException(StatusOf(result.Error!.Kind), result.Error.Message);
         }
 
         await WriteInferResponse(context, InferResponseWriter.Build(call, result));
     }
+
+    private static string? NullIfEmpty(Microsoft.Extensions.Primitives.StringValues value) => value.Count == 0 ? null : value.ToString();
 
     private static async Task WriteInferResponse(HttpContext context, InferResponse response)
     {

@@ -1,5 +1,6 @@
 using EdgeMl.Agent.Capture;
 using EdgeMl.Agent.Drift;
+using EdgeMl.Runtime.Diagnostics;
 using EdgeMl.Runtime.Serving;
 using EdgeMl.Runtime.Tensors;
 
@@ -28,6 +29,7 @@ internal sealed class PredictionPipeline(InferenceEngine engine, TimeProvider ti
 
         if (capture is not null && result.Error?.Kind is not (InferenceErrorKind.ModelNotFound or InferenceErrorKind.Canceled))
         {
+            using var handOff = EdgeMlTracing.Source.StartActivity("capture.handoff");
             capture.Capture(request, result, time.GetElapsedTime(started), engine.EffectiveProvider(model) ?? "none");
         }
 

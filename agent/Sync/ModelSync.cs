@@ -5,6 +5,7 @@ using EdgeMl.Agent.Drift;
 using EdgeMl.Agent.Events;
 using EdgeMl.Agent.Hosting;
 using EdgeMl.Agent.Serving;
+using EdgeMl.Agent.Telemetry;
 using EdgeMl.CloudSync.Registries;
 using EdgeMl.CloudSync.Secrets;
 using EdgeMl.Runtime.Packages;
@@ -264,6 +265,7 @@ internal sealed class ModelSync(
     /// <returns>A registry error to report, or null.</returns>
     private async Task<string?> SyncAsync(string name, DesiredModel model, ModelWork work, IModelRegistry? registry, string? registryError, CancellationToken cancellationToken)
     {
+        using var trace = Traces.StartSync(name, model.VersionText);
         var poll = desired.Current.State.PollInterval;
         if (work.Override is { } held)
         {

@@ -1,4 +1,5 @@
 using System.Globalization;
+using EdgeMl.Runtime.Diagnostics;
 using EdgeMl.Runtime.Packages;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -61,6 +62,7 @@ public sealed class ModelPuller(
         ArgumentNullException.ThrowIfNull(validator);
         var name = request.Name;
         _ = store.ModelFolder(name); // refuses a name that could leave the store or the registry layout
+        using var check = EdgeMlTracing.Source.StartActivity("model.check");
         var listing = await ReadRequiredAsync($"{name}/{VersionsDocument.FileName}", PackageLimits.MaxManifestBytes, ct).ConfigureAwait(false);
         var listingSig = await registry.TryReadAsync($"{name}/{VersionsDocument.SignatureFileName}", PackageLimits.MaxSignatureBytes, ct).ConfigureAwait(false);
         var versions = VersionsDocument.ParseVerified(listing, listingSig, listingSig is not null, trust, name, _time.GetUtcNow());
@@ -69,6 +71,8 @@ public sealed class ModelPuller(
             ?? throw new PackageVerificationException(VerificationFailure.NotListed,
                 $"{name} v{request.Version?.ToString(CultureInfo.InvariantCulture) ?? "latest"} is not listed in the signed versions.json of {registry.Description}; listed: {string.Join(", ", versions.Versions.Select(v => v.Version))}");
         store.CheckNotDowngrade(name, entry.Version, request.Pinned);
+        check?.SetTag("edgeml.model.version", entry.Version);
+        check?.Dispose(); // the check ends here; what follows is its siblings
 
         if (store.GetActive(name)?.Version == entry.Version && Directory.Exists(store.VersionFolder(name, entry.Version)))
         {
@@ -111,10 +115,14 @@ public sealed class ModelPuller(
         });
         store.EnsureFreeSpace(remaining);
 
-        foreach (var file in manifest.Files)
+        using (var download = EdgeMlTracing.Source.StartActivity("model.download"))
         {
-            var target = PackageVerifier.ResolveInside(root, file.Path, $"{expected.Name} v{expected.Version} manifest");
-            await downloader.DownloadAsync(registry, $"{prefix}/{file.Path}", target, file.Size, file.Sha256, progress, ct).ConfigureAwait(false);
+            download?.SetTag("edgeml.download.bytes", remaining);
+            foreach (var file in manifest.Files)
+            {
+                var target = PackageVerifier.ResolveInside(root, file.Path, $"{expected.Name} v{expected.Version} manifest");
+                await downloader.DownloadAsync(registry, $"{prefix}/{file.Path}", target, file.Size, file.Sha256, progress, ct).ConfigureAwait(false);
+            }
         }
 
         Durable.WriteAllBytes(Path.Combine(root, ModelManifest.FileName), manifestBytes);
@@ -129,6 +137,7 @@ public sealed class ModelPuller(
         }
 
         PruneUnlisted(root, manifest);
+        using var verify = EdgeMlTracing.Source.StartActivity("model.verify");
         var verified = PackageVerifier.Verify(root, trust, expected, ct);
         store.Install(verified, move: true, ct);
     }

@@ -6,7 +6,7 @@ namespace EdgeMl.CloudSync.Secrets;
 /// <summary>
 /// The one place that takes secrets out of what leaves the device (health on every transport, events, twin
 /// acknowledgements, the support bundle, error messages, logs that carry configuration): whole values under names
-/// that hold secrets (passwords, tokens, keys, connection strings), and, in every other string, the parts that look
+/// that hold secrets (passwords, tokens, keys, connection strings, headers sent to a collector), and, in every other string, the parts that look
 /// like one (<c>SharedAccessKey=…</c>, <c>AccountKey=…</c>, a SAS token or query, a URL's user-info, a bearer token).
 /// </summary>
 internal static partial class SecretRedactor
@@ -84,7 +84,7 @@ internal static partial class SecretRedactor
     [GeneratedRegex(@"[_\-.]", RegexOptions.CultureInvariant)]
     private static partial Regex Separators();
 
-    [GeneratedRegex(@"pass|pwd|secret|token|connectionstring|accesskey|apikey|privatekey|signature|credential|sas|authorization|cookie", RegexOptions.CultureInvariant)]
+    [GeneratedRegex(@"pass|pwd|secret|token|connectionstring|accesskey|apikey|privatekey|signature|credential|sas|authorization|cookie|headers", RegexOptions.CultureInvariant)]
     private static partial Regex SecretName();
 
     [GeneratedRegex(@"SharedAccessSignature\s+[^\s""';]+", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]

@@ -1,4 +1,6 @@
+using System.Diagnostics;
 using System.Threading.Channels;
+using EdgeMl.Runtime.Diagnostics;
 using EdgeMl.Runtime.Sessions;
 using EdgeMl.Runtime.Tensors;
 using Microsoft.ML.OnnxRuntime;
@@ -62,7 +64,15 @@ internal sealed class BatchingExecutor : IRequestExecutor
 
         _metrics.QueueDepth.Add(1, _modelTag);
         await using var registration = cancellationToken.Register(static p => ((PendingRequest)p!).Cancel(), pending);
-        return await pending.Completion.Task;
+        var answer = await pending.Completion.Task;
+        if (pending.StartedAt != 0)
+        {
+            // The batch ran on the collector's thread, outside this request's trace: its spans are told afterwards.
+            EdgeMlTracing.RecordPast("engine.queue", pending.QueuedAt, pending.StartedAt);
+            EdgeMlTracing.RecordPast("engine.run", pending.StartedAt, pending.EndedAt, new("edgeml.batch.size", pending.BatchSize));
+        }
+
+        return answer;
     }
 
     /// <summary>
@@ -155,9 +165,16 @@ internal sealed class BatchingExecutor : IRequestExecutor
 
         var rows = batch.Sum(p => p.Rows);
         _metrics.BatchSize.Record(batch.Count, _modelTag);
+        var started = Stopwatch.GetTimestamp();
         try
         {
             var outputs = _session.Run(batch.Count == 1 ? batch[0].Request.Inputs : Concatenate(batch, rows), batch[0].Request.Outputs);
+            var ended = Stopwatch.GetTimestamp();
+            foreach (var p in batch)
+            {
+                p.Ran(started, ended, batch.Count);
+            }
+
             Split(batch, rows, outputs);
         }
         catch (Exception e) when (e is not OutOfMemoryException)
@@ -293,6 +310,17 @@ internal sealed class BatchingExecutor : IRequestExecutor
         public InferenceRequest Request { get; } = request;
 
         public int Rows { get; } = rows;
+
+        public long QueuedAt { get; } = Stopwatch.GetTimestamp();
+
+        public long StartedAt { get; private set; }
+
+        public long EndedAt { get; private set; }
+
+        public int BatchSize { get; private set; }
+
+        /// <summary>Set before the answer is, so the caller reads them once its completion has run.</summary>
+        public void Ran(long started, long ended, int batchSize) => (StartedAt, EndedAt, BatchSize) = (started, ended, batchSize);
 
         public TaskCompletionSource<(InferenceTensor[]? Outputs, InferenceError? Error)> Completion { get; } =
             new(TaskCreationOptions.RunContinuationsAsynchronously);

@@ -1,3 +1,4 @@
+using EdgeMl.Runtime.Diagnostics;
 using EdgeMl.Runtime.Sessions;
 using EdgeMl.Runtime.Tensors;
 using Microsoft.ML.OnnxRuntime;
@@ -26,6 +27,7 @@ internal sealed class DirectExecutor(ModelSession session, RuntimeMetrics metric
             }
 
             metrics.QueueDepth.Add(1, _modelTag);
+            using var wait = EdgeMlTracing.Source.StartActivity("engine.queue");
             try
             {
                 await _slots.WaitAsync(cancellationToken);
@@ -41,6 +43,7 @@ internal sealed class DirectExecutor(ModelSession session, RuntimeMetrics metric
             }
         }
 
+        using var run = EdgeMlTracing.Source.StartActivity("engine.run");
         try
         {
             return (session.Run(request.Inputs, request.Outputs), null);

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
+using EdgeMl.Runtime.Diagnostics;
 using EdgeMl.Runtime.Providers;
 using EdgeMl.Runtime.Sessions;
 using EdgeMl.Runtime.Tensors;
@@ -117,6 +118,8 @@ public sealed class InferenceEngine : IDisposable
 
         var modelTag = new KeyValuePair<string, object?>("model", model);
         _metrics.Requests.Add(1, modelTag);
+        using var activity = EdgeMlTracing.Source.StartActivity("engine.infer");
+        activity?.SetTag("edgeml.model", model);
 
         var lease = slot.Acquire();
         if (lease is null)
@@ -130,6 +133,7 @@ public sealed class InferenceEngine : IDisposable
         {
             var session = lease.Session;
             var active = session.Definition.Version;
+            activity?.SetTag("edgeml.model.version", active);
             if (version is { } wanted && wanted != active)
             {
                 return Fail(model, active, InferenceErrorKind.ModelNotFound, $"model '{model}' version {wanted} is not served; the active version is {active}");
@@ -150,6 +154,7 @@ public sealed class InferenceEngine : IDisposable
                     Log.RunFailed(_logger, new InvalidOperationException(error.Message), model, active);
                 }
 
+                activity?.SetStatus(ActivityStatusCode.Error, error.Kind.ToString());
                 return Fail(model, active, error.Kind, error.Message);
             }
 
@@ -293,6 +298,7 @@ public sealed class InferenceEngine : IDisposable
 
     private ActivationResult Swap(ModelSlot slot, LoadedModel loaded, ModelDefinition definition)
     {
+        using var trace = EdgeMlTracing.Source.StartActivity("model.activate");
         var session = loaded.Session;
         IRequestExecutor executor = session.Definition.Serving.Batching.Enabled && session.Signature.IsBatchable
             ? new BatchingExecutor(session, _metrics, _time)

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using EdgeMl.Runtime.Diagnostics;
 using EdgeMl.Runtime.Providers;
 using EdgeMl.Runtime.Tensors;
 using Microsoft.Extensions.Logging;
@@ -58,6 +59,9 @@ public sealed class ModelLoader
     private LoadedModel Load(ModelDefinition definition, CancellationToken cancellationToken)
     {
         Log.Loading(_logger, definition.Name, definition.Version, definition.ModelPath);
+        using var trace = EdgeMlTracing.Source.StartActivity("model.load");
+        trace?.SetTag("edgeml.model", definition.Name);
+        trace?.SetTag("edgeml.model.version", definition.Version);
         var started = Stopwatch.GetTimestamp();
         if (!File.Exists(definition.ModelPath))
         {
@@ -81,9 +85,17 @@ public sealed class ModelLoader
         {
             cancellationToken.ThrowIfCancellationRequested();
             var warmUpStarted = Stopwatch.GetTimestamp();
-            WarmUp(model, cancellationToken);
+            using (EdgeMlTracing.Source.StartActivity("model.warmup"))
+            {
+                WarmUp(model, cancellationToken);
+            }
+
             var warmUp = Stopwatch.GetElapsedTime(warmUpStarted);
-            CheckGolden(model, cancellationToken);
+            using (EdgeMlTracing.Source.StartActivity("model.golden"))
+            {
+                CheckGolden(model, cancellationToken);
+            }
+
             cache?.Commit(_logger);
             if (model.Providers.IsDegraded)
             {

@@ -1,4 +1,6 @@
+using System.Diagnostics;
 using BenchmarkDotNet.Attributes;
+using EdgeMl.Runtime.Diagnostics;
 using EdgeMl.Runtime.Providers;
 using EdgeMl.Runtime.Serving;
 using EdgeMl.Runtime.Sessions;
@@ -23,6 +25,7 @@ public class EngineBenchmarks
     private string _outputName = null!;
     private InferenceEngine _engine = null!;
     private InferenceRequest _request = null!;
+    private ActivityListener? _tracing;
 
     /// <summary>Every case, or those named in <c>EDGEML_BENCH_CASES</c> (e.g. <c>classifier-b1</c>) for a quicker run.</summary>
     public static IEnumerable<string> Cases =>
@@ -84,9 +87,26 @@ public class EngineBenchmarks
         return result.Outputs[0].Span<float>()[0];
     }
 
+    /// <summary>The engine with a listener recording every EdgeMl span, as with <c>EdgeMl:Otlp:Endpoint</c> set (the export itself is not timed).</summary>
+    [GlobalSetup(Target = nameof(EngineTraced))]
+    public void SetupTraced()
+    {
+        Setup();
+        _tracing = new ActivityListener
+        {
+            ShouldListenTo = s => s.Name == EdgeMlTracing.SourceName,
+            Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
+        };
+        ActivitySource.AddActivityListener(_tracing);
+    }
+
+    [Benchmark(Description = "engine InferAsync, traced")]
+    public float EngineTraced() => Engine();
+
     [GlobalCleanup]
     public void Cleanup()
     {
+        _tracing?.Dispose();
         _engine.Dispose();
         _bare.Dispose();
         _runOptions.Dispose();

@@ -1,4 +1,5 @@
 using EdgeMl.Agent.Http;
+using EdgeMl.Agent.Telemetry;
 using EdgeMl.Runtime;
 using EdgeMl.Runtime.Serving;
 using Microsoft.AspNetCore.Builder;
@@ -41,7 +42,7 @@ internal sealed class ApiHost : IAsyncDisposable
         var app = builder.Build();
         app.UseHttpApi();
         map?.Invoke(app);
-        _ = app.Services.GetRequiredService<EdgeMl.Agent.Health.PrometheusMetrics>();
+        app.Services.StartTelemetry();
         await app.StartAsync();
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         return new ApiHost(app, new Uri(address));

@@ -1,0 +1,38 @@
+using System.Diagnostics.Metrics;
+using OpenTelemetry.Exporter;
+using OpenTelemetry.Metrics;
+
+namespace EdgeMl.Agent.Telemetry;
+
+/// <summary>
+/// How EdgeMl instruments become Prometheus families. The OpenTelemetry exporter names them as the hand-made exporter
+/// did (dots to <c>_</c>, <c>s</c> to <c>_seconds</c>, <c>By</c> to <c>_bytes</c>, counters <c>_total</c>, <c>{…}</c>
+/// annotations dropped); what it would add beyond that (scope labels, <c>target_info</c>) the IoT Edge metrics
+/// collector's rules and existing dashboards do not expect, so it is turned off.
+/// </summary>
+internal static class MetricsExposition
+{
+    /// <summary>Every meter of the product: runtime, agent, cloud-sync.</summary>
+    public const string Meters = "EdgeMl.*";
+
+    private static readonly double[] SecondsBuckets = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+    private static readonly double[] CountBuckets = [1, 2, 4, 8, 16, 32, 64, 128, 256];
+
+    public static MeterProviderBuilder AddEdgeMlMetrics(this MeterProviderBuilder builder) =>
+        builder.AddMeter(Meters).AddView(Buckets).AddPrometheusExporter(Configure);
+
+    /// <summary>Sub-millisecond to half-minute buckets for durations, powers of two for counts (batch sizes).</summary>
+    internal static MetricStreamConfiguration? Buckets(Instrument instrument) =>
+        instrument.GetType().IsGenericType && instrument.GetType().GetGenericTypeDefinition() == typeof(Histogram<>)
+            ? new ExplicitBucketHistogramConfiguration { Boundaries = instrument.Unit == "s" ? SecondsBuckets : CountBuckets }
+            : null;
+
+    internal static void Configure(PrometheusAspNetCoreOptions options)
+    {
+        options.ScopeInfoEnabled = false;
+        options.TargetInfoEnabled = false;
+
+        // A scrape reads now: two scrapes a moment apart (a test, an engineer with curl) must not see the same cached text.
+        options.ScrapeResponseCacheDurationMilliseconds = 0;
+    }
+}

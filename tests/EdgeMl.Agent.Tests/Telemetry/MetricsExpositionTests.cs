@@ -1,0 +1,84 @@
+using System.Diagnostics.Metrics;
+using System.Text.RegularExpressions;
+using EdgeMl.Agent.Tests.Http;
+using EdgeMl.Runtime.Sessions;
+using EdgeMl.Runtime.Tensors;
+using EdgeMl.Testing;
+
+namespace EdgeMl.Agent.Tests.Telemetry;
+
+/// <summary>The Prometheus text that OpenTelemetry writes for EdgeMl instruments: the names, types and buckets the hand-made exporter wrote.</summary>
+public sealed class MetricsExpositionTests
+{
+    [Fact]
+    public async Task Scrape_CounterHistogramGaugeAndUpDown_NamedAsBeforeWithoutScopeLabels()
+    {
+        await using var host = await ApiHost.StartAsync();
+        using var meter = new Meter("EdgeMl.Test.Scrape");
+        var counter = meter.CreateCounter<long>("edgeml.test.requests", "{request}", "Requests \"seen\"");
+        var histogram = meter.CreateHistogram<double>("edgeml.test.duration", "s");
+        var sizes = meter.CreateHistogram<int>("edgeml.test.batch_size", "{request}");
+        var bytes = meter.CreateCounter<long>("edgeml.test.download.bytes", "By");
+        var depth = meter.CreateUpDownCounter<long>("edgeml.test.queue_depth", "{request}");
+        var level = 0.25;
+        meter.CreateObservableGauge("edgeml.test.level", () => level, "{ready}");
+        meter.CreateObservableGauge("edgeml.test.broken", () => double.PositiveInfinity);
+
+        counter.Add(2, new KeyValuePair<string, object?>("model", "a\"b"));
+        counter.Add(1, new KeyValuePair<string, object?>("model", "a\"b"));
+        histogram.Record(0.003);
+        histogram.Record(100);
+        sizes.Record(3);
+        bytes.Add(1024);
+        depth.Add(2);
+        depth.Add(-1);
+
+        var text = await host.Client.GetStringAsync("/metrics");
+
+        Assert.Contains("# TYPE edgeml_test_requests_total counter\n", text, StringComparison.Ordinal);
+        Assert.Contains("edgeml_test_requests_total{model=\"a\\\"b\"} 3", text, StringComparison.Ordinal);
+        Assert.Contains("# TYPE edgeml_test_duration_seconds histogram\n", text, StringComparison.Ordinal);
+        Assert.Contains("edgeml_test_duration_seconds_bucket{le=\"0.0025\"} 0", text, StringComparison.Ordinal);
+        Assert.Contains("edgeml_test_duration_seconds_bucket{le=\"0.005\"} 1", text, StringComparison.Ordinal);
+        Assert.Contains("edgeml_test_duration_seconds_bucket{le=\"+Inf\"} 2", text, StringComparison.Ordinal);
+        Assert.Contains("\nedgeml_test_duration_seconds_count 2\n", text, StringComparison.Ordinal);
+        Assert.Contains("edgeml_test_batch_size_bucket{le=\"4\"} 1", text, StringComparison.Ordinal);
+        Assert.Contains("\nedgeml_test_download_bytes_total 1024\n", text, StringComparison.Ordinal);
+        Assert.Contains("\nedgeml_test_queue_depth 1\n", text, StringComparison.Ordinal);
+        Assert.Contains("\nedgeml_test_level 0.25\n", text, StringComparison.Ordinal);
+        Assert.DoesNotContain("\nedgeml_test_broken ", text, StringComparison.Ordinal);
+        Assert.DoesNotContain("{}", text, StringComparison.Ordinal);
+        Assert.DoesNotContain("otel_scope", text, StringComparison.Ordinal);
+        Assert.DoesNotContain("target_info", text, StringComparison.Ordinal);
+
+        // No response cache: what changed since the last scrape is in the next one.
+        level = 0.5;
+        counter.Add(1, new KeyValuePair<string, object?>("model", "a\"b"));
+        var next = await host.Client.GetStringAsync("/metrics");
+        Assert.Contains("\nedgeml_test_level 0.5\n", next, StringComparison.Ordinal);
+        Assert.Contains("edgeml_test_requests_total{model=\"a\\\"b\"} 4", next, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Get_MetricsAfterInference_ServesEngineInstruments()
+    {
+        await using var host = await ApiHost.StartAsync();
+        await host.Engine.ActivateAsync(new ModelDefinition
+        {
+            Name = "ocr-cls",
+            Version = 1,
+            ModelPath = ModelFixtures.Classifier,
+            WarmUp = new WarmUpOptions { Shapes = { ["x"] = ModelFixtures.ClassifierShape } },
+        });
+        await host.Engine.InferAsync("ocr-cls", new InferenceRequest([InferenceTensor.Create("x", ModelFixtures.ClassifierShape, ModelFixtures.SampleInput(ModelFixtures.ClassifierShape, 1))]));
+
+        using var response = await host.Client.GetAsync("/metrics");
+        var text = await response.Content.ReadAsStringAsync();
+
+        Assert.Equal("text/plain", response.Content.Headers.ContentType!.MediaType);
+        Assert.Matches("edgeml_inference_requests_total\\{model=\"ocr-cls\"\\} 1( |\n)", text);
+        Assert.Matches("edgeml_model_swaps_total\\{model=\"ocr-cls\",outcome=\"activated\"\\} 1( |\n)", text);
+        Assert.Matches("edgeml_inference_duration_seconds_count\\{model=\"ocr-cls\"\\} 1( |\n)", text);
+        Assert.DoesNotMatch(new Regex(@"^[^#].* [-+]?(Inf|NaN)", RegexOptions.Multiline), text);
+    }
+}

@@ -53,6 +53,7 @@ internal sealed class AgentHttpSetup : IAsyncDisposable
             $"--EdgeMl:DataDirectory={_data}",
             "--EdgeMl:Http:Urls=http://127.0.0.1:0",
             $"--EdgeMl:MetricsUrls=http://127.0.0.1:{metricsPort}",
+            "--EdgeMl:Grpc:Urls=http://127.0.0.1:0",
             $"--EdgeMl:Mqtt:EmbeddedPort={FreePort()}",
             "--EdgeMl:DrainWindow=00:00:00",
             string.Create(System.Globalization.CultureInfo.InvariantCulture, $"--EdgeMl:Capture:Defaults:SampleRate={captureRate}"),

@@ -29,6 +29,7 @@ public sealed partial class RunScriptTerminalTests : IDisposable
         {
             ["EDGEML_DEMO_DIR"] = _temp.Sub("demo"),
             ["EDGEML_PORT"] = port.ToString(CultureInfo.InvariantCulture),
+            ["EDGEML_GRPC_PORT"] = AgentProcess.FreePort().ToString(CultureInfo.InvariantCulture),
             ["EDGEML_METRICS_PORT"] = AgentProcess.FreePort().ToString(CultureInfo.InvariantCulture),
             ["EDGEML_MQTT_PORT"] = AgentProcess.FreePort().ToString(CultureInfo.InvariantCulture),
 

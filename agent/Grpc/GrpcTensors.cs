@@ -72,7 +72,7 @@ internal static class GrpcTensors
             tensor.Shape.AddRange(output.Shape);
             if (raw)
             {
-                response.RawOutputContents.Add(output.DataType == TensorDataType.Bytes ? LengthPrefixed(output) : ByteString.CopyFrom(output.Data.Span));
+                response.RawOutputContents.Add(output.DataType == TensorDataType.Bytes ? GrpcInferClient.LengthPrefixed(output) : ByteString.CopyFrom(output.Data.Span));
             }
             else
             {
@@ -204,20 +204,6 @@ internal static class GrpcTensors
         }
 
         return contents;
-    }
-
-    private static ByteString LengthPrefixed(InferenceTensor tensor)
-    {
-        var blob = new byte[tensor.Elements.Sum(e => 4 + e.Length)];
-        var offset = 0;
-        foreach (var element in tensor.Elements)
-        {
-            BinaryPrimitives.WriteUInt32LittleEndian(blob.AsSpan(offset), (uint)element.Length);
-            element.Span.CopyTo(blob.AsSpan(offset + 4));
-            offset += 4 + element.Length;
-        }
-
-        return UnsafeByteOperations.UnsafeWrap(blob);
     }
 
     private static long? Count(long[] shape)

@@ -1,4 +1,5 @@
 using EdgeMl.Agent.Http;
+using EdgeMl.Agent.Sequences;
 using EdgeMl.Agent.Serving;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -57,6 +58,7 @@ internal sealed partial class GrpcServer(IServiceProvider services, IOptions<Grp
         });
         builder.Services.AddSingleton(new GrpcFrontDoor(
             services.GetRequiredService<PredictionPipeline>(),
+            services.GetRequiredService<SequenceStore>(),
             services.GetRequiredService<ServingReadiness>(),
             services.GetService<ShutdownDrain>(),
             services.GetService<ServingMetrics>(),
@@ -110,6 +112,7 @@ internal sealed partial class GrpcServer(IServiceProvider services, IOptions<Grp
 /// <summary>What the gRPC server borrows from the agent.</summary>
 internal sealed record GrpcFrontDoor(
     PredictionPipeline Pipeline,
+    SequenceStore Sequences,
     ServingReadiness Readiness,
     ShutdownDrain? Drain,
     ServingMetrics? Metrics,

@@ -1,5 +1,6 @@
 using System.Globalization;
 using EdgeMl.Agent.Hosting;
+using EdgeMl.Agent.Sequences;
 using EdgeMl.Agent.Serving;
 using EdgeMl.Runtime.Serving;
 using EdgeMl.Runtime.Tensors;
@@ -102,7 +103,16 @@ internal sealed class InferenceGrpcService(GrpcFrontDoor door) : GRPCInferenceSe
                 throw new RpcException(new Status(StatusCode.NotFound, $"model '{request.ModelName}' is not served"));
             }
 
-            var result = await door.Pipeline.InferAsync(request.ModelName, GrpcTensors.ToRequest(request), version, cancellationToken).ConfigureAwait(false);
+            InferenceResult result;
+            try
+            {
+                result = await door.Sequences.InferAsync(request.ModelName, GrpcTensors.ToRequest(request), version, Sequence(request), cancellationToken).ConfigureAwait(false);
+            }
+            catch (SequenceException e)
+            {
+                throw new RpcException(new Status(e.Unknown ? StatusCode.FailedPrecondition : StatusCode.InvalidArgument, e.Message));
+            }
+
             return result.IsSuccess
                 ? GrpcTensors.ToResponse(request, result)
                 : throw new RpcException(new Status(StatusOf(result.Error!.Kind), result.Error.Message));
@@ -112,6 +122,34 @@ internal sealed class InferenceGrpcService(GrpcFrontDoor door) : GRPCInferenceSe
             door.Drain?.Exit();
         }
     }
+
+    /// <summary>The request's <c>sequence_id</c> (int64, uint64 or string parameter), <c>sequence_start</c> and <c>sequence_end</c>, as tritonclient sends them.</summary>
+    private static SequenceParameters? Sequence(ModelInferRequest request)
+    {
+        var p = request.Parameters;
+        var start = Flag(p, "sequence_start");
+        var end = Flag(p, "sequence_end");
+        var id = p.TryGetValue("sequence_id", out var value)
+            ? value.ParameterChoiceCase switch
+            {
+                InferParameter.ParameterChoiceOneofCase.StringParam => value.StringParam,
+                InferParameter.ParameterChoiceOneofCase.Int64Param when value.Int64Param >= 0 => value.Int64Param == 0 ? "" : value.Int64Param.ToString(CultureInfo.InvariantCulture),
+                InferParameter.ParameterChoiceOneofCase.Uint64Param => value.Uint64Param == 0 ? "" : value.Uint64Param.ToString(CultureInfo.InvariantCulture),
+                _ => throw GrpcTensors.Invalid("parameter 'sequence_id' must be a string or a non-negative integer"),
+            }
+            : "";
+        if (id.Length == 0)
+        {
+            return start || end ? throw GrpcTensors.Invalid("sequence_start and sequence_end need a sequence_id") : null;
+        }
+
+        return new SequenceParameters(id, start, end);
+    }
+
+    private static bool Flag(Google.Protobuf.Collections.MapField<string, InferParameter> parameters, string key) =>
+        parameters.TryGetValue(key, out var value) && (value.ParameterChoiceCase == InferParameter.ParameterChoiceOneofCase.BoolParam
+            ? value.BoolParam
+            : throw GrpcTensors.Invalid($"parameter '{key}' must be a bool"));
 
     internal static StatusCode StatusOf(InferenceErrorKind kind) => kind switch
     {

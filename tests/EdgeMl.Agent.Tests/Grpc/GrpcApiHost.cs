@@ -57,7 +57,16 @@ internal sealed class GrpcApiHost : IAsyncDisposable
         var app = builder.Build();
         app.UseHttpApi();
         _ = app.Services.GetRequiredService<EdgeMl.Agent.Health.PrometheusMetrics>();
-        await app.StartAsync();
+        try
+        {
+            await app.StartAsync();
+        }
+        catch
+        {
+            await app.DisposeAsync();
+            throw;
+        }
+
         var http = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         var grpc = app.Services.GetRequiredService<GrpcServer>().Addresses[0];
         return new GrpcApiHost(app, new Uri(http), new Uri(grpc));

@@ -215,6 +215,16 @@ public sealed class GrpcInferenceServiceTests : IAsyncLifetime
         Assert.NotEqual(HttpStatusCode.OK, response.StatusCode);
     }
 
+    [Fact]
+    public async Task BeyondLoopbackWithoutToken_RefusesToStart_AsTheHttpApiDoes()
+    {
+        var e = await Assert.ThrowsAsync<Microsoft.Extensions.Options.OptionsValidationException>(async () =>
+            await GrpcApiHost.StartAsync(settings: new Dictionary<string, string?> { ["EdgeMl:Grpc:Urls"] = "http://0.0.0.0:0" }));
+
+        Assert.Contains("the gRPC service listens on http://0.0.0.0:", e.Message, StringComparison.Ordinal);
+        Assert.Contains("set EdgeMl:Http:Token (16 characters or more)", e.Message, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData(InferenceErrorKind.InvalidInput, StatusCode.InvalidArgument)]
     [InlineData(InferenceErrorKind.ModelNotFound, StatusCode.NotFound)]

@@ -2,9 +2,10 @@
 # Runs EdgeMl's main job on embedded defaults on a fresh machine: sets up, builds `edgeml`, creates a demo signing
 # key, packs and signs the fixture PaddleOCR classifier and publishes it into a local folder registry, then starts
 # the agent (`edgeml run`): it pulls, verifies and activates the model, serves the Open Inference Protocol on
-# http://127.0.0.1:8000, the diagnostics page at http://127.0.0.1:8000/, Prometheus text on :9600/metrics, and
+# http://127.0.0.1:8000 and its gRPC service on 127.0.0.1:8001, the diagnostics page at http://127.0.0.1:8000/,
+# Prometheus text on :9600/metrics, and
 # health on the embedded MQTT broker (127.0.0.1:1883, topics edgeml/<device>/#). Ctrl+C stops it.
-# EDGEML_PORT, EDGEML_METRICS_PORT and EDGEML_MQTT_PORT move the three ports (a local Mosquitto on 1883, say);
+# EDGEML_PORT, EDGEML_GRPC_PORT, EDGEML_METRICS_PORT and EDGEML_MQTT_PORT move the four ports (a local Mosquitto on 1883, say);
 # EDGEML_DEMO_DIR (default .edgeml/demo) holds the key, registry and data.
 # EDGEML_PROVIDERS (default tensorrt,cuda,cpu) is the model's provider chain: on a CPU-only build it falls back
 # and reports the model as degraded, with the reason. Extra arguments go to `edgeml run` (--EdgeMl:Key=value).
@@ -32,6 +33,7 @@ fi
 
 providers=${EDGEML_PROVIDERS:-tensorrt,cuda,cpu}
 port=${EDGEML_PORT:-8000}
+grpc_port=${EDGEML_GRPC_PORT:-8001}
 metrics_port=${EDGEML_METRICS_PORT:-9600}
 mqtt_port=${EDGEML_MQTT_PORT:-1883}
 api=http://127.0.0.1:$port
@@ -41,11 +43,13 @@ run: starting the agent on embedded defaults (data in $demo/data). Where to look
   health              curl -s $api/api/health
                       $(printf %q "${edgeml[0]}") status --url $api
   prediction          curl -s -X POST $api/v2/models/ocr-cls/infer -H 'Content-Type: application/json' --data-binary @$(printf %q "$root/examples/request.json")
+  gRPC                127.0.0.1:$grpc_port (inference.GRPCInferenceService); $(printf %q "${edgeml[0]}") infer --grpc --url http://127.0.0.1:$grpc_port --model ocr-cls --random
   metrics             curl -s http://127.0.0.1:$metrics_port/metrics
   MQTT health         any MQTT client on 127.0.0.1:$mqtt_port, topics edgeml/<device>/status, /health and /events
 INFO
 exec "${edgeml[@]}" run \
   --EdgeMl:Http:Urls="$api" \
+  --EdgeMl:Grpc:Urls="http://127.0.0.1:$grpc_port" \
   --EdgeMl:MetricsUrls="http://127.0.0.1:$metrics_port" \
   --EdgeMl:Mqtt:Port="$mqtt_port" \
   --EdgeMl:DataDirectory="$demo/data" \

@@ -38,10 +38,18 @@ internal static class ModelCommand
         {
             Description = "Sample requests (a folder of Open Inference Protocol *.json files, a .jsonl file, or one file) to build the drift baseline from",
         };
+        var requests = new Option<FileInfo[]>("--sample")
+        {
+            Description = "A real request for the model (Open Inference Protocol JSON, or JSON header then binary data): warm-up runs on it and golden outputs are recorded from it (repeatable)",
+        };
+        var states = new Option<string[]>("--state")
+        {
+            Description = "A state pair OUTPUT=INPUT of a recurrent model: the server keeps it per sequence (sequence_id), starting from zeros (repeatable)",
+        };
         var bins = new Option<int>("--baseline-bins") { Description = "Histogram bins per baseline distribution", DefaultValueFactory = _ => 10 };
         var command = new Command("pack", "Package an ONNX model: manifest with its signature read from the model, hashes, warm-up and golden samples, optional drift baseline")
         {
-            model, name, version, output, shapes, warmUp, golden, seed, providers, description, baseline, bins,
+            model, name, version, output, shapes, warmUp, golden, seed, providers, description, baseline, bins, requests, states,
         };
         command.SetAction(parse => Run("pack", () =>
         {
@@ -55,6 +63,8 @@ internal static class ModelCommand
                 GoldenSeed = parse.GetValue(seed),
                 Providers = parse.GetValue(providers)?.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries) ?? [],
                 Shapes = ParseShapes(parse.GetValue(shapes) ?? []),
+                Samples = [.. (parse.GetValue(requests) ?? []).Select(SampleRequest.Read)],
+                States = [.. (parse.GetValue(states) ?? []).Select(ParseState)],
             };
             var folder = parse.GetValue(output)!.FullName;
             var manifest = PackageBuilder.Pack(parse.GetValue(model)!.FullName, folder, options);
@@ -66,6 +76,11 @@ internal static class ModelCommand
         }));
         return command;
     }
+
+    private static (string Output, string Input) ParseState(string text) =>
+        text.Split('=', 2) is [{ Length: > 0 } output, { Length: > 0 } input]
+            ? (output.Trim(), input.Trim())
+            : throw new ArgumentException($"--state '{text}' must be OUTPUT=INPUT, e.g. stateN=state");
 
     private static Command Sign()
     {

@@ -77,6 +77,8 @@ internal static class RunCommand
         ("EdgeMl:Http:Token", "bearer token for all but /v2/health; 16+ characters, required beyond loopback"),
         ("EdgeMl:Http:AllowedHosts", "host names the API answers to besides localhost and IP addresses, ;-separated"),
         ("EdgeMl:Http:MaxRequestBodyBytes", "larger request bodies get 413 (default 64 MiB)"),
+        ("EdgeMl:Grpc:Urls", "the gRPC service, HTTP/2 without TLS; empty turns it off (default http://127.0.0.1:8001)"),
+        ("EdgeMl:Sequences:MaxLive", "stateful models' sequences kept at once (default 1024); IdleTimeout: ended after (default 00:05:00)"),
         ("EdgeMl:MetricsUrls", "Prometheus /metrics (default http://127.0.0.1:9600)"),
         ("EdgeMl:PullTimeout", "a pull's limit (default 00:30:00); RetryMinDelay, RetryMaxDelay: back-off between failed pulls"),
         ("EdgeMl:StartupDesiredTimeout", "with a hub: how long readiness waits for the twin before the persisted desired state counts (default 00:00:30)"),

@@ -75,6 +75,8 @@ internal static partial class AgentHost
         var problems = new List<string>();
         Check<AgentOptions>(services, AgentOptions.Section, problems);
         Check<HttpApiOptions>(services, HttpApiOptions.Section, problems);
+        Check<Grpc.GrpcApiOptions>(services, Grpc.GrpcApiOptions.Section, problems);
+        Check<Sequences.SequenceOptions>(services, Sequences.SequenceOptions.Section, problems);
         Check<MqttHealthOptions>(services, MqttHealthOptions.Section, problems);
         Check<ModelStoreOptions>(services, AgentOptions.Section, problems, alone: false);
         Check<DownloadOptions>(services, $"{AgentOptions.Section}:Download", problems);

@@ -4,6 +4,7 @@ using EdgeMl.Agent.EdgeHub;
 using EdgeMl.Agent.Drift;
 using EdgeMl.Agent.Events;
 using EdgeMl.Agent.Gpio;
+using EdgeMl.Agent.Grpc;
 using EdgeMl.Agent.Serving;
 using EdgeMl.Runtime.Serving;
 using EdgeMl.Agent.Health;
@@ -60,6 +61,7 @@ internal static class AgentServiceCollectionExtensions
             return pipeline;
         });
         services.AddHttpApi();
+        services.AddGrpcApi(configuration);
         services.AddShutdownDrain();
         services.TryAddSingleton<LoggingGpioSink>();
         services.TryAddSingleton<IGpioSink, AgentGpioSink>();

@@ -2,6 +2,7 @@ using EdgeMl.Agent.Capture;
 using EdgeMl.Agent.Diagnostics;
 using EdgeMl.Agent.Drift;
 using EdgeMl.Agent.Health;
+using EdgeMl.Agent.Sequences;
 using EdgeMl.Agent.Serving;
 using EdgeMl.Agent.Telemetry;
 using EdgeMl.Runtime.Serving;
@@ -37,6 +38,7 @@ internal static class HttpApiExtensions
         services.TryAddSingleton<BoundAddressCheck>();
         services.AddHostedService(sp => sp.GetRequiredService<BoundAddressCheck>());
         services.TryAddSingleton(TimeProvider.System);
+        services.AddSequences();
         services.TryAddSingleton(sp => new PredictionPipeline(
             sp.GetRequiredService<InferenceEngine>(), sp.GetRequiredService<TimeProvider>(), sp.GetService<CaptureRecorder>(), sp.GetService<DriftRegistry>()));
         return services;

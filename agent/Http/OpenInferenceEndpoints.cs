@@ -2,6 +2,7 @@ using System.Globalization;
 using System.IO.Compression;
 using System.Text.Json;
 using EdgeMl.Agent.Protocol;
+using EdgeMl.Agent.Sequences;
 using EdgeMl.Agent.Serving;
 using EdgeMl.Agent.Telemetry;
 using EdgeMl.Runtime.Serving;
@@ -112,7 +113,16 @@ internal static class OpenInferenceEndpoints
 
         using var body = await PooledBody.ReadAsync(context.Request, options.MaxRequestBodyBytes, context.RequestAborted);
         var call = InferRequestReader.Read(body.Memory, headerLength);
-        var result = await context.RequestServices.GetRequiredService<PredictionPipeline>().InferAsync(model, call.Request, version, context.RequestAborted);
+        InferenceResult result;
+        try
+        {
+            result = await context.RequestServices.GetRequiredService<SequenceStore>().InferAsync(model, call.Request, version, call.Sequence, context.RequestAborted);
+        }
+        catch (SequenceException e)
+        {
+            throw ProtocolException.BadRequest(e.Message);
+        }
+
         if (!result.IsSuccess)
         {
             trace.Fail(result.Error!.Kind.ToString());

@@ -8,6 +8,9 @@ namespace EdgeMl.Agent.Protocol;
 /// <summary>What an infer request asked for: the tensors, and how each output is to be returned.</summary>
 internal sealed record InferCall(string? Id, InferenceRequest Request, bool BinaryByDefault, IReadOnlyDictionary<string, bool> BinaryOutputs)
 {
+    /// <summary>The request's sequence parameters; null for a request outside any sequence.</summary>
+    public Sequences.SequenceParameters? Sequence { get; init; }
+
     public bool IsBinary(string output) => BinaryOutputs.TryGetValue(output, out var binary) ? binary : BinaryByDefault;
 }
 
@@ -86,7 +89,10 @@ internal static class InferRequestReader
             }
 
             var (outputs, binaryOutputs) = ReadOutputs(root);
-            return new InferCall(id, new InferenceRequest(inputs, outputs), binaryByDefault, binaryOutputs);
+            return new InferCall(id, new InferenceRequest(inputs, outputs), binaryByDefault, binaryOutputs)
+            {
+                Sequence = root.TryGetProperty("parameters", out var requestParameters) ? ReadSequence(requestParameters) : null,
+            };
         }
     }
 
@@ -245,6 +251,33 @@ internal static class InferRequestReader
         }
 
         return (names.ToArray(), binary);
+    }
+
+    /// <summary>
+    /// <c>sequence_id</c> (a non-empty string or a positive integer; 0 and "" mean none, as in Triton) with
+    /// <c>sequence_start</c> and <c>sequence_end</c>.
+    /// </summary>
+    private static Sequences.SequenceParameters? ReadSequence(JsonElement parameters)
+    {
+        var start = Flag(parameters, "sequence_start", "request parameter");
+        var end = Flag(parameters, "sequence_end", "request parameter");
+        string? id = null;
+        if (parameters.ValueKind == JsonValueKind.Object && parameters.TryGetProperty("sequence_id", out var value))
+        {
+            id = value.ValueKind switch
+            {
+                JsonValueKind.String => value.GetString(),
+                JsonValueKind.Number when value.TryGetUInt64(out var n) => n == 0 ? null : n.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                _ => throw ProtocolException.BadRequest("request parameter 'sequence_id' must be a string or a non-negative integer"),
+            };
+        }
+
+        if (string.IsNullOrEmpty(id))
+        {
+            return start || end ? throw ProtocolException.BadRequest("sequence_start and sequence_end need a sequence_id") : null;
+        }
+
+        return new Sequences.SequenceParameters(id, start, end);
     }
 
     private static bool Flag(JsonElement parameters, string key, string what)

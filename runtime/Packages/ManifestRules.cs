@@ -92,6 +92,8 @@ internal static partial class ManifestRules
             }
         }
 
+        CheckStates(m, seen, problems);
+
         foreach (var provider in Listed(m.Providers, "providers", problems))
         {
             if (!Providers.ProviderNames.IsKnown(provider))
@@ -185,6 +187,42 @@ internal static partial class ManifestRules
             else if (tensor.File is { } file && !files.Contains(file))
             {
                 problems.Add($"{kind} '{tensor.Name}' file '{file}' is not one of the listed files");
+            }
+        }
+    }
+
+    /// <summary>Each pair joins an output and an input of one datatype, each used once; the initial state is concrete.</summary>
+    private static void CheckStates(ModelManifest m, HashSet<string> files, List<string> problems)
+    {
+        var used = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var pair in Listed(m.States, "states", problems))
+        {
+            var input = m.Inputs?.FirstOrDefault(i => i?.Name == pair.Input);
+            var output = m.Outputs?.FirstOrDefault(o => o?.Name == pair.Output);
+            if (input is null || output is null)
+            {
+                problems.Add($"state {pair.Output}={pair.Input}: {(output is null ? $"'{pair.Output}' is not an output" : $"'{pair.Input}' is not an input")} of the model");
+                continue;
+            }
+
+            if (input.Datatype != output.Datatype)
+            {
+                problems.Add($"state {pair.Output}={pair.Input}: the output is {output.Datatype}, the input {input.Datatype}");
+            }
+
+            if (!used.Add("in:" + pair.Input) || !used.Add("out:" + pair.Output))
+            {
+                problems.Add($"state {pair.Output}={pair.Input}: each input and output may be in one pair only");
+            }
+
+            if (pair.Shape is null || pair.Shape.Any(d => d < 0) || pair.Shape.Count != input.Shape?.Count)
+            {
+                problems.Add($"state {pair.Output}={pair.Input}: the initial state needs a concrete shape of the input's rank");
+            }
+
+            if (pair.File is { } file && !files.Contains(file))
+            {
+                problems.Add($"state {pair.Output}={pair.Input}: file '{file}' is not one of the listed files");
             }
         }
     }

@@ -42,6 +42,9 @@ public sealed class ModelManifest
     /// <summary>The provider chain the publisher recommends, such as <c>["tensorrt","cuda","cpu"]</c>.</summary>
     public IReadOnlyList<string> Providers { get; init; } = [];
 
+    /// <summary>A recurrent model's state pairs (output fed back to input), kept by the server per sequence.</summary>
+    public IReadOnlyList<ManifestStatePair> States { get; init; } = [];
+
     /// <summary>Parses and checks a manifest; every problem found is reported together.</summary>
     /// <exception cref="ModelManifestException">The manifest is not valid JSON or breaks the schema.</exception>
     public static ModelManifest Parse(ReadOnlySpan<byte> utf8Json)
@@ -84,6 +87,18 @@ public sealed record ManifestTensorSpec(string Name, string Datatype, IReadOnlyL
 public sealed record ManifestTensor(string Name, string Datatype, IReadOnlyList<long> Shape)
 {
     public JsonElement? Data { get; init; }
+
+    public string? File { get; init; }
+}
+
+/// <summary>
+/// <paramref name="Output"/> of one call becomes <paramref name="Input"/> of the next call of the same sequence. The
+/// first call's state is zeros of <see cref="Shape"/>, or the raw little-endian contents of <see cref="File"/> (a
+/// package file) of that shape.
+/// </summary>
+public sealed record ManifestStatePair(string Output, string Input)
+{
+    public IReadOnlyList<long> Shape { get; init; } = [];
 
     public string? File { get; init; }
 }

@@ -83,7 +83,24 @@ public sealed class ModelPackage
             WarmUp = warmUp,
             Golden = golden,
             Serving = settings.Serving,
+            States = [.. m.States.Select(pair =>
+            {
+                var datatype = m.Inputs.First(i => i.Name == pair.Input).Datatype;
+                var initial = pair.File is { } file
+                    ? ManifestTensors.Load(new ManifestTensor(pair.Input, datatype, pair.Shape) { File = file }, Folder)
+                    : Zeros(pair.Input, datatype, [.. pair.Shape]);
+                return new StatePair(pair.Output, pair.Input, initial);
+            })],
         };
+    }
+
+    private static InferenceTensor Zeros(string name, string datatype, long[] shape)
+    {
+        var type = TensorDataTypes.TryParse(datatype, out var t) ? t : throw new ModelManifestException([$"state input '{name}' datatype '{datatype}' is unknown"]);
+        var count = InferenceTensor.CountElements(shape);
+        return type == TensorDataType.Bytes
+            ? InferenceTensor.FromElements(name, shape, [.. Enumerable.Repeat(ReadOnlyMemory<byte>.Empty, (int)count)])
+            : InferenceTensor.FromBytes(name, type, shape, new byte[count * type.ElementSize()]);
     }
 
     private static TensorSpec[] Specs(IReadOnlyList<ManifestTensorSpec> specs) =>

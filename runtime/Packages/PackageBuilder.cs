@@ -25,6 +25,16 @@ public sealed class PackageBuildOptions
     public int GoldenSeed { get; init; } = 1;
 
     public IReadOnlyList<string> Providers { get; init; } = [];
+
+    /// <summary>
+    /// Real requests (<c>--sample</c>): each a full set of inputs, any datatype, scalars included. Warm-up runs on the
+    /// first; golden samples are recorded from them (not generated); dynamic dimensions not in <see cref="Shapes"/>
+    /// come from the first.
+    /// </summary>
+    public IReadOnlyList<IReadOnlyList<InferenceTensor>> Samples { get; init; } = [];
+
+    /// <summary>State pairs (<c>--state OUT=IN</c>): the output fed back to the input by the server's sequences; initial state zeros.</summary>
+    public IReadOnlyList<(string Output, string Input)> States { get; init; } = [];
 }
 
 /// <summary>Builds a package folder from an ONNX model: signature read from the model, files hashed, golden samples recorded.</summary>
@@ -40,16 +50,33 @@ public static class PackageBuilder
         var files = new List<ManifestFile>();
         var golden = new List<ManifestGoldenSample>();
         IReadOnlyList<ManifestTensorSpec> inputs, outputs;
+        IReadOnlyList<ManifestTensor> warmUpInputs = [];
+        Dictionary<string, long[]> shapes;
+        IReadOnlyList<ManifestStatePair> states;
         using (var session = new InferenceSession(onnxPath))
         {
             inputs = Describe(session.InputMetadata);
             outputs = Describe(session.OutputMetadata);
-            CheckShapes(inputs, options);
+            CheckSamples(inputs, options.Samples);
+            shapes = ShapesWithSamples(inputs, options);
+            CheckShapes(inputs, options, shapes);
+            states = States(inputs, outputs, options.States, shapes);
             Directory.CreateDirectory(outFolder);
             File.Copy(onnxPath, Path.Combine(outFolder, ModelFileName), overwrite: true);
-            for (var i = 0; i < options.GoldenSamples; i++)
+            if (options.Samples.Count > 0)
             {
-                golden.Add(RecordGolden(session, inputs, options, i, outFolder));
+                warmUpInputs = WriteSample(options.Samples[0], options.GoldenSamples > 0 ? "golden/0" : "warmup", outFolder);
+                for (var i = 0; options.GoldenSamples > 0 && i < options.Samples.Count; i++)
+                {
+                    golden.Add(RecordSample(session, options.Samples[i], i == 0 ? warmUpInputs : WriteSample(options.Samples[i], $"golden/{i}", outFolder)));
+                }
+            }
+            else
+            {
+                for (var i = 0; i < options.GoldenSamples; i++)
+                {
+                    golden.Add(RecordGolden(session, inputs, options, i, outFolder));
+                }
             }
         }
 
@@ -78,10 +105,12 @@ public static class PackageBuilder
             WarmUp = new ManifestWarmUp
             {
                 Runs = options.WarmUpRuns,
-                Shapes = options.Shapes.ToDictionary(p => p.Key, p => (IReadOnlyList<long>)p.Value),
+                Inputs = warmUpInputs,
+                Shapes = shapes.ToDictionary(p => p.Key, p => (IReadOnlyList<long>)p.Value),
             },
             Golden = golden,
             Providers = options.Providers,
+            States = states,
         };
         var bytes = manifest.ToJson();
         var parsed = ModelManifest.Parse(bytes);
@@ -103,7 +132,7 @@ public static class PackageBuilder
     /// Every given shape must fit its input, and golden samples need one for every input with a dynamic dimension:
     /// a guessed size (1) would record outputs for an input the model is never given.
     /// </summary>
-    private static void CheckShapes(IReadOnlyList<ManifestTensorSpec> inputs, PackageBuildOptions options)
+    private static void CheckShapes(IReadOnlyList<ManifestTensorSpec> inputs, PackageBuildOptions options, Dictionary<string, long[]> shapes)
     {
         var problems = new List<string>();
         foreach (var (name, shape) in options.Shapes)
@@ -120,9 +149,9 @@ public static class PackageBuilder
 
         if (options.GoldenSamples > 0)
         {
-            foreach (var spec in inputs.Where(i => i.Shape.Any(d => d < 0) && !options.Shapes.ContainsKey(i.Name)))
+            foreach (var spec in inputs.Where(i => i.Shape.Any(d => d < 0) && !shapes.ContainsKey(i.Name)))
             {
-                problems.Add($"input '{spec.Name}' has dynamic dimensions: golden samples need its shape, --shape {spec.Name}={Placeholders(spec)} with each ? the size it is served at (or --golden 0)");
+                problems.Add($"input '{spec.Name}' has dynamic dimensions: golden samples need its shape, --shape {spec.Name}={Placeholders(spec)} with each ? the size it is served at, or a real request with --sample FILE (or --golden 0)");
             }
         }
 
@@ -143,6 +172,128 @@ public static class PackageBuilder
                 p.Value.Dimensions.Select(d => (long)d).ToArray()))
             .ToArray();
 
+    /// <summary>Each pair's output and input exist and agree; the initial state is zeros of the input's (concrete) shape.</summary>
+    private static ManifestStatePair[] States(IReadOnlyList<ManifestTensorSpec> inputs, IReadOnlyList<ManifestTensorSpec> outputs, IReadOnlyList<(string Output, string Input)> pairs, Dictionary<string, long[]> shapes)
+    {
+        var problems = new List<string>();
+        var result = new List<ManifestStatePair>();
+        foreach (var (outputName, inputName) in pairs)
+        {
+            var input = inputs.FirstOrDefault(i => i.Name == inputName);
+            var output = outputs.FirstOrDefault(o => o.Name == outputName);
+            if (input is null || output is null)
+            {
+                problems.Add($"--state {outputName}={inputName}: {(output is null ? $"'{outputName}' is not an output (outputs: {string.Join(", ", outputs.Select(o => o.Name))})" : $"'{inputName}' is not an input (inputs: {string.Join(", ", inputs.Select(i => i.Name))})")}");
+                continue;
+            }
+
+            if (input.Datatype != output.Datatype)
+            {
+                problems.Add($"--state {outputName}={inputName}: the output is {output.Datatype}, the input {input.Datatype}");
+                continue;
+            }
+
+            var shape = shapes.TryGetValue(inputName, out var given) ? given : [.. input.Shape];
+            if (shape.Any(d => d < 0))
+            {
+                problems.Add($"--state {outputName}={inputName}: '{inputName}' has dynamic dimensions; give the initial state's shape with --shape {inputName}={Placeholders(input)} or a --sample");
+                continue;
+            }
+
+            result.Add(new ManifestStatePair(outputName, inputName) { Shape = shape });
+        }
+
+        return problems.Count == 0 ? [.. result] : throw new ArgumentException(string.Join("; ", problems));
+    }
+
+    /// <summary>Every sample names each input once, with its datatype and a shape that fits.</summary>
+    private static void CheckSamples(IReadOnlyList<ManifestTensorSpec> inputs, IReadOnlyList<IReadOnlyList<InferenceTensor>> samples)
+    {
+        var problems = new List<string>();
+        for (var i = 0; i < samples.Count; i++)
+        {
+            var sample = samples[i];
+            foreach (var spec in inputs)
+            {
+                var given = sample.Where(t => t.Name == spec.Name).ToArray();
+                if (given.Length != 1)
+                {
+                    problems.Add($"--sample {i + 1} {(given.Length == 0 ? "has no" : "has more than one")} input '{spec.Name}' (the model's inputs: {string.Join(", ", inputs.Select(s => $"{s.Name} {s.Datatype} [{Placeholders(s)}]"))})");
+                    continue;
+                }
+
+                var tensor = given[0];
+                if (tensor.DataType.ToProtocolName() != spec.Datatype)
+                {
+                    problems.Add($"--sample {i + 1}: input '{spec.Name}' is {tensor.DataType.ToProtocolName()}; the model takes {spec.Datatype}");
+                }
+                else if (tensor.Shape.Count != spec.Shape.Count || tensor.Shape.Where((d, k) => spec.Shape[k] >= 0 && spec.Shape[k] != d).Any())
+                {
+                    problems.Add($"--sample {i + 1}: input '{spec.Name}' has shape {TensorSpec.FormatShape(tensor.Shape)}; the model takes {Placeholders(spec)}");
+                }
+            }
+
+            foreach (var extra in sample.Where(t => inputs.All(s => s.Name != t.Name)))
+            {
+                problems.Add($"--sample {i + 1} names '{extra.Name}', which is not an input of the model");
+            }
+        }
+
+        if (problems.Count > 0)
+        {
+            throw new ArgumentException(string.Join("; ", problems));
+        }
+    }
+
+    /// <summary>The --shape values, and for every other input with a dynamic dimension, the first sample's shape.</summary>
+    private static Dictionary<string, long[]> ShapesWithSamples(IReadOnlyList<ManifestTensorSpec> inputs, PackageBuildOptions options)
+    {
+        var shapes = new Dictionary<string, long[]>(options.Shapes, StringComparer.Ordinal);
+        if (options.Samples.Count > 0)
+        {
+            foreach (var spec in inputs.Where(i => i.Shape.Any(d => d < 0) && !shapes.ContainsKey(i.Name)))
+            {
+                shapes[spec.Name] = [.. options.Samples[0].First(t => t.Name == spec.Name).Shape];
+            }
+        }
+
+        return shapes;
+    }
+
+    /// <summary>A sample's inputs as manifest tensors: raw files under <paramref name="folder"/>, BYTES inline.</summary>
+    private static ManifestTensor[] WriteSample(IReadOnlyList<InferenceTensor> sample, string folder, string outFolder) =>
+        [.. sample.Select((tensor, position) =>
+        {
+            if (tensor.DataType == TensorDataType.Bytes)
+            {
+                return ManifestTensors.Inline(tensor);
+            }
+
+            // Named by position, never by tensor name (a model's input names are the model author's text).
+            var relative = string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{folder}/{position}.bin");
+            var path = Path.Combine(outFolder, relative);
+            Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+            File.WriteAllBytes(path, tensor.Data.ToArray());
+            return new ManifestTensor(tensor.Name, tensor.DataType.ToProtocolName(), [.. tensor.Shape]) { File = relative };
+        })];
+
+    /// <summary>The outputs this model gives for a real sample, recorded as its golden sample.</summary>
+    private static ManifestGoldenSample RecordSample(InferenceSession session, IReadOnlyList<InferenceTensor> sample, IReadOnlyList<ManifestTensor> written)
+    {
+        using var run = new RunOptions();
+        InferenceTensor[] results;
+        try
+        {
+            results = Sessions.ModelSession.Run(session, run, sample, session.OutputNames);
+        }
+        catch (OnnxRuntimeException e)
+        {
+            throw new ArgumentException($"the model refused a --sample: {e.Message}", e);
+        }
+
+        return new ManifestGoldenSample(written, [.. results.Select(ManifestTensors.Inline)]);
+    }
+
     private static ManifestGoldenSample RecordGolden(InferenceSession session, IReadOnlyList<ManifestTensorSpec> inputs, PackageBuildOptions options, int index, string outFolder)
     {
         var manifestInputs = new List<ManifestTensor>();
@@ -155,7 +306,7 @@ public static class PackageBuilder
                 var spec = inputs[position];
                 if (spec.Datatype != "FP32")
                 {
-                    throw new ModelManifestException([$"golden samples can be generated for FP32 inputs only; '{spec.Name}' is {spec.Datatype}"]);
+                    throw new ModelManifestException([$"golden samples can be generated for FP32 inputs only; '{spec.Name}' is {spec.Datatype}: give a real request with --sample FILE (its outputs become the golden sample), or --golden 0"]);
                 }
 
                 var shape = options.Shapes.TryGetValue(spec.Name, out var s) ? s : spec.Shape.ToArray();

@@ -341,6 +341,7 @@ public sealed class InferenceEngine : IDisposable
             slot.Name, state, session?.Definition.Version, session?.Signature, session?.Providers, lease?.ActivatedAt, slot.Loading, slot.LastFailure)
         {
             Building = slot.Build?.Provider,
+            States = session?.Definition.States ?? [],
         };
     }
 }

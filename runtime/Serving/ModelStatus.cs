@@ -32,6 +32,9 @@ public sealed record ModelStatus(
 {
     /// <summary>A provider whose engine is being built in the background while the model serves on another.</summary>
     public string? Building { get; init; }
+
+    /// <summary>The serving version's state pairs, for the front doors' sequences.</summary>
+    public IReadOnlyList<Sessions.StatePair> States { get; init; } = [];
 }
 
 /// <summary>The outcome of activating a version: swapped in, or refused with the stage and reason.</summary>

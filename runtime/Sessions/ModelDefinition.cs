@@ -27,6 +27,9 @@ public sealed class ModelDefinition
 
     public ServingOptions Serving { get; init; } = new();
 
+    /// <summary>State carried between the calls of a sequence (the manifest's <c>states</c>); empty for a stateless model.</summary>
+    public IReadOnlyList<StatePair> States { get; init; } = [];
+
     public override string ToString() => $"{Name} v{Version}";
 
     /// <summary>The same model and settings on another provider chain.</summary>

@@ -292,6 +292,12 @@ public sealed class ModelLoader
             {
                 model.Run(inputs, []);
             }
+            catch (OnnxRuntimeException e) when (warmUp.Inputs.Count == 0)
+            {
+                // Zeros are not a valid input for every model (a sample rate, a mode, a length): say what was run.
+                throw new ModelLoadException(ModelLoadStage.WarmUp,
+                    $"warm-up run {run + 1} on zero tensors failed (the package carries no warm-up inputs, so zeros shaped from the signature were used): {e.Message}. Pack real inputs with 'edgeml model pack --sample FILE' (an Open Inference Protocol request), or turn warm-up off with --warmup-runs 0", e);
+            }
             catch (OnnxRuntimeException e)
             {
                 throw new ModelLoadException(ModelLoadStage.WarmUp, $"warm-up run {run + 1} failed: {e.Message}", e);

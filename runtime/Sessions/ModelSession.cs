@@ -35,7 +35,11 @@ internal sealed class ModelSession : IDisposable
 
     /// <summary>Runs validated inputs; the data is borrowed by ONNX Runtime for the call, not copied.</summary>
     /// <exception cref="OnnxRuntimeException">ONNX Runtime failed.</exception>
-    public InferenceTensor[] Run(IReadOnlyList<InferenceTensor> inputs, IReadOnlyList<string> outputs)
+    public InferenceTensor[] Run(IReadOnlyList<InferenceTensor> inputs, IReadOnlyList<string> outputs) =>
+        Run(_session, _runOptions, inputs, outputs.Count == 0 ? _allOutputs : outputs);
+
+    /// <summary>One run of a bare session, for those that have no <see cref="ModelSession"/> (the package builder's golden samples).</summary>
+    internal static InferenceTensor[] Run(InferenceSession session, RunOptions runOptions, IReadOnlyList<InferenceTensor> inputs, IReadOnlyList<string> outputNames)
     {
         var count = inputs.Count;
         var names = new string[count];
@@ -50,8 +54,7 @@ internal sealed class ModelSession : IDisposable
                 values[i] = ToOrtValue(input, ref pins[i]);
             }
 
-            var outputNames = outputs.Count == 0 ? _allOutputs : outputs;
-            using var results = _session.Run(_runOptions, names, values, outputNames);
+            using var results = session.Run(runOptions, names, values, outputNames);
             var tensors = new InferenceTensor[results.Count];
             var k = 0;
             foreach (var name in outputNames)

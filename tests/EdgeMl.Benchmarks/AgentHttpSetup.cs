@@ -31,6 +31,9 @@ internal sealed class AgentHttpSetup : IAsyncDisposable
     private readonly float[] _input = ModelFixtures.SampleInput(Shape, seed: 1);
     private readonly WebApplication _app;
     private readonly HttpClient _client;
+    private readonly Grpc.Net.Client.GrpcChannel _grpcChannel;
+    private readonly Inference.GRPCInferenceService.GRPCInferenceServiceClient _grpc;
+    private readonly Inference.ModelInferRequest _grpcRequest;
     private readonly InferenceEngine _engine;
     private readonly PredictionPipeline _pipeline;
     private readonly InferenceRequest _request;
@@ -53,6 +56,7 @@ internal sealed class AgentHttpSetup : IAsyncDisposable
             $"--EdgeMl:DataDirectory={_data}",
             "--EdgeMl:Http:Urls=http://127.0.0.1:0",
             $"--EdgeMl:MetricsUrls=http://127.0.0.1:{metricsPort}",
+            "--EdgeMl:Grpc:Urls=http://127.0.0.1:0",
             $"--EdgeMl:Mqtt:EmbeddedPort={FreePort()}",
             "--EdgeMl:DrainWindow=00:00:00",
             string.Create(System.Globalization.CultureInfo.InvariantCulture, $"--EdgeMl:Capture:Defaults:SampleRate={captureRate}"),
@@ -79,6 +83,14 @@ internal sealed class AgentHttpSetup : IAsyncDisposable
         var address = _app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses
             .First(a => new Uri(a).Port != metricsPort);
         _client = new HttpClient { BaseAddress = new Uri(address) };
+        _grpcChannel = Grpc.Net.Client.GrpcChannel.ForAddress(_app.Services.GetRequiredService<EdgeMl.Agent.Grpc.GrpcServer>().Addresses[0]);
+        _grpc = new Inference.GRPCInferenceService.GRPCInferenceServiceClient(_grpcChannel);
+        _grpcRequest = new Inference.ModelInferRequest
+        {
+            ModelName = "cls",
+            Inputs = { new Inference.ModelInferRequest.Types.InferInputTensor { Name = "x", Datatype = "FP32", Shape = { Shape } } },
+            RawInputContents = { Google.Protobuf.ByteString.CopyFrom(MemoryMarshal.AsBytes(_input.AsSpan())) },
+        };
         _request = new InferenceRequest([InferenceTensor.Create("x", Shape, _input)]);
         var header = Encoding.UTF8.GetBytes($$$"""{"inputs":[{"name":"x","shape":[1,3,48,192],"datatype":"FP32","parameters":{"binary_data_size":{{{_input.Length * 4}}}}}],"outputs":[{"name":"softmax_0.tmp_0","parameters":{"binary_data":true}}]}""");
         _binaryHeaderLength = header.Length.ToString(System.Globalization.CultureInfo.InvariantCulture);
@@ -114,6 +126,9 @@ internal sealed class AgentHttpSetup : IAsyncDisposable
         return (await response.EnsureSuccessStatusCode().Content.ReadAsByteArrayAsync()).Length;
     }
 
+    /// <summary>The same prediction over the gRPC service, raw tensors in and out (as <c>tritonclient.grpc</c> sends it).</summary>
+    public async Task<int> GrpcRawAsync() => (await _grpc.ModelInferAsync(_grpcRequest)).RawOutputContents[0].Length;
+
     /// <summary>A GET of <paramref name="path"/>, or a POST of the binary request body to it; any status.</summary>
     public async Task<int> HttpProbeAsync(string path, bool body)
     {
@@ -139,6 +154,7 @@ internal sealed class AgentHttpSetup : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         _client.Dispose();
+        _grpcChannel.Dispose();
         await _app.StopAsync();
         await _app.DisposeAsync();
         _bare.Dispose();

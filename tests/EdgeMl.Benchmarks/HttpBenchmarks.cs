@@ -24,6 +24,9 @@ public class HttpBenchmarks
     [Benchmark(Description = "HTTP v2 binary")]
     public Task<int> HttpBinary() => _setup.HttpBinaryAsync();
 
+    [Benchmark(Description = "gRPC v2 raw")]
+    public Task<int> GrpcRaw() => _setup.GrpcRawAsync();
+
     [Benchmark(Description = "HTTP v2 JSON")]
     public Task<int> HttpJson() => _setup.HttpJsonAsync();
 

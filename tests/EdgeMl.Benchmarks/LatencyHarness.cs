@@ -47,6 +47,7 @@ internal static class LatencyHarness
             ("engine in process", () => setup.InProcessAsync(), []),
             ("HTTP v2 binary", () => setup.HttpBinaryAsync(), []),
             ("HTTP v2 JSON", () => setup.HttpJsonAsync(), []),
+            ("gRPC v2 raw", () => setup.GrpcRawAsync(), []),
             ("probe: GET /v2/health/live", () => setup.HttpProbeAsync("/v2/health/live", body: false), []),
             // An unknown model is refused before its body is read; a version not served is refused after it was parsed.
             ("probe: binary body, version not served (404)", () => setup.HttpProbeAsync("/v2/models/cls/versions/999/infer", body: true), []),

@@ -134,7 +134,7 @@ public sealed class ModelCommandTests : IDisposable
         var (wrong, _, wrongError) = await EdgeMlProcess.RunAsync(["model", "pack", ModelFixtures.Classifier, "--name", "cls", "--version", "1", "--out", folder, "--shape", "x=1,4,48,192"], Guard);
 
         Assert.Equal(ExitCodes.Usage, code);
-        Assert.Contains("input 'x' has dynamic dimensions: golden samples need its shape, --shape x=?,3,?,? with each ? the size it is served at (or --golden 0)", error, StringComparison.Ordinal);
+        Assert.Contains("input 'x' has dynamic dimensions: golden samples need its shape, --shape x=?,3,?,? with each ? the size it is served at, or a real request with --sample FILE (or --golden 0)", error, StringComparison.Ordinal);
         Assert.Equal(ExitCodes.Usage, wrong);
         Assert.Contains("--shape x=1,4,48,192 does not fit the model's ?,3,?,?", wrongError, StringComparison.Ordinal);
         Assert.False(Directory.Exists(folder));

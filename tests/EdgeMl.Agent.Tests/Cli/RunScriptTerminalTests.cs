@@ -25,10 +25,12 @@ public sealed partial class RunScriptTerminalTests : IDisposable
     {
         var root = ModelFixtures.RepositoryRoot;
         var port = AgentProcess.FreePort();
+        var grpcPort = AgentProcess.FreePort();
         var environment = new Dictionary<string, string>
         {
             ["EDGEML_DEMO_DIR"] = _temp.Sub("demo"),
             ["EDGEML_PORT"] = port.ToString(CultureInfo.InvariantCulture),
+            ["EDGEML_GRPC_PORT"] = grpcPort.ToString(CultureInfo.InvariantCulture),
             ["EDGEML_METRICS_PORT"] = AgentProcess.FreePort().ToString(CultureInfo.InvariantCulture),
             ["EDGEML_MQTT_PORT"] = AgentProcess.FreePort().ToString(CultureInfo.InvariantCulture),
 
@@ -66,6 +68,12 @@ public sealed partial class RunScriptTerminalTests : IDisposable
         var (inferCode, infer) = await Terminal.EdgeMlAsync(here, "infer", "--url", api, "--model", "ocr-cls", "--input", Path.Combine(root, "examples", "request.json"));
         Assert.True(inferCode == 0, infer);
         Assert.Contains("\"softmax_0.tmp_0\"", infer, StringComparison.Ordinal);
+
+        // The gRPC line run.sh printed, as printed: random inputs shaped from the model's metadata, over gRPC.
+        Assert.Contains($"infer --grpc --url http://127.0.0.1:{grpcPort} --model ocr-cls --random", terminal.Output, StringComparison.Ordinal);
+        var (grpcCode, grpc) = await Terminal.EdgeMlAsync(here, "infer", "--grpc", "--url", $"http://127.0.0.1:{grpcPort}", "--model", "ocr-cls", "--random");
+        Assert.True(grpcCode == 0, grpc);
+        Assert.Contains("\"softmax_0.tmp_0\"", grpc, StringComparison.Ordinal);
 
         var (bundleCode, bundle) = await Terminal.EdgeMlAsync(here, "support-bundle", "--url", api);
         Assert.True(bundleCode == 0, bundle);

@@ -107,6 +107,7 @@ public sealed partial class EntryCommandTests : IDisposable
         // The container's own network namespace, as free ports here: the address the deployment gives, another port.
         info.Environment["EdgeMl__Http__Urls"] = environment.TryGetValue("EdgeMl__Http__Urls", out var urls) ? Port().Replace(urls, $":{http}") : $"http://127.0.0.1:{http}";
         info.Environment["EdgeMl__MetricsUrls"] = $"http://127.0.0.1:{AgentProcess.FreePort()}";
+        info.Environment["EdgeMl__Grpc__Urls"] = "http://127.0.0.1:0";
         info.Environment["EdgeMl__Mqtt__Port"] = AgentProcess.FreePort().ToString(CultureInfo.InvariantCulture);
 
         using var agent = Process.Start(info)!;

@@ -60,7 +60,7 @@ public sealed class AgentEndToEndTests(ITestOutputHelper output) : IAsyncLifetim
     public async Task Run_TokenMissingForWiderBind_RefusesToStartAndSaysWhy()
     {
         var (code, _, error) = await EdgeMlProcess.RunAsync(
-            ["run", $"--EdgeMl:DataDirectory={Path.Combine(_root, "refused")}", "--EdgeMl:Http:Urls=http://0.0.0.0:0", "--EdgeMl:Mqtt:EmbeddedPort=0", "--EdgeMl:RetryMinDelay=1.00:00:00"],
+            ["run", $"--EdgeMl:DataDirectory={Path.Combine(_root, "refused")}", "--EdgeMl:Http:Urls=http://0.0.0.0:0", "--EdgeMl:Grpc:Urls=http://127.0.0.1:0", "--EdgeMl:Mqtt:EmbeddedPort=0", "--EdgeMl:RetryMinDelay=1.00:00:00"],
             TimeSpan.FromSeconds(60));
 
         // Every problem at once, each naming its setting.

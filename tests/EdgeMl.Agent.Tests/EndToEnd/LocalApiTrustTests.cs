@@ -153,6 +153,7 @@ public sealed class LocalApiTrustTests(LocalApiTrustTests.ServingAgent fixture) 
             $"--EdgeMl:DataDirectory={temp.Sub("data")}",
             $"--EdgeMl:Mqtt:EmbeddedPort={AgentProcess.FreePort()}",
             $"--Kestrel:Endpoints:x:Url=http://0.0.0.0:{port}",
+            "--EdgeMl:Grpc:Urls=http://127.0.0.1:0",
         ], TimeSpan.FromSeconds(60));
 
         Assert.True(code == 2, error);

@@ -24,6 +24,7 @@ public sealed class MetricsPortTests : IDisposable
             $"--EdgeMl:DeviceId=edge01",
             $"--EdgeMl:Http:Urls=http://127.0.0.1:{api.ToString(CultureInfo.InvariantCulture)}",
             $"--EdgeMl:MetricsUrls=http://127.0.0.1:{metrics.ToString(CultureInfo.InvariantCulture)}",
+            "--EdgeMl:Grpc:Urls=http://127.0.0.1:0",
             $"--EdgeMl:Mqtt:EmbeddedPort={mqtt.ToString(CultureInfo.InvariantCulture)}",
             "--Logging:LogLevel:Default=Warning",
             "--EdgeMl:DrainWindow=00:00:00",

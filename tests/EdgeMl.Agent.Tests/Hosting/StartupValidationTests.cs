@@ -113,6 +113,7 @@ public sealed class StartupValidationTests : IDisposable
                 $"--EdgeMl:DataDirectory={_temp.Sub("data")}",
                 $"--EdgeMl:Http:Urls=http://127.0.0.1:{AgentProcess.FreePort()}",
                 $"--EdgeMl:MetricsUrls=http://127.0.0.1:{AgentProcess.FreePort()}",
+                "--EdgeMl:Grpc:Urls=http://127.0.0.1:0",
                 $"--EdgeMl:Mqtt:Port={mqttPort ?? AgentProcess.FreePort()}",
                 .. settings,
             ],

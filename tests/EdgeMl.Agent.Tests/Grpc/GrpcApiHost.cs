@@ -1,5 +1,6 @@
 using EdgeMl.Agent.Grpc;
 using EdgeMl.Agent.Http;
+using EdgeMl.Agent.Telemetry;
 using EdgeMl.Runtime;
 using EdgeMl.Runtime.Serving;
 using Grpc.Net.Client;
@@ -56,7 +57,7 @@ internal sealed class GrpcApiHost : IAsyncDisposable
         services?.Invoke(builder.Services);
         var app = builder.Build();
         app.UseHttpApi();
-        _ = app.Services.GetRequiredService<EdgeMl.Agent.Health.PrometheusMetrics>();
+        app.Services.StartTelemetry();
         try
         {
             await app.StartAsync();

@@ -14,6 +14,7 @@ using Microsoft.Extensions.Options;
 namespace EdgeMl.Agent.Tests.Desired;
 
 /// <summary>IoT Plug and Play acknowledgements of the desired properties, against the IoT Hub simulator as a module.</summary>
+[Trait(TestCategory.Key, TestCategory.Server)]
 public sealed class DesiredAcknowledgerTests : IAsyncLifetime, IDisposable
 {
     private readonly TestPackages.TempFolder _temp = new();

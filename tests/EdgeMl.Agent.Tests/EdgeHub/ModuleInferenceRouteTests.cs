@@ -19,6 +19,7 @@ using Microsoft.Extensions.Options;
 namespace EdgeMl.Agent.Tests.EdgeHub;
 
 /// <summary>The <c>infer</c> input → <c>predictions</c> output route, through the simulator in edgeHub mode and the real engine.</summary>
+[Trait(TestCategory.Key, TestCategory.Server)]
 public sealed class ModuleInferenceRouteTests : IAsyncLifetime, IDisposable
 {
     private static readonly string Request = BuildRequest();

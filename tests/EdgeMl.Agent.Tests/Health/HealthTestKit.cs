@@ -115,38 +115,4 @@ internal sealed class HealthTestKit : IAsyncDisposable
         };
         return new IoTHubClient(Options.Create(options), time, NullLogger<IoTHubClient>.Instance, new TestMeterFactory(), _ => null, () => 0.5);
     }
-
-    /// <summary>
-    /// Moves the fake clock a second at a time until <paramref name="condition"/> holds, letting the loops run in
-    /// between; the real-time guard only stops a hang.
-    /// </summary>
-    public static async Task AdvanceUntilAsync(Microsoft.Extensions.Time.Testing.FakeTimeProvider time, Func<bool> condition, string what)
-    {
-        var guard = System.Diagnostics.Stopwatch.StartNew();
-        while (!condition())
-        {
-            if (guard.Elapsed > TimeSpan.FromSeconds(60))
-            {
-                throw new TimeoutException($"{what} did not happen");
-            }
-
-            time.Advance(TimeSpan.FromSeconds(1));
-            await Task.Delay(25);
-        }
-    }
-
-    /// <summary>Waits, in real time, until <paramref name="condition"/> holds; the guard only stops a hang.</summary>
-    public static async Task WaitUntilAsync(Func<bool> condition, string what)
-    {
-        var guard = System.Diagnostics.Stopwatch.StartNew();
-        while (!condition())
-        {
-            if (guard.Elapsed > TimeSpan.FromSeconds(60))
-            {
-                throw new TimeoutException($"{what} did not happen");
-            }
-
-            await Task.Delay(20);
-        }
-    }
 }

@@ -1,12 +1,14 @@
 using System.Text.Json.Nodes;
 using EdgeMl.CloudSync.IoTHub;
 using EdgeMl.IoTHubSimulator;
+using EdgeMl.Testing;
 using Xunit.Abstractions;
 using Sim = EdgeMl.IoTHubSimulator.IoTHubSimulator;
 
 namespace EdgeMl.CloudSync.Tests.IoTHub;
 
 /// <summary>Module identities from the IoT Edge environment (workload API over a Unix socket) and X.509 devices.</summary>
+[Trait(TestCategory.Key, TestCategory.Server)]
 public sealed class ClientIdentityTests(ITestOutputHelper output) : IAsyncLifetime
 {
     private readonly Sim _sim = new(new IoTHubSimulatorOptions { EdgeHubMode = true });

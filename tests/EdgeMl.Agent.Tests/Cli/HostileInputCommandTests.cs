@@ -42,9 +42,9 @@ public sealed class HostileInputCommandTests(ITestOutputHelper output) : IDispos
         Assert.Contains("--new-list", refused, StringComparison.Ordinal);
         Assert.Contains("999999", await File.ReadAllTextAsync(listPath), StringComparison.Ordinal);
 
-        var (_, _, started) = await OkAsync(["model", "publish", Package(2), "--registry", Registry, "--key", keyFile, "--new-list"]);
+        var (_, published, started) = await OkAsync(["model", "publish", Package(2), "--registry", Registry, "--key", keyFile, "--new-list"]);
         Assert.Contains("--new-list: started a new versions.json for cls", started, StringComparison.Ordinal);
-        Assert.Contains("versions.json lists 2,", started, StringComparison.Ordinal);
+        Assert.Contains("versions.json lists 2,", published, StringComparison.Ordinal);
         using var trusted = TrustedKeys.FromPem([_key.ExportPublicKeyPem()]);
         var (listBytes, sigBytes) = (await File.ReadAllBytesAsync(listPath), await File.ReadAllBytesAsync(Path.Combine(Registry, "cls", VersionsDocument.SignatureFileName)));
         var list = VersionsDocument.ParseVerified(listBytes, sigBytes, true, new TrustPolicy(trusted), "cls", DateTimeOffset.UtcNow);

@@ -117,7 +117,8 @@ public sealed partial class DockerfileTests
         Assert.Contains(lines, l => l.StartsWith("ARG TENSORRT_PACKAGES=", StringComparison.Ordinal) && l.Contains("libnvinfer10", StringComparison.Ordinal) && l.Contains("libnvonnxparsers10", StringComparison.Ordinal));
         Assert.Contains("libcudnn.so.9", text, StringComparison.Ordinal);
         Assert.Contains("libcublasLt.so.13", text, StringComparison.Ordinal);
-        Assert.Equal("ENTRYPOINT [\"dotnet\", \"edgeml.dll\", \"run\"]", lines.Last(l => l.StartsWith("ENTRYPOINT ", StringComparison.Ordinal)));
+        Assert.Equal("ENTRYPOINT [\"dotnet\", \"edgeml.dll\"]", lines.Last(l => l.StartsWith("ENTRYPOINT ", StringComparison.Ordinal)));
+        Assert.Equal("CMD [\"run\"]", lines.Last());
     }
 
     [Fact]

@@ -43,7 +43,7 @@ public sealed class StartupValidationTests : IDisposable
         Assert.Contains("EdgeMl:RetryMinDelay must not exceed EdgeMl:RetryMaxDelay", error, StringComparison.Ordinal);
         Assert.Contains("EdgeMl:Capture: The field ChannelCapacity must be between 16 and 1000000", error, StringComparison.Ordinal);
         Assert.Contains("EdgeMl:Desired: models.ocr-cls.batching.maxBatchSize: must be a whole number from 1 to 1024, not 0", error, StringComparison.Ordinal);
-        Assert.Contains("EdgeMl:Desired: models.ocr-cls.policy: must be \"prefer\" or \"require\", not \"bogus\"", error, StringComparison.Ordinal);
+        Assert.Contains("EdgeMl:Desired: models.ocr-cls.policy: must be \"prefer\", \"require\" or \"strict\", not \"bogus\"", error, StringComparison.Ordinal);
         Assert.Contains("EdgeMl:Desired: telemetryInterval: must be a duration", error, StringComparison.Ordinal);
         AssertNoStackTrace(error);
     }

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Text.Json;
 using EdgeMl.Agent.Tests.EndToEnd;
+using EdgeMl.Runtime.Packages;
 using EdgeMl.Testing;
 using EdgeMl.Testing.Distribution;
 
@@ -19,8 +20,30 @@ public sealed class BodyLimitTests : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        _agent = AgentProcess.Start([$"--EdgeMl:DataDirectory={_temp.Sub("data")}", $"--EdgeMl:Mqtt:Port={AgentProcess.FreePort()}", $"--EdgeMl:Http:MaxRequestBodyBytes={Limit}"]);
+        // A served model: a body for any other is answered 404 before it is read.
+        using var key = SigningKey.Create();
+        var package = TestPackages.Classifier(_temp.Sub("pkg"), "ocr-cls", 1, key);
+        TestPackages.PublishToFolder(_temp.Sub("registry"), package, key, DateTimeOffset.UtcNow.AddDays(1));
+        var trust = Path.Combine(_temp.Path, "trust.pem");
+        await File.WriteAllTextAsync(trust, key.ExportPublicKeyPem());
+        _agent = AgentProcess.Start(
+        [
+            $"--EdgeMl:DataDirectory={_temp.Sub("data")}", $"--EdgeMl:Mqtt:Port={AgentProcess.FreePort()}", $"--EdgeMl:Http:MaxRequestBodyBytes={Limit}",
+            $"--EdgeMl:TrustedKeyFiles:0={trust}", $"--EdgeMl:Desired:registry={_temp.Sub("registry")}", "--EdgeMl:Desired:models:ocr-cls:providers=cpu",
+        ]);
         await _agent.WaitUntilLiveAsync();
+        var guard = DateTime.UtcNow.AddSeconds(90);
+        while (true)
+        {
+            using var ready = await _agent.Http.GetAsync(new Uri("/v2/models/ocr-cls/ready", UriKind.Relative));
+            if (ready.IsSuccessStatusCode)
+            {
+                break;
+            }
+
+            Assert.True(DateTime.UtcNow < guard && !_agent.HasExited, $"the model did not get ready:\n{_agent.Output}");
+            await Task.Delay(100);
+        }
     }
 
     public async Task DisposeAsync()

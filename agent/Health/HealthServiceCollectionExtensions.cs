@@ -1,4 +1,3 @@
-using EdgeMl.Agent.Methods;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 
@@ -7,7 +6,7 @@ namespace EdgeMl.Agent.Health;
 public static class HealthServiceCollectionExtensions
 {
     /// <summary>
-    /// The health collector and its reporters (twin, MQTT, telemetry) and the direct methods. Each reporter finds
+    /// The health collector and its reporters (twin, MQTT, telemetry). Each reporter finds
     /// what it reports to (<c>IIoTHubClient</c>, <c>IHealthPublisher</c>) with <c>GetService</c> and stays idle when
     /// the host did not register it; the same goes for capture, drift and model sync in the document.
     /// </summary>
@@ -21,12 +20,9 @@ public static class HealthServiceCollectionExtensions
         services.TryAddSingleton<AcceleratorSelfCheck>();
         services.AddHostedService(sp => sp.GetRequiredService<AcceleratorSelfCheck>());
         services.TryAddSingleton<HealthCollector>();
-        services.TryAddSingleton<SupportBundle>();
-        services.TryAddSingleton<ModelMethods>();
         services.AddHostedService<TwinHealthReporter>();
         services.AddHostedService<MqttHealthReporter>();
         services.AddHostedService<TelemetryHealthReporter>();
-        services.AddHostedService<DirectMethodRegistration>();
         return services;
     }
 }

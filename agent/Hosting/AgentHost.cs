@@ -3,6 +3,7 @@ using EdgeMl.Agent.Capture;
 using EdgeMl.Agent.Desired;
 using EdgeMl.Agent.Drift;
 using EdgeMl.Agent.Http;
+using EdgeMl.Agent.Metrics;
 using EdgeMl.CloudSync.Health;
 using EdgeMl.CloudSync.IoTHub;
 using EdgeMl.CloudSync.Registries;
@@ -41,7 +42,7 @@ internal static partial class AgentHost
         builder.Services.AddAgent(builder.Configuration);
         var http = Read<HttpApiOptions>(builder.Configuration.GetSection(HttpApiOptions.Section));
         var agent = Read<AgentOptions>(builder.Configuration.GetSection(AgentOptions.Section));
-        builder.WebHost.UseUrls([.. Split(http.Urls), .. Split(agent.MetricsUrls)]);
+        builder.WebHost.UseUrls([.. AgentOptions.SplitUrls(http.Urls), .. AgentOptions.SplitUrls(agent.MetricsUrls)]);
 
         // From the settings as bound, not as validated: an invalid section must not hide the others' problems.
         builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = agent.ShutdownTimeout);
@@ -55,7 +56,7 @@ internal static partial class AgentHost
         customize?.Invoke(builder);
 
         var app = builder.Build();
-        app.UseMetricsPort(Split(agent.MetricsUrls));
+        app.UseMetricsPort(AgentOptions.SplitUrls(agent.MetricsUrls));
         app.UseHttpApi();
         app.MapAgentEndpoints();
         app.Lifetime.ApplicationStarted.Register(() =>
@@ -194,6 +195,4 @@ internal static partial class AgentHost
     private static partial Regex UnreadableValue();
 
     public static string Version { get; } = typeof(AgentHost).Assembly.GetName().Version?.ToString(3) ?? "0.0.0";
-
-    internal static string[] Split(string urls) => urls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
 }

@@ -8,6 +8,7 @@ using EdgeMl.Agent.Serving;
 using EdgeMl.Runtime.Serving;
 using EdgeMl.Agent.Health;
 using EdgeMl.Agent.Http;
+using EdgeMl.Agent.Methods;
 using EdgeMl.Agent.Sync;
 using EdgeMl.CloudSync.Health;
 using EdgeMl.CloudSync.IoTHub;
@@ -92,6 +93,7 @@ internal static class AgentServiceCollectionExtensions
 
         // After MQTT and the hub: the reporters find whichever of them is registered.
         services.AddHealthReporting();
+        services.AddDirectMethods();
         return services;
     }
 
@@ -118,7 +120,7 @@ internal static class AgentServiceCollectionExtensions
     }
 
     /// <summary>The agent's own endpoints beside the Open Inference Protocol.</summary>
-    public static IEndpointRouteBuilder MapAgentEndpoints(this IEndpointRouteBuilder app) => app.MapHealthApi();
+    public static IEndpointRouteBuilder MapAgentEndpoints(this IEndpointRouteBuilder app) => app.MapHealthApi().MapSupportBundle();
 
     /// <summary>A connection string in configuration, or the variables IoT Edge gives a module.</summary>
     public static bool IsIoTHubConfigured(IConfiguration configuration) =>

@@ -1,7 +1,7 @@
 using EdgeMl.Agent.Capture;
 using EdgeMl.Agent.Diagnostics;
 using EdgeMl.Agent.Drift;
-using EdgeMl.Agent.Health;
+using EdgeMl.Agent.Metrics;
 using EdgeMl.Agent.Serving;
 using EdgeMl.Runtime.Serving;
 using Microsoft.AspNetCore.Builder;

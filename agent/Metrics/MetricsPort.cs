@@ -1,9 +1,8 @@
-using EdgeMl.Agent.Health;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 
-namespace EdgeMl.Agent.Hosting;
+namespace EdgeMl.Agent.Metrics;
 
 /// <summary>
 /// The metrics port (9600, the IoT Edge convention) serves <c>/metrics</c> and nothing else, without a token, so

@@ -3,7 +3,7 @@ using System.Diagnostics.Metrics;
 using System.Globalization;
 using System.Text;
 
-namespace EdgeMl.Agent.Health;
+namespace EdgeMl.Agent.Metrics;
 
 /// <summary>
 /// Every EdgeMl instrument in the Prometheus text format (0.0.4), as the IoT Edge metrics collector reads it:

@@ -3,8 +3,6 @@ using System.Threading.Channels;
 using EdgeMl.Agent.Desired;
 using EdgeMl.Agent.Drift;
 using EdgeMl.Agent.Events;
-using EdgeMl.Agent.Hosting;
-using EdgeMl.Agent.Serving;
 using EdgeMl.CloudSync.Registries;
 using EdgeMl.CloudSync.Secrets;
 using EdgeMl.Runtime.Packages;

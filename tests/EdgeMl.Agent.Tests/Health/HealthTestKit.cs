@@ -1,5 +1,6 @@
 using EdgeMl.Agent.Events;
 using EdgeMl.Agent.Health;
+using EdgeMl.Agent.Methods;
 using EdgeMl.Agent.Hosting;
 using EdgeMl.Agent.Sync;
 using EdgeMl.CloudSync.IoTHub;
@@ -63,6 +64,7 @@ internal sealed class HealthTestKit : IAsyncDisposable
         services.AddSingleton<ModelSyncStatus>();
         configure?.Invoke(services);
         services.AddHealthReporting();
+        services.AddDirectMethods();
         var provider = services.BuildServiceProvider();
         // As the host's reporters do at start: request statistics count from here on.
         provider.GetRequiredService<HealthCollector>();

@@ -41,7 +41,7 @@ internal sealed class ApiHost : IAsyncDisposable
         var app = builder.Build();
         app.UseHttpApi();
         map?.Invoke(app);
-        _ = app.Services.GetRequiredService<EdgeMl.Agent.Health.PrometheusMetrics>();
+        _ = app.Services.GetRequiredService<EdgeMl.Agent.Metrics.PrometheusMetrics>();
         await app.StartAsync();
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         return new ApiHost(app, new Uri(address));

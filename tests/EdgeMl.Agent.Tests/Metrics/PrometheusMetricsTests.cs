@@ -1,12 +1,12 @@
 using System.Diagnostics.Metrics;
 using System.Text.RegularExpressions;
-using EdgeMl.Agent.Health;
+using EdgeMl.Agent.Metrics;
 using EdgeMl.Agent.Tests.Http;
 using EdgeMl.Runtime.Sessions;
 using EdgeMl.Runtime.Tensors;
 using EdgeMl.Testing;
 
-namespace EdgeMl.Agent.Tests.Health;
+namespace EdgeMl.Agent.Tests.Metrics;
 
 public sealed class PrometheusMetricsTests
 {

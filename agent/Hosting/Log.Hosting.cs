@@ -1,0 +1,15 @@
+using Microsoft.Extensions.Logging;
+
+namespace EdgeMl.Agent;
+
+internal static partial class Log
+{
+    [LoggerMessage(5030, LogLevel.Warning, "EdgeMl:AllowUnsigned is on: unsigned model packages are accepted. Use this for development only.")]
+    public static partial void UnsignedAllowed(ILogger logger);
+
+    [LoggerMessage(5031, LogLevel.Warning, "No trusted keys are configured (EdgeMl:TrustedKeyFiles): models on disk serve, but every pull is refused until keys are set")]
+    public static partial void NoTrustedKeys(ILogger logger);
+
+    [LoggerMessage(5032, LogLevel.Information, "EdgeMl agent {Version} serving on {Urls}, metrics on {MetricsUrls}, data in {DataDirectory}")]
+    public static partial void AgentStarted(ILogger logger, string version, string urls, string metricsUrls, string dataDirectory);
+}

@@ -1,3 +1,5 @@
+using EdgeMl.CloudSync.Health;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 
@@ -23,6 +25,19 @@ public static class HealthServiceCollectionExtensions
         services.AddHostedService<TwinHealthReporter>();
         services.AddHostedService<MqttHealthReporter>();
         services.AddHostedService<TelemetryHealthReporter>();
+        return services;
+    }
+
+    /// <summary>
+    /// The MQTT health publisher with its options from <c>EdgeMl:Mqtt</c>; the device id falls back to
+    /// <c>EdgeMl:DeviceId</c> straight from configuration, so a problem elsewhere in EdgeMl does not hide this section's own.
+    /// </summary>
+    public static IServiceCollection AddMqttHealthReporting(this IServiceCollection services, IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        services.AddMqttHealth();
+        services.AddOptions<MqttHealthOptions>().Bind(configuration.GetSection(MqttHealthOptions.Section))
+            .PostConfigure(mqtt => mqtt.DeviceId = configuration[$"{MqttHealthOptions.Section}:DeviceId"] ?? configuration[$"{AgentOptions.Section}:DeviceId"] ?? new AgentOptions().DeviceId);
         return services;
     }
 }

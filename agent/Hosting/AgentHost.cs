@@ -80,7 +80,7 @@ internal static partial class AgentHost
         Check<CaptureSettings>(services, $"{AgentOptions.Section}:{CaptureSettings.Section}", problems);
         Check<DriftOptions>(services, $"{AgentOptions.Section}:{DriftOptions.Section}", problems);
         Check<UploadOptions>(services, $"{AgentOptions.Section}:{UploadOptions.Section}", problems, onlyIf: typeof(CaptureUploader));
-        Check<IoTHubClientOptions>(services, AgentServiceCollectionExtensions.IoTHubSection, problems, onlyIf: typeof(IIoTHubClient));
+        Check<IoTHubClientOptions>(services, IoTHubConfiguration.Section, problems, onlyIf: typeof(IIoTHubClient));
         CheckDesired(services.GetRequiredService<IConfiguration>(), problems);
         return [.. problems.Distinct(StringComparer.Ordinal)];
     }

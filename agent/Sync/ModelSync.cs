@@ -4,6 +4,7 @@ using EdgeMl.Agent.Desired;
 using EdgeMl.Agent.Drift;
 using EdgeMl.Agent.Events;
 using EdgeMl.CloudSync.Registries;
+using EdgeMl.CloudSync.Retry;
 using EdgeMl.CloudSync.Secrets;
 using EdgeMl.Runtime.Packages;
 using EdgeMl.Runtime.Serving;
@@ -38,6 +39,7 @@ internal sealed class ModelSync(
     private readonly ConcurrentDictionary<string, IModelRegistry> _registries = new(StringComparer.Ordinal);
     private readonly Channel<bool> _wake = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
     private readonly AgentOptions _options = options.Value;
+    private readonly BackOff _backOff = new(options.Value.RetryMinDelay, options.Value.RetryMaxDelay);
     private readonly TaskCompletionSource _servedFromDisk = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     /// <summary>Completes once what was active on disk serves (or failed to).</summary>
@@ -323,7 +325,7 @@ internal sealed class ModelSync(
         catch (Exception e) when (e is RegistryException or DownloadException or InsufficientSpaceException or IOException or HttpRequestException
                                   || (e is OperationCanceledException && !cancellationToken.IsCancellationRequested))
         {
-            var delay = Backoff(++work.Failures);
+            var delay = _backOff.Delay(++work.Failures);
             work.NextAttempt = time.GetUtcNow() + delay;
             var message = e is OperationCanceledException ? $"the pull did not finish within {_options.PullTimeout}" : e.Message;
             var serving = engine.GetStatus(name)?.Version;
@@ -342,7 +344,7 @@ internal sealed class ModelSync(
     /// <summary>An unplanned failure of one model: reported, logged, and retried with back-off like a failed pull.</summary>
     private void Unexpected(string name, DesiredModel model, ModelWork work, Exception e)
     {
-        var delay = Backoff(++work.Failures);
+        var delay = _backOff.Delay(++work.Failures);
         work.NextAttempt = time.GetUtcNow() + delay;
         var serving = engine.GetStatus(name)?.Version;
         activation.SetState(name, model, SyncPhase.Failed, serving, model.Version,
@@ -383,13 +385,6 @@ internal sealed class ModelSync(
     private IModelRegistry? Registry(string? target) => target is null ? null : _registries.GetOrAdd(target, t => RegistryTarget.Create(t, downloader.Options, time));
 
     private ModelPuller Puller(IModelRegistry registry) => new(registry, store, trust, downloader, time, null, metrics);
-
-    private TimeSpan Backoff(int failures)
-    {
-        var ms = _options.RetryMinDelay.TotalMilliseconds * Math.Pow(2, Math.Min(failures - 1, 20));
-        var capped = Math.Min(ms, _options.RetryMaxDelay.TotalMilliseconds);
-        return TimeSpan.FromMilliseconds(capped * (0.8 + (Random.Shared.NextDouble() * 0.4)));
-    }
 
     private async Task WaitAsync(TimeSpan wait, CancellationToken cancellationToken)
     {

@@ -58,7 +58,9 @@ internal sealed partial class IoTHubClient : BackgroundService, IIoTHubClient
 
     public event EventHandler<IoTHubConnectionStateChangedEventArgs>? ConnectionStateChanged;
 
-    internal IoTHubIdentity? Identity => _identity;
+    internal IoTHubIdentity? Resolved => _identity;
+
+    public IoTHubClientIdentity? Identity => _identity is { } i ? new(i.DeviceId, i.ModuleId) : null;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {

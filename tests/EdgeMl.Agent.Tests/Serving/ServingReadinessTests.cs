@@ -235,6 +235,8 @@ public sealed class ServingReadinessTests : IDisposable
     {
         public IoTHubConnectionState State => IoTHubConnectionState.Disconnected;
 
+        public IoTHubClientIdentity? Identity => null;
+
         public long DroppedMessageCount => 0;
 
         public event EventHandler<IoTHubConnectionStateChangedEventArgs>? ConnectionStateChanged

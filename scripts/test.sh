@@ -3,10 +3,18 @@
 # Runtime flavour, the runtime and agent tests again on the gpu flavour (Microsoft.ML.OnnxRuntime.Gpu: its CUDA and
 # TensorRT providers are in the build, and on a machine without CUDA 13 the tests assert the missing libraries are
 # named), and publishes the agent for linux-arm64 with the system flavour, as the Jetson image does.
-# Usage: scripts/test.sh [extra dotnet test arguments, e.g. --filter FullyQualifiedName~Runtime]
+# Usage: scripts/test.sh [--quick] [extra dotnet test arguments, e.g. --filter FullyQualifiedName~Runtime]
+#   --quick  only the in-process unit tests on the cpu flavour: no test that starts a server or a process (those carry
+#            the trait Category=Server, see tests/EdgeMl.Testing/TestCategory.cs), no gpu run, no publish.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
+
+if [[ ${1:-} == --quick ]]; then
+  shift
+  "$root/scripts/setup.sh" models
+  exec dotnet test EdgeMl.sln -c Release --filter "Category!=Server" "$@"
+fi
 
 "$root/scripts/setup.sh"
 

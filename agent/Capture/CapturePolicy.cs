@@ -3,12 +3,6 @@ using EdgeMl.Runtime.Tensors;
 
 namespace EdgeMl.Agent.Capture;
 
-/// <summary>Tells capture whether a model is drifting, so it samples more.</summary>
-internal interface IDriftSignal
-{
-    bool IsDrifting(string model);
-}
-
 /// <summary>The capture rules of one model: always on errors and low confidence, otherwise sampled.</summary>
 internal static class CapturePolicy
 {

@@ -1,4 +1,5 @@
 using System.Threading.Channels;
+using EdgeMl.Agent.Drift;
 using EdgeMl.CloudSync.Upload;
 using EdgeMl.Runtime.Tensors;
 using Microsoft.Extensions.Options;

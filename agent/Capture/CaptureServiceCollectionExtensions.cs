@@ -11,10 +11,8 @@ using Microsoft.Extensions.Options;
 namespace EdgeMl.Agent.Capture;
 
 /// <summary>
-/// Registration of capture and drift. The host calls <see cref="AddCapture"/> (and cloud-sync's
-/// <c>AddCaptureUpload</c> for the uploader), sets <see cref="CaptureStoreOptions.Path"/> under its data folder,
-/// then calls <see cref="CaptureRecorder.Capture"/> after each prediction and
-/// <see cref="DriftRegistry.Activate"/> / <see cref="DriftRegistry.Observe"/> as models are promoted and serve.
+/// Registration of capture and drift. Both watch every prediction through an <see cref="IPredictionObserver"/>;
+/// model activation calls <see cref="DriftRegistry.Activate"/> as versions are promoted.
 /// </summary>
 internal static class CaptureServiceCollectionExtensions
 {
@@ -27,8 +25,7 @@ internal static class CaptureServiceCollectionExtensions
 
         services.AddOptionsWithValidateOnStart<CaptureSettings>().Bind(configuration.GetSection(CaptureSettings.Section));
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<CaptureSettings>, CaptureSettingsValidator>());
-        services.AddOptionsWithValidateOnStart<DriftOptions>().Bind(configuration.GetSection(DriftOptions.Section)).ValidateDataAnnotations()
-            .Validate(o => o.ModeratePsi <= o.SignificantPsi, "Drift:ModeratePsi must not exceed Drift:SignificantPsi");
+        services.AddDrift(configuration);
 
         services.TryAddSingleton<CaptureMetrics>();
         services.TryAddSingleton<CaptureChannel>();
@@ -49,15 +46,13 @@ internal static class CaptureServiceCollectionExtensions
 
             return store;
         });
-        services.TryAddSingleton<DriftRegistry>();
-        services.TryAddSingleton<IDriftSignal>(sp => sp.GetRequiredService<DriftRegistry>());
-        services.TryAddSingleton<DriftMetrics>();
         services.TryAddSingleton(sp => new CaptureRecorder(
             sp.GetRequiredService<IOptionsMonitor<CaptureSettings>>(),
             sp.GetRequiredService<CaptureChannel>(),
             sp.GetRequiredService<CaptureMetrics>(),
             sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<IDriftSignal>()));
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IPredictionObserver, CapturePredictionObserver>());
         services.TryAddSingleton<ICaptureUploadSource, CaptureUploadSource>();
 
         services.TryAddSingleton(sp =>
@@ -72,8 +67,25 @@ internal static class CaptureServiceCollectionExtensions
             return writer;
         });
         services.AddHostedService(sp => sp.GetRequiredService<CaptureWriterService>());
-        services.TryAddSingleton<DriftEvaluationService>();
-        services.AddHostedService(sp => sp.GetRequiredService<DriftEvaluationService>());
+        return services;
+    }
+
+    /// <summary>
+    /// Capture and drift from <c>EdgeMl:Capture</c> and <c>EdgeMl:Drift</c> of the agent's configuration, and the
+    /// uploader when <c>EdgeMl:Upload</c> names a storage account or container.
+    /// </summary>
+    public static IServiceCollection AddCaptureWithUpload(this IServiceCollection services, IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        var edgeMl = configuration.GetSection(AgentOptions.Section);
+        services.AddCapture(edgeMl);
+        if (edgeMl.GetSection(UploadOptions.Section) is { } upload && (upload["ConnectionString"] is { Length: > 0 } || upload["ContainerUri"] is { Length: > 0 }))
+        {
+            services.AddCaptureUpload(edgeMl);
+            // The device id straight from configuration, so a problem elsewhere in EdgeMl does not hide this section's own.
+            services.AddOptions<UploadOptions>().PostConfigure(u => u.DeviceId = u.DeviceId is { Length: > 0 } ? u.DeviceId : edgeMl["DeviceId"] ?? new AgentOptions().DeviceId);
+        }
+
         return services;
     }
 }

@@ -1,7 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using EdgeMl.Agent.Hosting;
 using EdgeMl.CloudSync.IoTHub;
 using EdgeMl.CloudSync.Secrets;
 using EdgeMl.Runtime.Packages;

@@ -1,4 +1,3 @@
-using EdgeMl.Agent.Capture;
 using EdgeMl.Agent.Events;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;

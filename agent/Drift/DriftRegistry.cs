@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using EdgeMl.Agent.Capture;
 using EdgeMl.Runtime.Packages;
 using EdgeMl.Runtime.Tensors;
 using Microsoft.Extensions.Options;

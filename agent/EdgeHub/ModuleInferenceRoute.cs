@@ -1,7 +1,6 @@
 using System.Globalization;
 using System.Threading.Channels;
 using EdgeMl.Agent.Desired;
-using EdgeMl.Agent.Http;
 using EdgeMl.Agent.Protocol;
 using EdgeMl.Agent.Serving;
 using EdgeMl.Agent.Telemetry;
@@ -150,7 +149,7 @@ internal sealed class ModuleInferenceRoute(
         var result = await pipeline.InferAsync(model, call.Request, version, cancellationToken).ConfigureAwait(false);
         if (!result.IsSuccess)
         {
-            return Error(OpenInferenceEndpoints.StatusOf(result.Error!.Kind), result.Error.Message, model, correlation);
+            return Error(ProtocolException.StatusOf(result.Error!.Kind), result.Error.Message, model, correlation);
         }
 
         // Messages carry JSON only: a binary tensor would need the header length in a property of every hop.

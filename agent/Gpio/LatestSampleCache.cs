@@ -9,7 +9,7 @@ namespace EdgeMl.Agent.Gpio;
 /// named by a trigger are kept, so the serving path pays nothing for the others. Requests borrow their data, so
 /// what is kept is a copy.
 /// </summary>
-internal sealed class LatestSampleCache
+internal sealed class LatestSampleCache : IPredictionObserver
 {
     private readonly ConcurrentDictionary<string, InferenceRequest> _latest = new(StringComparer.Ordinal);
     private readonly HashSet<string> _models;
@@ -29,6 +29,14 @@ internal sealed class LatestSampleCache
         if (_models.Contains(model))
         {
             _latest[model] = Copy(request);
+        }
+    }
+
+    public void Observe(in Prediction prediction)
+    {
+        if (prediction.Result.IsSuccess)
+        {
+            Remember(prediction.Model, prediction.Request);
         }
     }
 

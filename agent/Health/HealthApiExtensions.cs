@@ -1,7 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
 using EdgeMl.Agent.Events;
-using EdgeMl.Agent.Methods;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
@@ -14,8 +13,8 @@ internal static class HealthApiExtensions
     public const int DefaultEvents = 50;
 
     /// <summary>
-    /// <c>GET /api/health</c> (the health document), <c>/api/events?max=N</c> (recent events, oldest first) and
-    /// <c>/api/support-bundle</c>; behind the API's bearer token like every path but <c>/v2/health</c>.
+    /// <c>GET /api/health</c> (the health document) and <c>/api/events?max=N</c> (recent events, oldest first);
+    /// behind the API's bearer token like every path but <c>/v2/health</c>.
     /// </summary>
     public static IEndpointRouteBuilder MapHealthApi(this IEndpointRouteBuilder endpoints)
     {
@@ -34,8 +33,6 @@ internal static class HealthApiExtensions
             var events = context.RequestServices.GetService<AgentEventLog>()?.Recent(max) ?? [];
             return Results.Bytes(JsonSerializer.SerializeToUtf8Bytes(events.Select(HealthJson.ToJson).ToArray(), HealthJsonContext.Default.IReadOnlyListEventJson), "application/json");
         });
-        endpoints.MapGet("/api/support-bundle", (SupportBundle bundle) =>
-            Results.Text(bundle.Build().ToJsonString(), "application/json"));
         return endpoints;
     }
 }

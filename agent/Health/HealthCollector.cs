@@ -3,7 +3,6 @@ using EdgeMl.Agent.Capture;
 using EdgeMl.Agent.Desired;
 using EdgeMl.Agent.Drift;
 using EdgeMl.Agent.Events;
-using EdgeMl.Agent.Hosting;
 using EdgeMl.Agent.Serving;
 using EdgeMl.Agent.Sync;
 using EdgeMl.CloudSync.Health;

@@ -1,4 +1,5 @@
-using EdgeMl.Agent.Methods;
+using EdgeMl.CloudSync.Health;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 
@@ -7,7 +8,7 @@ namespace EdgeMl.Agent.Health;
 public static class HealthServiceCollectionExtensions
 {
     /// <summary>
-    /// The health collector and its reporters (twin, MQTT, telemetry) and the direct methods. Each reporter finds
+    /// The health collector and its reporters (twin, MQTT, telemetry). Each reporter finds
     /// what it reports to (<c>IIoTHubClient</c>, <c>IHealthPublisher</c>) with <c>GetService</c> and stays idle when
     /// the host did not register it; the same goes for capture, drift and model sync in the document.
     /// </summary>
@@ -21,12 +22,22 @@ public static class HealthServiceCollectionExtensions
         services.TryAddSingleton<AcceleratorSelfCheck>();
         services.AddHostedService(sp => sp.GetRequiredService<AcceleratorSelfCheck>());
         services.TryAddSingleton<HealthCollector>();
-        services.TryAddSingleton<SupportBundle>();
-        services.TryAddSingleton<ModelMethods>();
         services.AddHostedService<TwinHealthReporter>();
         services.AddHostedService<MqttHealthReporter>();
         services.AddHostedService<TelemetryHealthReporter>();
-        services.AddHostedService<DirectMethodRegistration>();
+        return services;
+    }
+
+    /// <summary>
+    /// The MQTT health publisher with its options from <c>EdgeMl:Mqtt</c>; the device id falls back to
+    /// <c>EdgeMl:DeviceId</c> straight from configuration, so a problem elsewhere in EdgeMl does not hide this section's own.
+    /// </summary>
+    public static IServiceCollection AddMqttHealthReporting(this IServiceCollection services, IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        services.AddMqttHealth();
+        services.AddOptions<MqttHealthOptions>().Bind(configuration.GetSection(MqttHealthOptions.Section))
+            .PostConfigure(mqtt => mqtt.DeviceId = configuration[$"{MqttHealthOptions.Section}:DeviceId"] ?? configuration[$"{AgentOptions.Section}:DeviceId"] ?? new AgentOptions().DeviceId);
         return services;
     }
 }

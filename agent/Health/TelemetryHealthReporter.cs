@@ -5,7 +5,6 @@ using EdgeMl.CloudSync.IoTHub;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Options;
 
 namespace EdgeMl.Agent.Health;
 
@@ -30,7 +29,6 @@ internal sealed class TelemetryHealthReporter : BackgroundService
     private readonly IIoTHubClient? _hub;
     private readonly DesiredStateSource? _desired;
     private readonly AgentEventLog? _events;
-    private readonly bool _asModule;
 
     public TelemetryHealthReporter(HealthCollector collector, HealthMetrics metrics, TimeProvider time, ILogger<TelemetryHealthReporter> logger, IServiceProvider services)
     {
@@ -41,10 +39,6 @@ internal sealed class TelemetryHealthReporter : BackgroundService
         _hub = services.GetService<IIoTHubClient>();
         _desired = services.GetService<DesiredStateSource>();
         _events = services.GetService<AgentEventLog>();
-        var connection = services.GetService<IOptions<IoTHubClientOptions>>()?.Value.ConnectionString
-            ?? Environment.GetEnvironmentVariable("EdgeHubConnectionString") ?? Environment.GetEnvironmentVariable("IotHubConnectionString");
-        _asModule = Environment.GetEnvironmentVariable("IOTEDGE_MODULEID") is { Length: > 0 }
-            || (IoTHubConnectionString.TryParse(connection, out var parsed, out _) && parsed.ModuleId is not null);
     }
 
     private TimeSpan Interval => _desired?.Current.State.TelemetryInterval ?? DesiredState.Empty.TelemetryInterval;
@@ -108,7 +102,7 @@ internal sealed class TelemetryHealthReporter : BackgroundService
 
     /// <summary>Queues the message and does not wait for the hub: the client keeps it through an outage, within its bound.</summary>
     private void Send(IIoTHubClient hub, IoTHubMessage message) =>
-        _ = (_asModule ? hub.SendOutputAsync(ModuleEndpoints.EventsOutput, message, CancellationToken.None) : hub.SendEventAsync(message, CancellationToken.None)).ContinueWith(t =>
+        _ = (hub.Identity?.IsModule == true ? hub.SendOutputAsync(ModuleEndpoints.EventsOutput, message, CancellationToken.None) : hub.SendEventAsync(message, CancellationToken.None)).ContinueWith(t =>
         {
             var ok = t.IsCompletedSuccessfully && t.Result.Succeeded;
             _metrics.Reported(HealthMetrics.Telemetry, ok);

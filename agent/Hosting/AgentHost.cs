@@ -42,7 +42,7 @@ internal static partial class AgentHost
         builder.Services.AddAgent(builder.Configuration);
         var http = Read<HttpApiOptions>(builder.Configuration.GetSection(HttpApiOptions.Section));
         var agent = Read<AgentOptions>(builder.Configuration.GetSection(AgentOptions.Section));
-        builder.WebHost.UseUrls([.. Split(http.Urls), .. Split(agent.MetricsUrls)]);
+        builder.WebHost.UseUrls([.. AgentOptions.SplitUrls(http.Urls), .. AgentOptions.SplitUrls(agent.MetricsUrls)]);
 
         // From the settings as bound, not as validated: an invalid section must not hide the others' problems.
         builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = agent.ShutdownTimeout);
@@ -57,7 +57,7 @@ internal static partial class AgentHost
 
         var app = builder.Build();
         app.Services.StartTelemetry();
-        app.UseMetricsPort(Split(agent.MetricsUrls));
+        app.UseMetricsPort(AgentOptions.SplitUrls(agent.MetricsUrls));
         app.UseHttpApi();
         app.MapAgentEndpoints();
         app.Lifetime.ApplicationStarted.Register(() =>
@@ -84,7 +84,7 @@ internal static partial class AgentHost
         Check<DriftOptions>(services, $"{AgentOptions.Section}:{DriftOptions.Section}", problems);
         Check<OtlpOptions>(services, OtlpOptions.Section, problems);
         Check<UploadOptions>(services, $"{AgentOptions.Section}:{UploadOptions.Section}", problems, onlyIf: typeof(CaptureUploader));
-        Check<IoTHubClientOptions>(services, AgentServiceCollectionExtensions.IoTHubSection, problems, onlyIf: typeof(IIoTHubClient));
+        Check<IoTHubClientOptions>(services, IoTHubConfiguration.Section, problems, onlyIf: typeof(IIoTHubClient));
         CheckDesired(services.GetRequiredService<IConfiguration>(), problems);
         return [.. problems.Distinct(StringComparer.Ordinal)];
     }
@@ -199,6 +199,4 @@ internal static partial class AgentHost
     private static partial Regex UnreadableValue();
 
     public static string Version { get; } = typeof(AgentHost).Assembly.GetName().Version?.ToString(3) ?? "0.0.0";
-
-    internal static string[] Split(string urls) => urls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
 }

@@ -1,5 +1,4 @@
 using System.Net;
-using EdgeMl.Agent.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.Hosting;
@@ -56,7 +55,7 @@ internal sealed class BoundAddressCheck(IServer server, IOptions<HttpApiOptions>
     }
 
     private static HashSet<int> MetricsPorts(string urls) =>
-        [.. AgentHost.Split(urls).Select(u => Uri.TryCreate(u, UriKind.Absolute, out var uri) ? uri.Port : -1)];
+        [.. AgentOptions.SplitUrls(urls).Select(u => Uri.TryCreate(u, UriKind.Absolute, out var uri) ? uri.Port : -1)];
 
     private static bool IsLoopback(string host) =>
         string.Equals(host, "localhost", StringComparison.OrdinalIgnoreCase)

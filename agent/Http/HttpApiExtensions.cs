@@ -1,16 +1,14 @@
-using EdgeMl.Agent.Capture;
 using EdgeMl.Agent.Diagnostics;
-using EdgeMl.Agent.Drift;
-using EdgeMl.Agent.Health;
 using EdgeMl.Agent.Sequences;
 using EdgeMl.Agent.Serving;
 using EdgeMl.Agent.Telemetry;
-using EdgeMl.Runtime.Serving;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
 
 namespace EdgeMl.Agent.Http;
 
@@ -31,16 +29,21 @@ internal static class HttpApiExtensions
         return app;
     }
 
+    /// <summary>The API with its options from <c>EdgeMl:Http</c>, validated at start.</summary>
+    public static IServiceCollection AddHttpApi(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddOptionsWithValidateOnStart<HttpApiOptions>().Bind(configuration.GetSection(HttpApiOptions.Section));
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<HttpApiOptions>, HttpApiOptionsValidator>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<HttpApiOptions>, HttpApiOptionsRules>());
+        return services.AddHttpApi();
+    }
+
     public static IServiceCollection AddHttpApi(this IServiceCollection services)
     {
         services.AddTelemetry();
-        services.TryAddSingleton<ServingReadiness>();
         services.TryAddSingleton<BoundAddressCheck>();
         services.AddHostedService(sp => sp.GetRequiredService<BoundAddressCheck>());
-        services.TryAddSingleton(TimeProvider.System);
         services.AddSequences();
-        services.TryAddSingleton(sp => new PredictionPipeline(
-            sp.GetRequiredService<InferenceEngine>(), sp.GetRequiredService<TimeProvider>(), sp.GetService<CaptureRecorder>(), sp.GetService<DriftRegistry>()));
-        return services;
+        return services.AddPredictionPipeline();
     }
 }

@@ -126,7 +126,7 @@ internal static class OpenInferenceEndpoints
         if (!result.IsSuccess)
         {
             trace.Fail(result.Error!.Kind.ToString());
-            throw new ProtocolException(StatusOf(result.Error!.Kind), result.Error.Message);
+            throw ProtocolException.Of(result.Error!);
         }
 
         await WriteInferResponse(context, InferResponseWriter.Build(call, result));
@@ -216,14 +216,6 @@ internal static class OpenInferenceEndpoints
         text is null ? null
         : long.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var v) && v > 0 ? v
         : throw ProtocolException.BadRequest($"model version '{text}' must be a positive integer");
-
-    internal static int StatusOf(InferenceErrorKind kind) => kind switch
-    {
-        InferenceErrorKind.InvalidInput or InferenceErrorKind.Canceled => 400,
-        InferenceErrorKind.ModelNotFound => 404,
-        InferenceErrorKind.NotReady or InferenceErrorKind.Overloaded => 503,
-        _ => 500,
-    };
 
     private static void WriteSpecs(Utf8JsonWriter w, string property, IReadOnlyList<TensorSpec> specs)
     {

@@ -1,5 +1,4 @@
 using EdgeMl.Agent.Desired;
-using EdgeMl.Agent.Hosting;
 using EdgeMl.Agent.Sync;
 using EdgeMl.CloudSync.IoTHub;
 using EdgeMl.Runtime.Serving;

@@ -1,5 +1,4 @@
 using EdgeMl.Agent.Desired;
-using EdgeMl.Agent.Hosting;
 using EdgeMl.Runtime.Packages;
 using EdgeMl.Runtime.Providers;
 using EdgeMl.Runtime.Sessions;

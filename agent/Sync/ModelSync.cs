@@ -3,10 +3,9 @@ using System.Threading.Channels;
 using EdgeMl.Agent.Desired;
 using EdgeMl.Agent.Drift;
 using EdgeMl.Agent.Events;
-using EdgeMl.Agent.Hosting;
-using EdgeMl.Agent.Serving;
 using EdgeMl.Agent.Telemetry;
 using EdgeMl.CloudSync.Registries;
+using EdgeMl.CloudSync.Retry;
 using EdgeMl.CloudSync.Secrets;
 using EdgeMl.Runtime.Packages;
 using EdgeMl.Runtime.Serving;
@@ -41,6 +40,7 @@ internal sealed class ModelSync(
     private readonly ConcurrentDictionary<string, IModelRegistry> _registries = new(StringComparer.Ordinal);
     private readonly Channel<bool> _wake = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
     private readonly AgentOptions _options = options.Value;
+    private readonly BackOff _backOff = new(options.Value.RetryMinDelay, options.Value.RetryMaxDelay);
     private readonly TaskCompletionSource _servedFromDisk = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     /// <summary>Completes once what was active on disk serves (or failed to).</summary>
@@ -141,7 +141,7 @@ internal sealed class ModelSync(
         try
         {
             var active = store.GetActive(model);
-            if (active?.Previous is not { } previous || !store.GetInstalledVersions(model).Contains(previous))
+            if (ModelPlanner.RollBack(model, active?.Version, active?.Previous, store.GetInstalledVersions(model)) is not ModelStep.RollBack { From: var from, To: var previous })
             {
                 return new(409, $"{model} has no previous good version on disk to roll back to", active?.Version);
             }
@@ -149,7 +149,7 @@ internal sealed class ModelSync(
             var verdict = await activation.Validator(wanted).ValidateAsync(ModelPackage.Open(store.VersionFolder(model, previous)), cancellationToken).ConfigureAwait(false);
             if (!verdict.Accepted)
             {
-                return new(500, $"{model} v{previous} no longer loads ({verdict.Stage}: {verdict.Reason}); v{active.Version} keeps serving", engine.GetStatus(model)?.Version);
+                return new(500, $"{model} v{previous} no longer loads ({verdict.Stage}: {verdict.Reason}); v{from} keeps serving", engine.GetStatus(model)?.Version);
             }
 
             store.Rollback(model);
@@ -157,9 +157,9 @@ internal sealed class ModelSync(
             work.ServingVersion = previous;
             work.ServingSettings = wanted;
             activation.ActivateDrift(model, previous);
-            events.Add(AgentEventKinds.RolledBack, model, previous, $"{model} rolled back from v{active.Version} to v{previous} by an operator");
-            activation.SetState(model, wanted, SyncPhase.Active, previous, previous, $"rolled back from v{active.Version} by an operator");
-            return new(200, $"{model} rolled back from v{active.Version} to v{previous}", previous);
+            events.Add(AgentEventKinds.RolledBack, model, previous, $"{model} rolled back from v{from} to v{previous} by an operator");
+            activation.SetState(model, wanted, SyncPhase.Active, previous, previous, $"rolled back from v{from} by an operator");
+            return new(200, $"{model} rolled back from v{from} to v{previous}", previous);
         }
         finally
         {
@@ -202,7 +202,9 @@ internal sealed class ModelSync(
     private async Task<TimeSpan> ReconcileAsync(CancellationToken cancellationToken)
     {
         var state = desired.Current.State;
-        foreach (var served in engine.GetStatuses().Where(s => !state.Models.ContainsKey(s.Name)))
+        var notDesired = new ModelDesire(null, state.PollInterval, null);
+        foreach (var served in engine.GetStatuses().Where(s => !state.Models.ContainsKey(s.Name)
+                     && ModelPlanner.Next(notDesired, [], s.Version, ModelHistory.Empty, time.GetUtcNow()) is ModelStep.Unload))
         {
             engine.Unload(served.Name);
             drift?.Remove(served.Name);
@@ -232,10 +234,9 @@ internal sealed class ModelSync(
         {
             cancellationToken.ThrowIfCancellationRequested();
             var work = Work(name, model);
-            var due = work.NextAttempt - time.GetUtcNow();
-            if (due > TimeSpan.Zero)
+            if (ModelPlanner.Next(new ModelDesire(model, state.PollInterval, null), [], null, work.History, time.GetUtcNow()) is ModelStep.WaitUntil wait)
             {
-                next = Min(next, due);
+                next = Min(next, wait.Due - time.GetUtcNow());
                 continue;
             }
 
@@ -266,64 +267,59 @@ internal sealed class ModelSync(
     private async Task<string?> SyncAsync(string name, DesiredModel model, ModelWork work, IModelRegistry? registry, string? registryError, CancellationToken cancellationToken)
     {
         using var trace = Traces.StartSync(name, model.VersionText);
-        var poll = desired.Current.State.PollInterval;
-        if (work.Override is { } held)
+        var desire = new ModelDesire(model, desired.Current.State.PollInterval, registry is null ? registryError ?? "no registry is configured" : null);
+        var step = ModelPlanner.Next(desire, store.GetInstalledVersions(name), store.GetActive(name)?.Version, work.History, time.GetUtcNow());
+        switch (step)
         {
-            await activation.ServeInstalledAsync(name, model, work, held, cancellationToken).ConfigureAwait(false);
-            work.NextAttempt = time.GetUtcNow() + poll;
-            return null;
+            case ModelStep.ServeInstalled serve:
+                await ServeAsync(name, model, work, serve, cancellationToken).ConfigureAwait(false);
+                return null;
+            case ModelStep.Fail fail:
+                activation.SetState(name, model, SyncPhase.Failed, engine.GetStatus(name)?.Version, fail.Version, fail.Reason);
+                work.NextAttempt = fail.NextAttempt;
+                return null;
+            case ModelStep.Pull pull when registry is not null:
+                return await PullAsync(name, model, work, registry, desire, pull, cancellationToken).ConfigureAwait(false);
+            default:
+                return null;
         }
+    }
 
-        if (model.Version is { } wanted && store.GetActive(name)?.Version == wanted && store.GetInstalledVersions(name).Contains(wanted))
-        {
-            // The desired version is already the accepted, active one: serving it needs no registry, and an
-            // unreachable registry (a restart offline) is then no failure to report.
-            await activation.ServeInstalledAsync(name, model, work, wanted, cancellationToken).ConfigureAwait(false);
-            work.NextAttempt = DateTimeOffset.MaxValue;
-            return null;
-        }
+    /// <summary>Serves an installed version; the next look is set first, so a damaged folder found now is fetched again at once.</summary>
+    private Task ServeAsync(string name, DesiredModel model, ModelWork work, ModelStep.ServeInstalled serve, CancellationToken cancellationToken)
+    {
+        work.NextAttempt = serve.NextAttempt;
+        return activation.ServeInstalledAsync(name, model, work, serve.Version, cancellationToken);
+    }
 
-        if (registry is null)
-        {
-            var target = model.Version ?? store.GetActive(name)?.Version;
-            if (target is { } v && store.GetInstalledVersions(name).Contains(v))
-            {
-                await activation.ServeInstalledAsync(name, model, work, v, cancellationToken).ConfigureAwait(false);
-                work.NextAttempt = model.Version is null ? time.GetUtcNow() + poll : DateTimeOffset.MaxValue;
-            }
-            else
-            {
-                var why = registryError ?? "no registry is configured";
-                activation.SetState(name, model, SyncPhase.Failed, engine.GetStatus(name)?.Version, model.Version,
-                    $"{(target is { } t ? $"v{t} is not installed" : "nothing is installed")} and {why}");
-                work.NextAttempt = time.GetUtcNow() + poll;
-            }
-
-            return null;
-        }
-
+    private async Task<string?> PullAsync(
+        string name, DesiredModel model, ModelWork work, IModelRegistry registry, ModelDesire desire, ModelStep.Pull pull, CancellationToken cancellationToken)
+    {
         try
         {
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             timeout.CancelAfter(_options.PullTimeout);
-            activation.SetState(name, model, SyncPhase.Downloading, engine.GetStatus(name)?.Version, model.Version, $"checking {registry.Description}");
-            var pull = await Puller(registry).PullAsync(
-                new PullRequest(name, model.Version) { Pinned = model.Pinned, InstallOnly = true }, activation.Validator(model), Progress(name, model, model.Version), timeout.Token).ConfigureAwait(false);
+            activation.SetState(name, model, SyncPhase.Downloading, engine.GetStatus(name)?.Version, pull.Version, $"checking {registry.Description}");
+            var pulled = await Puller(registry).PullAsync(
+                new PullRequest(name, pull.Version) { Pinned = pull.Pinned, InstallOnly = true }, activation.Validator(model), Progress(name, model, pull.Version), timeout.Token).ConfigureAwait(false);
             work.Failures = 0;
-            work.NextAttempt = model.Version is null ? time.GetUtcNow() + poll : DateTimeOffset.MaxValue;
-            if (work.IsRefused(pull.Version, model))
+            switch (ModelPlanner.Pulled(pulled.Version, desire, work.History, time.GetUtcNow()))
             {
-                activation.SetState(name, model, SyncPhase.Refused, engine.GetStatus(name)?.Version, pull.Version, work.RefusalReason);
-                return null;
+                case ModelStep.Refuse refuse:
+                    work.NextAttempt = refuse.NextAttempt;
+                    activation.SetState(name, model, SyncPhase.Refused, engine.GetStatus(name)?.Version, refuse.Version, refuse.Reason);
+                    break;
+                case ModelStep.ServeInstalled serve:
+                    await ServeAsync(name, model, work, serve, cancellationToken).ConfigureAwait(false);
+                    break;
             }
 
-            await activation.ServeInstalledAsync(name, model, work, pull.Version, cancellationToken).ConfigureAwait(false);
             return null;
         }
         catch (PackageVerificationException e)
         {
             // Tampering, expiry, an older list, downgrade: not retried at once; the registry may be fixed by the next poll.
-            work.NextAttempt = time.GetUtcNow() + poll;
+            work.NextAttempt = time.GetUtcNow() + desire.PollInterval;
             Log.PullRefused(logger, name, model.VersionText, e.Failure, e.Message);
             activation.Refused(name, model, work, model.Version, e.Message, remember: false);
             return null;
@@ -331,7 +327,7 @@ internal sealed class ModelSync(
         catch (Exception e) when (e is RegistryException or DownloadException or InsufficientSpaceException or IOException or HttpRequestException
                                   || (e is OperationCanceledException && !cancellationToken.IsCancellationRequested))
         {
-            var delay = Backoff(++work.Failures);
+            var delay = _backOff.Delay(++work.Failures);
             work.NextAttempt = time.GetUtcNow() + delay;
             var message = e is OperationCanceledException ? $"the pull did not finish within {_options.PullTimeout}" : e.Message;
             var serving = engine.GetStatus(name)?.Version;
@@ -350,7 +346,7 @@ internal sealed class ModelSync(
     /// <summary>An unplanned failure of one model: reported, logged, and retried with back-off like a failed pull.</summary>
     private void Unexpected(string name, DesiredModel model, ModelWork work, Exception e)
     {
-        var delay = Backoff(++work.Failures);
+        var delay = _backOff.Delay(++work.Failures);
         work.NextAttempt = time.GetUtcNow() + delay;
         var serving = engine.GetStatus(name)?.Version;
         activation.SetState(name, model, SyncPhase.Failed, serving, model.Version,
@@ -391,13 +387,6 @@ internal sealed class ModelSync(
     private IModelRegistry? Registry(string? target) => target is null ? null : _registries.GetOrAdd(target, t => RegistryTarget.Create(t, downloader.Options, time));
 
     private ModelPuller Puller(IModelRegistry registry) => new(registry, store, trust, downloader, time, null, metrics);
-
-    private TimeSpan Backoff(int failures)
-    {
-        var ms = _options.RetryMinDelay.TotalMilliseconds * Math.Pow(2, Math.Min(failures - 1, 20));
-        var capped = Math.Min(ms, _options.RetryMaxDelay.TotalMilliseconds);
-        return TimeSpan.FromMilliseconds(capped * (0.8 + (Random.Shared.NextDouble() * 0.4)));
-    }
 
     private async Task WaitAsync(TimeSpan wait, CancellationToken cancellationToken)
     {

@@ -24,7 +24,8 @@ internal sealed class ModelWork(DesiredModel desired)
 
     public string? RefusalReason => Refusal?.Message;
 
-    /// <summary>A refused version is not tried again with the same settings; new settings may let it load.</summary>
-    public bool IsRefused(long version, DesiredModel model) =>
-        Refusal is { } r && r.Version == version && r.Settings.SameRuntimeSettings(model);
+    /// <summary>What the planner reads of this model.</summary>
+    public ModelHistory History => new(Override, NextAttempt, Failures, Refusal);
+
+    public bool IsRefused(long version, DesiredModel model) => History.IsRefused(version, model);
 }

@@ -10,6 +10,9 @@ public interface IIoTHubClient
 {
     IoTHubConnectionState State { get; }
 
+    /// <summary>Who the client connects as, once resolved at start; null before (nothing can be sent then either).</summary>
+    IoTHubClientIdentity? Identity { get; }
+
     event EventHandler<IoTHubConnectionStateChangedEventArgs>? ConnectionStateChanged;
 
     /// <summary>Telemetry messages dropped because the outgoing queue was full.</summary>

@@ -2,6 +2,7 @@ using System.Diagnostics.Metrics;
 using System.Security.Cryptography;
 using System.Text.Json.Nodes;
 using System.Threading.Channels;
+using EdgeMl.CloudSync.Retry;
 using EdgeMl.Runtime.Json;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -23,8 +24,8 @@ internal sealed partial class IoTHubClient : BackgroundService, IIoTHubClient
     private readonly IoTHubMetrics _metrics;
     private readonly Func<string, string?> _environment;
     private IMqttClient _mqtt;
-    private readonly ReconnectBackoff _backoff;
-    private readonly ReconnectBackoff _authBackoff;
+    private readonly BackOff _backoff;
+    private readonly BackOff _authBackoff;
     private readonly PendingRequests _pending = new();
     private readonly Channel<DesiredPropertiesUpdate> _desired = Channel.CreateUnbounded<DesiredPropertiesUpdate>(new() { SingleReader = true });
     private readonly Lock _stateLock = new();
@@ -47,8 +48,8 @@ internal sealed partial class IoTHubClient : BackgroundService, IIoTHubClient
         _logger = logger ?? throw new ArgumentNullException(nameof(logger));
         _metrics = new IoTHubMetrics(meterFactory);
         _environment = environment;
-        _backoff = new ReconnectBackoff(_options.ReconnectMinDelay, _options.ReconnectMaxDelay, random);
-        _authBackoff = new ReconnectBackoff(_options.AuthenticationFailureMinDelay, _options.AuthenticationFailureMaxDelay, random);
+        _backoff = new BackOff(_options.ReconnectMinDelay, _options.ReconnectMaxDelay, random: random);
+        _authBackoff = new BackOff(_options.AuthenticationFailureMinDelay, _options.AuthenticationFailureMaxDelay, random: random);
         _telemetry = CreateTelemetryQueue(_options.TelemetryQueueCapacity);
         _inputs = Channel.CreateBounded<IoTHubMessage>(new BoundedChannelOptions(_options.InputQueueCapacity) { SingleReader = true });
         _mqtt = new MqttClientFactory().CreateMqttClient();
@@ -58,7 +59,9 @@ internal sealed partial class IoTHubClient : BackgroundService, IIoTHubClient
 
     public event EventHandler<IoTHubConnectionStateChangedEventArgs>? ConnectionStateChanged;
 
-    internal IoTHubIdentity? Identity => _identity;
+    internal IoTHubIdentity? Resolved => _identity;
+
+    public IoTHubClientIdentity? Identity => _identity is { } i ? new(i.DeviceId, i.ModuleId) : null;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -101,7 +104,7 @@ internal sealed partial class IoTHubClient : BackgroundService, IIoTHubClient
                     // The first retry after a connection that held is immediate, as in the Node SDK. One that dropped
                     // at once (a twin module fighting for the identity, a hub refusing us after CONNACK) backs off.
                     failures = _time.GetUtcNow() - connectedAt >= _options.ReconnectMaxDelay ? 0 : failures + 1;
-                    var retry = _backoff.Next(failures);
+                    var retry = _backoff.Delay(failures);
                     var pause = Task.Delay(retry, _time, stoppingToken);
                     SetState(IoTHubConnectionState.Disconnected, "connection lost", false, retry);
                     await pause;
@@ -109,7 +112,7 @@ internal sealed partial class IoTHubClient : BackgroundService, IIoTHubClient
                 }
 
                 _metrics.ConnectFailures.Add(1);
-                var delay = outcome.AuthenticationFailed ? _authBackoff.Next(++authFailures) : _backoff.Next(++failures);
+                var delay = outcome.AuthenticationFailed ? _authBackoff.Delay(++authFailures) : _backoff.Delay(++failures);
                 if (outcome.AuthenticationFailed)
                 {
                     Log.IoTHubUnauthorized(_logger, delay, outcome.Reason);

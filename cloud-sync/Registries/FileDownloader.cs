@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using EdgeMl.CloudSync.Retry;
 using EdgeMl.Runtime.Packages;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -48,14 +49,11 @@ public sealed class FileDownloader(DownloadOptions options, TimeProvider? time =
         var partial = target + PartialSuffix;
         using var hash = new StreamingHash();
         Exception? last = null;
-        var delay = options.RetryDelay;
+        // Doubling from RetryDelay, exact: the attempts are few and each resumes where the last one stopped.
+        var backOff = new BackOff(options.RetryDelay, TimeSpan.MaxValue, jitter: 0);
         for (var attempt = 1; attempt <= options.MaxAttempts; attempt++)
         {
-            if (attempt > 1 && delay > TimeSpan.Zero)
-            {
-                await Task.Delay(delay, _time, ct).ConfigureAwait(false);
-                delay *= 2;
-            }
+            await backOff.WaitAsync(attempt - 1, _time, ct).ConfigureAwait(false);
 
             try
             {

@@ -1,3 +1,4 @@
+using EdgeMl.CloudSync.Retry;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -95,18 +96,11 @@ internal sealed class CaptureUploader(
         return UploadOutcome.Uploaded;
     }
 
-    /// <summary>The back-off after the current run of failures: doubling from the minimum, capped.</summary>
-    public TimeSpan BackOff()
-    {
-        var o = options.Value;
-        if (_failures == 0)
-        {
-            return TimeSpan.Zero;
-        }
-
-        var factor = Math.Pow(2, Math.Min(_failures - 1, 30));
-        return TimeSpan.FromTicks((long)Math.Min(o.RetryMaxDelay.Ticks, o.RetryMinDelay.Ticks * factor));
-    }
+    /// <summary>
+    /// The back-off after the current run of failures: doubling from the minimum, capped; without jitter, because
+    /// the link is probed every <see cref="UploadOptions.ProbeInterval"/> during it anyway.
+    /// </summary>
+    public TimeSpan BackOff() => new BackOff(options.Value.RetryMinDelay, options.Value.RetryMaxDelay, jitter: 0).Delay(_failures);
 
     /// <summary>
     /// Waits out the back-off, probing the link every <see cref="UploadOptions.ProbeInterval"/>; returns early

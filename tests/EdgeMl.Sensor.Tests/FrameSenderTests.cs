@@ -15,6 +15,7 @@ using Sim = EdgeMl.IoTHubSimulator.IoTHubSimulator;
 namespace EdgeMl.Sensor.Tests;
 
 /// <summary>The sensor module, as deployed, against the simulator in edgeHub mode on loopback.</summary>
+[Trait(TestCategory.Key, TestCategory.Server)]
 public sealed class FrameSenderTests(ITestOutputHelper output) : IAsyncLifetime
 {
     private static readonly TimeSpan Guard = TimeSpan.FromSeconds(60);

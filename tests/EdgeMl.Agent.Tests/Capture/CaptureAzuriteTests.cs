@@ -9,6 +9,7 @@ using Microsoft.Extensions.Options;
 namespace EdgeMl.Agent.Tests.Capture;
 
 /// <summary>The capture store uploading to a real Azurite.</summary>
+[Trait(TestCategory.Key, TestCategory.Server)]
 public sealed class CaptureAzuriteTests : IDisposable
 {
     private readonly CaptureTestKit _kit = new();

@@ -4,6 +4,7 @@ using EdgeMl.Testing;
 namespace EdgeMl.Agent.Tests.Capture;
 
 /// <summary>Capture on a 2 MiB tmpfs: the quota policy holds, a full disk is counted, and capture recovers.</summary>
+[Trait(TestCategory.Key, TestCategory.Server)]
 public sealed class CaptureFullDiskTests : IDisposable
 {
     private const long DiskBytes = 2 * 1024 * 1024;

@@ -1,4 +1,5 @@
 using EdgeMl.CaptureHarness;
+using EdgeMl.Testing;
 using EdgeMl.Testing.Azurite;
 using Xunit.Abstractions;
 
@@ -8,6 +9,7 @@ namespace EdgeMl.Agent.Tests.Capture;
 /// SIGKILL during capture and during an upload's acknowledgement, many times over (EDGEML_KILL_ITERATIONS):
 /// the database passes integrity_check every time, no committed record is lost, none is stored or uploaded twice.
 /// </summary>
+[Trait(TestCategory.Key, TestCategory.Server)]
 public sealed class CaptureKillTests(ITestOutputHelper output) : IDisposable
 {
     private static readonly TimeSpan LineTimeout = TimeSpan.FromSeconds(60);

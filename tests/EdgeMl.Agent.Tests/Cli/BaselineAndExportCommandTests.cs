@@ -8,6 +8,7 @@ using EdgeMl.Testing.Distribution;
 namespace EdgeMl.Agent.Tests.Cli;
 
 /// <summary><c>edgeml model pack --baseline</c> and <c>edgeml capture export</c> through the real executable.</summary>
+[Trait(TestCategory.Key, TestCategory.Server)]
 public sealed class BaselineAndExportCommandTests : IDisposable
 {
     private static readonly TimeSpan Guard = TimeSpan.FromMinutes(3);

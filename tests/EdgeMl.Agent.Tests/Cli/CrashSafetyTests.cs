@@ -1,4 +1,5 @@
 using System.Globalization;
+using EdgeMl.Testing;
 using EdgeMl.Testing.Distribution;
 using Xunit.Abstractions;
 
@@ -8,6 +9,7 @@ namespace EdgeMl.Agent.Tests.Cli;
 /// SIGKILL at random instants of the real <c>edgeml model pull</c>. The suite runs a modest count; set
 /// EDGEML_CRASH_ITERATIONS=1000 (and EDGEML_CRASH_SEED) to run the long version.
 /// </summary>
+[Trait(TestCategory.Key, TestCategory.Server)]
 public sealed class CrashSafetyTests(ITestOutputHelper output) : IDisposable
 {
     private readonly TestPackages.TempFolder _temp = new();

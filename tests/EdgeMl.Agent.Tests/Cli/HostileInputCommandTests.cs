@@ -12,6 +12,7 @@ namespace EdgeMl.Agent.Tests.Cli;
 /// The real <c>edgeml</c> against a registry run by someone without the key, a model whose names are paths, a
 /// damaged capture store, and SIGTERM: refusals with their exit codes, nothing written where it should not be.
 /// </summary>
+[Trait(TestCategory.Key, TestCategory.Server)]
 public sealed class HostileInputCommandTests(ITestOutputHelper output) : IDisposable
 {
     // Guards keep a regression from hanging the suite; they are not timings under test.

@@ -9,6 +9,7 @@ using EdgeMl.Testing.Distribution;
 namespace EdgeMl.Agent.Tests.Cli;
 
 /// <summary>The operator's flow through the real <c>edgeml</c> executable: keys, pack, sign, verify, publish, pull.</summary>
+[Trait(TestCategory.Key, TestCategory.Server)]
 public sealed class ModelCommandTests : IDisposable
 {
     private static readonly TimeSpan Guard = TimeSpan.FromMinutes(3);

@@ -10,6 +10,7 @@ namespace EdgeMl.Agent.Tests.Cli;
 /// progress bars) draws and the verb still succeeds. The verbs that talk to a running agent are in
 /// <see cref="RunScriptTerminalTests"/>, against the agent run.sh starts.
 /// </summary>
+[Trait(TestCategory.Key, TestCategory.Server)]
 public sealed class OperatorVerbsTerminalTests : IDisposable
 {
     private readonly TestPackages.TempFolder _temp = new();

@@ -6,6 +6,7 @@ using EdgeMl.Testing.Distribution;
 
 namespace EdgeMl.Agent.Tests.Cli;
 
+[Trait(TestCategory.Key, TestCategory.Server)]
 public sealed class PredictCommandTests
 {
     [Fact]

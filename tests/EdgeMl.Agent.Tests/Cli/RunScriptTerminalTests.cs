@@ -12,6 +12,7 @@ namespace EdgeMl.Agent.Tests.Cli;
 /// The README's first command as a new user runs it: <c>./scripts/run.sh</c> in a terminal, then the prediction
 /// line it prints, pasted as is; the verbs a field engineer runs against the agent, each in a terminal; Ctrl+C.
 /// </summary>
+[Trait(TestCategory.Key, TestCategory.Server)]
 public sealed partial class RunScriptTerminalTests : IDisposable
 {
     // run.sh builds edgeml first; on a loaded 2-core machine even an up-to-date build takes minutes.

@@ -155,7 +155,7 @@ public sealed partial class DeploymentTemplateTests
     {
         var edgeml = Modules(file)["edgeml"]!;
         var stopTimeout = Obj(edgeml["settings"]!, "createOptions")["StopTimeout"]?.GetValue<int>();
-        var agent = new EdgeMl.Agent.Hosting.AgentOptions();
+        var agent = new EdgeMl.Agent.AgentOptions();
         var shutdown = edgeml["env"]?["EdgeMl__ShutdownTimeout"]?["value"]?.GetValue<string>() is { } set ? TimeSpan.Parse(set, System.Globalization.CultureInfo.InvariantCulture) : agent.ShutdownTimeout;
 
         // IoT Edge stops a module with Docker's stop and no timeout of its own: without StopTimeout the container gets

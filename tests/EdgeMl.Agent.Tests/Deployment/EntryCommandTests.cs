@@ -18,6 +18,7 @@ namespace EdgeMl.Agent.Tests.Deployment;
 /// container's file system is a temp folder and its network a set of free loopback ports; everything else is
 /// taken as written. The agent must come up live and pass the image's own <c>HEALTHCHECK</c>.
 /// </summary>
+[Trait(TestCategory.Key, TestCategory.Server)]
 public sealed partial class EntryCommandTests : IDisposable
 {
     private const string Module = "edgeml";

@@ -14,6 +14,7 @@ using Microsoft.Extensions.Configuration;
 namespace EdgeMl.Agent.Tests.Deployment;
 
 /// <summary><c>examples/agent.json</c>: every key in it is a setting, and the agent runs on it and serves <c>examples/request.json</c>.</summary>
+[Trait(TestCategory.Key, TestCategory.Server)]
 public sealed class ExampleConfigurationTests : IDisposable
 {
     private static readonly string Example = Path.Combine(ModelFixtures.RepositoryRoot, "examples", "agent.json");

@@ -15,6 +15,7 @@ namespace EdgeMl.Agent.Tests.Deployment;
 /// <c>examples/kubernetes/edgeml.yaml</c> read as kubectl reads it, every number in it checked against the agent and
 /// its image, and its command line and settings run as the kubelet would run them.
 /// </summary>
+[Trait(TestCategory.Key, TestCategory.Server)]
 public sealed partial class KubernetesExampleTests(ITestOutputHelper output)
 {
     private static readonly string Manifest = Path.Combine(ModelFixtures.RepositoryRoot, "examples", "kubernetes", "edgeml.yaml");

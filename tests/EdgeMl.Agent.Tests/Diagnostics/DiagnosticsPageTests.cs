@@ -2,6 +2,7 @@ using System.Net;
 using System.Text.RegularExpressions;
 using EdgeMl.Agent.Diagnostics;
 using EdgeMl.Runtime.Packages;
+using EdgeMl.Testing;
 using EdgeMl.Testing.Distribution;
 using Microsoft.Playwright;
 using static Microsoft.Playwright.Assertions;
@@ -9,6 +10,7 @@ using static Microsoft.Playwright.Assertions;
 namespace EdgeMl.Agent.Tests.Diagnostics;
 
 /// <summary>The diagnostics page in headless Chromium against the real API host, as a field engineer would see it.</summary>
+[Trait(TestCategory.Key, TestCategory.Server)]
 public sealed class DiagnosticsPageTests : IAsyncLifetime
 {
     private const string Token = "field-token";

@@ -1,3 +1,4 @@
+using EdgeMl.Testing;
 using Microsoft.Playwright;
 
 namespace EdgeMl.Agent.Tests.Diagnostics;
@@ -6,6 +7,7 @@ namespace EdgeMl.Agent.Tests.Diagnostics;
 /// A web page on the device, in headless Chromium, whose name the attacker's DNS points at 127.0.0.1 (here by
 /// Chromium's host resolver rules): to the browser the agent is then the page's own origin.
 /// </summary>
+[Trait(TestCategory.Key, TestCategory.Server)]
 public sealed class DnsRebindingTests : IAsyncLifetime
 {
     private const string AttackerName = "attacker.example";

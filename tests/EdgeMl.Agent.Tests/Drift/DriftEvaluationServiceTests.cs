@@ -33,12 +33,7 @@ public sealed class DriftEvaluationServiceTests : IDisposable
         }
 
         await service.StartAsync(CancellationToken.None);
-        var deadline = DateTime.UtcNow.AddSeconds(20);
-        while (changes.GetMeasurementSnapshot().Count == 0 && DateTime.UtcNow < deadline)
-        {
-            _time.Advance(TimeSpan.FromMinutes(1));
-            await Task.Delay(10);
-        }
+        await Eventually.AdvanceUntilAsync(_time, () => changes.GetMeasurementSnapshot().Count > 0, "a drift level change", TimeSpan.FromMinutes(1));
 
         await service.StopAsync(CancellationToken.None);
         var change = Assert.Single(changes.GetMeasurementSnapshot());

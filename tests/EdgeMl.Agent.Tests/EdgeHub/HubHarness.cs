@@ -51,21 +51,7 @@ internal sealed class HubHarness : IAsyncDisposable
     }
 
     /// <summary>Waits for a condition on the simulator's view, re-checked on its events and every 50 ms; the guard only stops a hang.</summary>
-    public static async Task WaitForAsync(Func<bool> condition, string what)
-    {
-        using var cts = new CancellationTokenSource(Guard);
-        while (!condition())
-        {
-            try
-            {
-                await Task.Delay(50, cts.Token);
-            }
-            catch (OperationCanceledException)
-            {
-                throw new TimeoutException($"not seen within {Guard}: {what}");
-            }
-        }
-    }
+    public static Task WaitForAsync(Func<bool> condition, string what) => Eventually.UntilAsync(condition, what, Guard);
 
     public async ValueTask DisposeAsync()
     {

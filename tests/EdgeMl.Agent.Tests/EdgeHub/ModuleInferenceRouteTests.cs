@@ -19,6 +19,7 @@ using Microsoft.Extensions.Options;
 namespace EdgeMl.Agent.Tests.EdgeHub;
 
 /// <summary>The <c>infer</c> input → <c>predictions</c> output route, through the simulator in edgeHub mode and the real engine.</summary>
+[Trait(TestCategory.Key, TestCategory.Server)]
 public sealed class ModuleInferenceRouteTests : IAsyncLifetime, IDisposable
 {
     private static readonly string Request = BuildRequest();
@@ -60,7 +61,7 @@ public sealed class ModuleInferenceRouteTests : IAsyncLifetime, IDisposable
         var config = desiredModels.ToDictionary(m => $"EdgeMl:Desired:models:{m}:version", _ => (string?)"1");
         var desired = new DesiredStateSource(new ConfigurationBuilder().AddInMemoryCollection(config).Build(),
             Options.Create(new AgentOptions { DataDirectory = _temp.Sub("data") }), NullLogger<DesiredStateSource>.Instance);
-        var pipeline = new PredictionPipeline(_services.GetRequiredService<InferenceEngine>(), TimeProvider.System);
+        var pipeline = new PredictionPipeline(_services.GetRequiredService<InferenceEngine>(), TimeProvider.System, []);
         return new ModuleInferenceRoute(_hub.Client, pipeline, desired, NullLogger<ModuleInferenceRoute>.Instance, queueCapacity);
     }
 

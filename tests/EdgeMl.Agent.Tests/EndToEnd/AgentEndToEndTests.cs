@@ -19,6 +19,7 @@ namespace EdgeMl.Agent.Tests.EndToEnd;
 /// The product as a fleet runs it: the real <c>edgeml</c> process, steered through the module twin of the IoT Hub
 /// simulator (TLS), reporting to a real Mosquitto (TLS, password), pulling from a folder registry and from Azurite.
 /// </summary>
+[Trait(TestCategory.Key, TestCategory.Server)]
 public sealed class AgentEndToEndTests(ITestOutputHelper output) : IAsyncLifetime, IDisposable
 {
     private const string Model = "ocr-cls";

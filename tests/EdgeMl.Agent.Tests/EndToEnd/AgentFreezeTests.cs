@@ -2,11 +2,13 @@ using System.Diagnostics;
 using System.Net.Http.Headers;
 using EdgeMl.CloudSync.Registries;
 using EdgeMl.Runtime.Packages;
+using EdgeMl.Testing;
 using EdgeMl.Testing.Distribution;
 
 namespace EdgeMl.Agent.Tests.EndToEnd;
 
 /// <summary>The real <c>edgeml run</c> following <c>latest</c> in a folder registry that replays an old signed list.</summary>
+[Trait(TestCategory.Key, TestCategory.Server)]
 public sealed class AgentFreezeTests : IDisposable
 {
     private const string Model = "ocr-cls";

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Text.Json.Nodes;
 using EdgeMl.IoTHubSimulator;
+using EdgeMl.Testing;
 using EdgeMl.Testing.Distribution;
 using EdgeMl.Testing.Mqtt;
 using Xunit.Abstractions;
@@ -12,6 +13,7 @@ namespace EdgeMl.Agent.Tests.EndToEnd;
 /// an IoT Edge module (IoT Hub simulator, TLS) reporting to a real Mosquitto, steered to registries whose strings
 /// carry a SAS signature and an account key, with keys and passwords in its environment.
 /// </summary>
+[Trait(TestCategory.Key, TestCategory.Server)]
 public sealed class HealthSecretsTests(ITestOutputHelper output) : IAsyncLifetime
 {
     private const string DeviceId = "edge-secrets";

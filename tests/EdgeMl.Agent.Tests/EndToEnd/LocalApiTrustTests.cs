@@ -15,6 +15,7 @@ namespace EdgeMl.Agent.Tests.EndToEnd;
 /// not belong there: a web page in a browser on the device (DNS rebinding, cross-site posts), hostile bodies that
 /// claim more than they carry, made-up model names; and a command line that binds beyond loopback behind its back.
 /// </summary>
+[Trait(TestCategory.Key, TestCategory.Server)]
 public sealed class LocalApiTrustTests(LocalApiTrustTests.ServingAgent fixture) : IClassFixture<LocalApiTrustTests.ServingAgent>
 {
     private const string Model = "ocr-cls";

@@ -15,6 +15,7 @@ namespace EdgeMl.Agent.Tests.EndToEnd;
 /// Readiness as a kubelet or a load balancer meets it: the real <c>edgeml</c> process as an IoT Edge module steered by
 /// the IoT Hub simulator's twin, probed every 20 ms from before it listens until it has exited.
 /// </summary>
+[Trait(TestCategory.Key, TestCategory.Server)]
 public sealed class ReadinessEndToEndTests(ITestOutputHelper output) : IAsyncLifetime, IDisposable
 {
     private const string Model = "ocr-cls";

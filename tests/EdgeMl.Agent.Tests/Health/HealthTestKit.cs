@@ -1,5 +1,6 @@
 using EdgeMl.Agent.Events;
 using EdgeMl.Agent.Health;
+using EdgeMl.Agent.Methods;
 using EdgeMl.Agent.Hosting;
 using EdgeMl.Agent.Sync;
 using EdgeMl.CloudSync.IoTHub;
@@ -63,6 +64,7 @@ internal sealed class HealthTestKit : IAsyncDisposable
         services.AddSingleton<ModelSyncStatus>();
         configure?.Invoke(services);
         services.AddHealthReporting();
+        services.AddDirectMethods();
         var provider = services.BuildServiceProvider();
         // As the host's reporters do at start: request statistics count from here on.
         provider.GetRequiredService<HealthCollector>();
@@ -114,39 +116,5 @@ internal sealed class HealthTestKit : IAsyncDisposable
             OperationTimeout = TimeSpan.FromSeconds(30),
         };
         return new IoTHubClient(Options.Create(options), time, NullLogger<IoTHubClient>.Instance, new TestMeterFactory(), _ => null, () => 0.5);
-    }
-
-    /// <summary>
-    /// Moves the fake clock a second at a time until <paramref name="condition"/> holds, letting the loops run in
-    /// between; the real-time guard only stops a hang.
-    /// </summary>
-    public static async Task AdvanceUntilAsync(Microsoft.Extensions.Time.Testing.FakeTimeProvider time, Func<bool> condition, string what)
-    {
-        var guard = System.Diagnostics.Stopwatch.StartNew();
-        while (!condition())
-        {
-            if (guard.Elapsed > TimeSpan.FromSeconds(60))
-            {
-                throw new TimeoutException($"{what} did not happen");
-            }
-
-            time.Advance(TimeSpan.FromSeconds(1));
-            await Task.Delay(25);
-        }
-    }
-
-    /// <summary>Waits, in real time, until <paramref name="condition"/> holds; the guard only stops a hang.</summary>
-    public static async Task WaitUntilAsync(Func<bool> condition, string what)
-    {
-        var guard = System.Diagnostics.Stopwatch.StartNew();
-        while (!condition())
-        {
-            if (guard.Elapsed > TimeSpan.FromSeconds(60))
-            {
-                throw new TimeoutException($"{what} did not happen");
-            }
-
-            await Task.Delay(20);
-        }
     }
 }

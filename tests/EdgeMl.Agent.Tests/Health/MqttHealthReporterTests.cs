@@ -4,6 +4,7 @@ using System.Text;
 using System.Text.Json.Nodes;
 using EdgeMl.Agent.Events;
 using EdgeMl.CloudSync.Health;
+using EdgeMl.Testing;
 using EdgeMl.Testing.Mqtt;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -13,6 +14,7 @@ using MQTTnet;
 namespace EdgeMl.Agent.Tests.Health;
 
 /// <summary>Health and events through the real publisher to a real Mosquitto with TLS and a password.</summary>
+[Trait(TestCategory.Key, TestCategory.Server)]
 public sealed class MqttHealthReporterTests : IAsyncLifetime
 {
     private MosquittoBroker _broker = null!;
@@ -47,7 +49,7 @@ public sealed class MqttHealthReporterTests : IAsyncLifetime
     [Fact]
     public async Task Start_BrokerUp_HealthRetainedForALaterSubscriberWithBrokerConnected()
     {
-        await HealthTestKit.WaitUntilAsync(() => _publisher.Link.Connected, "the broker connection");
+        await Eventually.UntilAsync(() => _publisher.Link.Connected, "the broker connection");
         // A change after the link is up: the next document says the broker is connected.
         _kit.Events.Add(AgentEventKinds.Started, null, null, "agent started");
 
@@ -109,7 +111,7 @@ public sealed class MqttHealthReporterTests : IAsyncLifetime
 
         public async Task<(string Payload, bool Retained)> WaitForAsync(Func<(string Payload, bool Retained), bool> match)
         {
-            await HealthTestKit.WaitUntilAsync(() => _messages.Any(match), "a matching MQTT message");
+            await Eventually.UntilAsync(() => _messages.Any(match), "a matching MQTT message");
             return _messages.First(match);
         }
 

@@ -4,6 +4,7 @@ using EdgeMl.Agent.Events;
 using EdgeMl.Agent.Sync;
 using EdgeMl.CloudSync.IoTHub;
 using EdgeMl.IoTHubSimulator;
+using EdgeMl.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
 using Sim = EdgeMl.IoTHubSimulator.IoTHubSimulator;
@@ -11,6 +12,7 @@ using Sim = EdgeMl.IoTHubSimulator.IoTHubSimulator;
 namespace EdgeMl.Agent.Tests.Health;
 
 /// <summary>Twin and telemetry reporting against the IoT Hub simulator over TLS, on a fake clock.</summary>
+[Trait(TestCategory.Key, TestCategory.Server)]
 public sealed class TwinHealthReporterTests : IAsyncLifetime
 {
     private readonly FakeTimeProvider _time = new(DateTimeOffset.UtcNow);
@@ -63,7 +65,7 @@ public sealed class TwinHealthReporterTests : IAsyncLifetime
         _kit.Sync.Set(new ModelSyncState("ocr-cls", "3", SyncPhase.Activating, null, 3, "loading", _time.GetUtcNow()));
         _kit.Sync.Set(new ModelSyncState("ocr-cls", "3", SyncPhase.Active, 3, 3, null, _time.GetUtcNow()));
         _kit.Events.Add(AgentEventKinds.Activated, "ocr-cls", 3, "ocr-cls v3 activated on cpu");
-        await HealthTestKit.AdvanceUntilAsync(_time, () => ActiveVersion() == 3, "the coalesced patch");
+        await Eventually.AdvanceUntilAsync(_time, () => ActiveVersion() == 3, "the coalesced patch");
 
         Assert.Equal(before + 1, _device.Twin.ReportedVersion);
         Assert.Equal("active", _device.Twin.Reported["health"]!["sync"]!["models"]![0]!["phase"]!.GetValue<string>());
@@ -77,7 +79,7 @@ public sealed class TwinHealthReporterTests : IAsyncLifetime
         _device.Twin.PatchReported(new JsonObject { ["health"] = null }, _time.GetUtcNow());
         await _sim.StartAsync();
 
-        await HealthTestKit.AdvanceUntilAsync(_time, () => _device.Twin.Reported["health"] is not null, "the report after reconnecting");
+        await Eventually.AdvanceUntilAsync(_time, () => _device.Twin.Reported["health"] is not null, "the report after reconnecting");
 
         Assert.True(_device.Twin.Reported["health"]!["hub"]!["connected"]!.GetValue<bool>());
     }
@@ -85,7 +87,7 @@ public sealed class TwinHealthReporterTests : IAsyncLifetime
     [Fact]
     public async Task TelemetryInterval_Elapsed_SendsHealthTelemetryWithTypeHealth()
     {
-        await HealthTestKit.AdvanceUntilAsync(_time, () => Telemetry("health").Any(), "health telemetry");
+        await Eventually.AdvanceUntilAsync(_time, () => Telemetry("health").Any(), "health telemetry");
 
         var message = Telemetry("health").First();
         Assert.Equal("application/json", message.SystemProperties["$.ct"]);

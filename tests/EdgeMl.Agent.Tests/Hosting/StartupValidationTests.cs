@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Sockets;
 using EdgeMl.Agent.Cli;
 using EdgeMl.Agent.Tests.EndToEnd;
+using EdgeMl.Testing;
 using EdgeMl.Testing.Distribution;
 using EdgeMl.Testing.Mqtt;
 
@@ -12,6 +13,7 @@ namespace EdgeMl.Agent.Tests.Hosting;
 /// The start-up promise of the real <c>edgeml run</c>: every invalid setting listed at once with exit 2, whichever
 /// section it is in and whatever else is wrong; a port in use is exit 6 with what to change; never a stack trace.
 /// </summary>
+[Trait(TestCategory.Key, TestCategory.Server)]
 public sealed class StartupValidationTests : IDisposable
 {
     private static readonly TimeSpan Guard = TimeSpan.FromMinutes(2);

@@ -2,6 +2,7 @@ using System.Net;
 using System.Text.Json;
 using EdgeMl.Agent.Tests.EndToEnd;
 using EdgeMl.Runtime.Packages;
+using EdgeMl.Testing;
 using EdgeMl.Testing.Distribution;
 
 namespace EdgeMl.Agent.Tests.Http;
@@ -10,6 +11,7 @@ namespace EdgeMl.Agent.Tests.Http;
 /// EdgeMl:Http:MaxRequestBodyBytes in the real agent, where Kestrel enforces the same limit: an oversized body gets
 /// 413 with the protocol's error body whether it declares its length or streams without one.
 /// </summary>
+[Trait(TestCategory.Key, TestCategory.Server)]
 public sealed class BodyLimitTests : IAsyncLifetime
 {
     private const int Limit = 64 * 1024;

@@ -9,6 +9,7 @@ using EdgeMl.CloudSync.Registries;
 using EdgeMl.IoTHubSimulator;
 using EdgeMl.Runtime.Packages;
 using EdgeMl.Runtime.Providers;
+using EdgeMl.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using Sim = EdgeMl.IoTHubSimulator.IoTHubSimulator;
@@ -16,6 +17,7 @@ using Sim = EdgeMl.IoTHubSimulator.IoTHubSimulator;
 namespace EdgeMl.Agent.Tests.Methods;
 
 /// <summary>The direct methods invoked through the IoT Hub simulator, with the real model sync behind model control.</summary>
+[Trait(TestCategory.Key, TestCategory.Server)]
 public sealed class DirectMethodTests : IAsyncLifetime
 {
     private const string ConnectionSecret = "c2VjcmV0LWtleS1vZi10aGUtdXBsb2FkLWFjY291bnQ=";

@@ -7,6 +7,7 @@ using EdgeMl.Agent.Serving;
 using EdgeMl.Agent.Sync;
 using EdgeMl.Agent.Tests.Sync;
 using EdgeMl.CloudSync.IoTHub;
+using EdgeMl.Testing;
 using EdgeMl.Testing.Distribution;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -227,19 +228,14 @@ public sealed class ServingReadinessTests : IDisposable
 
     private static AgentHealth Health(SyncHarness h) => h.Services.GetRequiredService<HealthCollector>().Collect();
 
-    private static async Task WaitUntilAsync(Func<bool> condition)
-    {
-        using var cts = new CancellationTokenSource(SyncHarness.Guard);
-        while (!condition())
-        {
-            await Task.Delay(10, cts.Token);
-        }
-    }
+    private static Task WaitUntilAsync(Func<bool> condition) => Eventually.UntilAsync(condition, "the readiness change", SyncHarness.Guard);
 
     /// <summary>A hub that is configured but never reached: the twin never arrives unless a test applies it.</summary>
     private sealed class SilentHub : IIoTHubClient
     {
         public IoTHubConnectionState State => IoTHubConnectionState.Disconnected;
+
+        public IoTHubClientIdentity? Identity => null;
 
         public long DroppedMessageCount => 0;
 

@@ -1,5 +1,6 @@
 using System.Text;
 using EdgeMl.CloudSync.Health;
+using EdgeMl.Testing;
 using EdgeMl.Testing.Mqtt;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -10,6 +11,7 @@ using Microsoft.Extensions.Time.Testing;
 namespace EdgeMl.CloudSync.Tests.Health;
 
 /// <summary>The health publisher against a real Mosquitto with TLS and a password.</summary>
+[Trait(TestCategory.Key, TestCategory.Server)]
 public sealed class MqttHealthPublisherTests : IAsyncLifetime
 {
     private MosquittoBroker _broker = null!;
@@ -108,11 +110,7 @@ public sealed class MqttHealthPublisherTests : IAsyncLifetime
         using var publisher = Publisher(o => o.Password = "wrong");
         await publisher.StartAsync(CancellationToken.None);
 
-        var guard = DateTime.UtcNow + TimeSpan.FromSeconds(30);
-        while (publisher.Link.LastError is null && DateTime.UtcNow < guard)
-        {
-            await Task.Delay(20);
-        }
+        await Eventually.UntilAsync(() => publisher.Link.LastError is not null, "the broker's refusal");
 
         Assert.False(publisher.Link.Connected);
         Assert.Contains("NotAuthorized", publisher.Link.LastError, StringComparison.OrdinalIgnoreCase);

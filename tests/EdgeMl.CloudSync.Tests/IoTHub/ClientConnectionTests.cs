@@ -1,10 +1,12 @@
 using System.Text.Json.Nodes;
 using EdgeMl.CloudSync.IoTHub;
+using EdgeMl.Testing;
 using Xunit.Abstractions;
 using Sim = EdgeMl.IoTHubSimulator.IoTHubSimulator;
 
 namespace EdgeMl.CloudSync.Tests.IoTHub;
 
+[Trait(TestCategory.Key, TestCategory.Server)]
 public sealed class ClientConnectionTests(ITestOutputHelper output) : IAsyncLifetime
 {
     private readonly Sim _sim = new();

@@ -1,12 +1,14 @@
 using System.Text.Json.Nodes;
 using EdgeMl.CloudSync.IoTHub;
 using EdgeMl.IoTHubSimulator;
+using EdgeMl.Testing;
 using Xunit.Abstractions;
 using Sim = EdgeMl.IoTHubSimulator.IoTHubSimulator;
 
 namespace EdgeMl.CloudSync.Tests.IoTHub;
 
 /// <summary>Module identities from the IoT Edge environment (workload API over a Unix socket) and X.509 devices.</summary>
+[Trait(TestCategory.Key, TestCategory.Server)]
 public sealed class ClientIdentityTests(ITestOutputHelper output) : IAsyncLifetime
 {
     private readonly Sim _sim = new(new IoTHubSimulatorOptions { EdgeHubMode = true });
@@ -50,7 +52,7 @@ public sealed class ClientIdentityTests(ITestOutputHelper output) : IAsyncLifeti
         Assert.True(_workload.SignRequests >= 1);
         Assert.StartsWith("SharedAccessSignature sr=sim-hub.azure-devices.net%2Fdevices%2Fedge01%2Fmodules%2Finfer&", module.LastPassword, StringComparison.Ordinal);
         Assert.Equal("sim-hub.azure-devices.net/edge01/infer/?api-version=2021-04-12&DeviceClientType=edgeml%2F1.0", module.LastUserName);
-        Assert.True(h.Client.Identity!.ViaGateway);
+        Assert.True(h.Client.Resolved!.ViaGateway);
         Assert.True(patch.Succeeded, patch.Message);
         Assert.Null(patch.Version);
     }
@@ -104,7 +106,7 @@ public sealed class ClientIdentityTests(ITestOutputHelper output) : IAsyncLifeti
         await h.WaitForConnectedAsync();
 
         Assert.Equal(0, _workload.SignRequests);
-        Assert.Equal("edge01/infer", h.Client.Identity!.ClientId);
+        Assert.Equal("edge01/infer", h.Client.Resolved!.ClientId);
         File.Delete(caFile);
     }
 

@@ -2,12 +2,14 @@ using System.Text;
 using System.Text.Json.Nodes;
 using EdgeMl.CloudSync.IoTHub;
 using EdgeMl.IoTHubSimulator;
+using EdgeMl.Testing;
 using Microsoft.Extensions.Diagnostics.Metrics.Testing;
 using Xunit.Abstractions;
 using Sim = EdgeMl.IoTHubSimulator.IoTHubSimulator;
 
 namespace EdgeMl.CloudSync.Tests.IoTHub;
 
+[Trait(TestCategory.Key, TestCategory.Server)]
 public sealed class ClientMethodAndMessageTests(ITestOutputHelper output) : IAsyncLifetime
 {
     private static readonly TimeSpan MethodTimeout = TimeSpan.FromSeconds(30);
@@ -218,21 +220,7 @@ public sealed class ClientMethodAndMessageTests(ITestOutputHelper output) : IAsy
     }
 
     /// <summary>Polls a condition on the client's side, which raises no simulator event; the guard only stops a hang.</summary>
-    private static async Task Until(Func<bool> condition, string what)
-    {
-        using var guard = new CancellationTokenSource(IoTHubTestHarness.Guard);
-        while (!condition())
-        {
-            try
-            {
-                await Task.Delay(20, guard.Token);
-            }
-            catch (OperationCanceledException)
-            {
-                throw new TimeoutException($"not seen within {IoTHubTestHarness.Guard}: {what}");
-            }
-        }
-    }
+    private static Task Until(Func<bool> condition, string what) => Eventually.UntilAsync(condition, what, IoTHubTestHarness.Guard);
 
     [Fact]
     public async Task SendEvent_PropertiesOverTopicLimit_RefusedAndNextMessageStillSent()

@@ -2,11 +2,13 @@ using System.Text;
 using System.Text.Json.Nodes;
 using EdgeMl.CloudSync.IoTHub;
 using EdgeMl.IoTHubSimulator;
+using EdgeMl.Testing;
 using Xunit.Abstractions;
 using Sim = EdgeMl.IoTHubSimulator.IoTHubSimulator;
 
 namespace EdgeMl.CloudSync.Tests.IoTHub;
 
+[Trait(TestCategory.Key, TestCategory.Server)]
 public sealed class ClientTwinTests(ITestOutputHelper output) : IAsyncLifetime
 {
     private readonly Sim _sim = new(new IoTHubSimulatorOptions { IncludeMetadataInTwinGet = true });

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text.Json.Nodes;
 using EdgeMl.IoTHubSimulator;
+using EdgeMl.Testing;
 using Xunit.Abstractions;
 using Sim = EdgeMl.IoTHubSimulator.IoTHubSimulator;
 
@@ -11,6 +12,7 @@ namespace EdgeMl.CloudSync.Tests.IoTHub;
 /// scripts/setup.d/node-sdk.sh) connects, reads the twin, patches reported, receives a desired patch,
 /// answers a method and sends telemetry; every step is asserted on both sides.
 /// </summary>
+[Trait(TestCategory.Key, TestCategory.Server)]
 public sealed class NodeSdkCheckTests(ITestOutputHelper output) : IAsyncLifetime
 {
     private static readonly TimeSpan Guard = TimeSpan.FromSeconds(120);

@@ -1,9 +1,11 @@
 using EdgeMl.CloudSync.IoTHub;
 using EdgeMl.IoTHubSimulator;
+using EdgeMl.Testing;
 using Microsoft.Extensions.Time.Testing;
 
 namespace EdgeMl.CloudSync.Tests.IoTHub;
 
+[Trait(TestCategory.Key, TestCategory.Server)]
 public sealed class SasTokenTests
 {
     // The reference test vector (docs/iothub-mqtt.md §2), checked in Python, Node and .NET.

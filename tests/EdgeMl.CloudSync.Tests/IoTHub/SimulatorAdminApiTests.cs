@@ -2,6 +2,7 @@ using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json.Nodes;
 using EdgeMl.IoTHubSimulator;
+using EdgeMl.Testing;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.Logging;
@@ -9,6 +10,7 @@ using Sim = EdgeMl.IoTHubSimulator.IoTHubSimulator;
 
 namespace EdgeMl.CloudSync.Tests.IoTHub;
 
+[Trait(TestCategory.Key, TestCategory.Server)]
 public sealed class SimulatorAdminApiTests : IAsyncLifetime
 {
     private readonly Sim _sim = new();

@@ -1,6 +1,7 @@
 using System.Text;
 using EdgeMl.CloudSync.IoTHub;
 using EdgeMl.IoTHubSimulator;
+using EdgeMl.Testing;
 using Microsoft.Extensions.Diagnostics.Metrics.Testing;
 using MQTTnet;
 using MQTTnet.Formatter;
@@ -11,6 +12,7 @@ using Sim = EdgeMl.IoTHubSimulator.IoTHubSimulator;
 namespace EdgeMl.CloudSync.Tests.IoTHub;
 
 /// <summary>The simulator's IoT Hub semantics, driven with a bare MQTTnet client, and queueing across an outage.</summary>
+[Trait(TestCategory.Key, TestCategory.Server)]
 public sealed class SimulatorSemanticsTests(ITestOutputHelper output) : IAsyncLifetime
 {
     private readonly Sim _sim = new();

@@ -67,30 +67,6 @@ public sealed class TopicAndLimitTests
         Assert.Contains("'model.notes'", TwinLimits.CheckReportedPatch(patch), StringComparison.Ordinal);
     }
 
-    [Theory]
-    [InlineData(0, 0)]
-    [InlineData(1, 100)]
-    [InlineData(2, 200)]
-    [InlineData(5, 1600)]
-    [InlineData(20, 10000)]
-    public void Backoff_Attempts_ExponentialCappedWithImmediateFirstRetry(int attempt, int expectedMs)
-    {
-        var backoff = new ReconnectBackoff(TimeSpan.FromMilliseconds(100), TimeSpan.FromSeconds(10), () => 0.5);
-
-        Assert.Equal(TimeSpan.FromMilliseconds(expectedMs), backoff.Next(attempt));
-    }
-
-    [Fact]
-    public void Backoff_Jitter_StaysWithinTwentyPercentAndBounds()
-    {
-        var low = new ReconnectBackoff(TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(60), () => 0.0);
-        var high = new ReconnectBackoff(TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(60), () => 0.999);
-
-        Assert.Equal(TimeSpan.FromSeconds(3.2), low.Next(3));
-        Assert.InRange(high.Next(3).TotalSeconds, 4.79, 4.8);
-        Assert.Equal(TimeSpan.FromSeconds(1), low.Next(1));
-    }
-
     [Fact]
     public void Validators_BadOptions_AllProblemsReported()
     {

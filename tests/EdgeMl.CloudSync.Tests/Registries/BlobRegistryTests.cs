@@ -1,5 +1,6 @@
 using Azure.Storage.Blobs;
 using EdgeMl.CloudSync.Registries;
+using EdgeMl.Testing;
 using EdgeMl.Testing.Azurite;
 
 namespace EdgeMl.CloudSync.Tests.Registries;
@@ -14,6 +15,7 @@ public sealed class AzuriteFixture : IAsyncLifetime
     public async Task DisposeAsync() => await Server.DisposeAsync();
 }
 
+[Trait(TestCategory.Key, TestCategory.Server)]
 public sealed class BlobRegistryTests(AzuriteFixture azurite) : IClassFixture<AzuriteFixture>, IDisposable
 {
     private readonly DistributionHarness _h = new();

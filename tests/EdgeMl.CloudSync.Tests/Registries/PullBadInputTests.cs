@@ -6,6 +6,7 @@ using EdgeMl.Testing.Distribution;
 namespace EdgeMl.CloudSync.Tests.Registries;
 
 /// <summary>Every bad input of the issue: the specific error, and the previously active version still active and intact.</summary>
+[Trait(TestCategory.Key, TestCategory.Server)]
 public sealed class PullBadInputTests : IDisposable
 {
     private readonly DistributionHarness _h = new();

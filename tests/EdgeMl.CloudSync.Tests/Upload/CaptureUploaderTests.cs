@@ -140,12 +140,7 @@ public sealed class CaptureUploaderTests : IDisposable
         Assert.Equal(25, _source.Remaining);
         _sink.Available = true;
         _uploader.Wake();
-        var deadline = DateTime.UtcNow.AddSeconds(20);
-        while (_source.Remaining > 0 && DateTime.UtcNow < deadline)
-        {
-            _time.Advance(TimeSpan.FromSeconds(1));
-            await Task.Delay(10);
-        }
+        await Eventually.AdvanceUntilAsync(_time, () => _source.Remaining == 0, "every record uploaded");
 
         await _uploader.StopAsync(CancellationToken.None);
         Assert.Equal(0, _source.Remaining);
@@ -160,16 +155,7 @@ public sealed class CaptureUploaderTests : IDisposable
         Assert.Equal(Enumerable.Range(1, 25).Select(i => (long)i), ids.Order());
     }
 
-    private static async Task Until(Func<bool> condition)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(20);
-        while (!condition() && DateTime.UtcNow < deadline)
-        {
-            await Task.Delay(5);
-        }
-
-        Assert.True(condition());
-    }
+    private static Task Until(Func<bool> condition) => Eventually.UntilAsync(condition, "the uploader's progress");
 
     public void Dispose()
     {

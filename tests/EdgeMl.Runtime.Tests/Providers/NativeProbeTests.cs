@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Runtime.InteropServices;
 using EdgeMl.Runtime.Providers;
+using EdgeMl.Testing;
 
 namespace EdgeMl.Runtime.Tests.Providers;
 
@@ -8,6 +9,7 @@ namespace EdgeMl.Runtime.Tests.Providers;
 /// The probes behind the provider report and the self-check, against the real loader: ELF needs, loader reasons, and the
 /// CUDA driver API through a stand-in <c>libcuda</c> compiled here (this machine has no NVIDIA driver; hil-tests run the real one).
 /// </summary>
+[Trait(TestCategory.Key, TestCategory.Server)]
 public sealed class NativeProbeTests : IDisposable
 {
     private readonly string _folder = Directory.CreateTempSubdirectory("edgeml-cuda-stub-").FullName;

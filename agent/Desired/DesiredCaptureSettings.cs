@@ -1,9 +1,8 @@
 using EdgeMl.Agent.Capture;
-using EdgeMl.Agent.Desired;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Primitives;
 
-namespace EdgeMl.Agent.Hosting;
+namespace EdgeMl.Agent.Desired;
 
 /// <summary>
 /// Lays each desired model's capture policy over the configured capture settings, and puts a relative store

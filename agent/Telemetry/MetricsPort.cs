@@ -1,8 +1,7 @@
-using EdgeMl.Agent.Telemetry;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 
-namespace EdgeMl.Agent.Hosting;
+namespace EdgeMl.Agent.Telemetry;
 
 /// <summary>
 /// The metrics port (9600, the IoT Edge convention) serves <c>/metrics</c> and nothing else, without a token, so

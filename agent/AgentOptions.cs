@@ -1,7 +1,7 @@
 using System.ComponentModel.DataAnnotations;
 using Microsoft.Extensions.Options;
 
-namespace EdgeMl.Agent.Hosting;
+namespace EdgeMl.Agent;
 
 /// <summary>The agent itself (configuration section <c>EdgeMl</c>; environment <c>EdgeMl__…</c>).</summary>
 internal sealed class AgentOptions
@@ -60,6 +60,9 @@ internal sealed class AgentOptions
     public TimeSpan ShutdownTimeout { get; set; } = TimeSpan.FromSeconds(25);
 
     public string DataPath(params string[] parts) => Path.Combine([Path.GetFullPath(DataDirectory), .. parts]);
+
+    /// <summary>The URLs of a <c>;</c>-separated list (<c>Urls</c>, <c>MetricsUrls</c>), as ASP.NET Core reads them.</summary>
+    public static string[] SplitUrls(string urls) => urls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
 }
 
 [OptionsValidator]
@@ -86,7 +89,7 @@ internal sealed class AgentOptionsRules : IValidateOptions<AgentOptions>
             problems.Add($"EdgeMl:DrainWindow ({options.DrainWindow}) must be shorter than EdgeMl:ShutdownTimeout ({options.ShutdownTimeout}): requests in flight need time to finish after it.");
         }
 
-        foreach (var url in options.MetricsUrls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        foreach (var url in AgentOptions.SplitUrls(options.MetricsUrls))
         {
             if (!Uri.TryCreate(url, UriKind.Absolute, out var uri) || uri.Scheme != Uri.UriSchemeHttp)
             {

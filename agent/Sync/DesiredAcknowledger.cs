@@ -1,12 +1,12 @@
 using System.Text.Json.Nodes;
 using System.Threading.Channels;
-using EdgeMl.Agent.Sync;
+using EdgeMl.Agent.Desired;
 using EdgeMl.CloudSync.IoTHub;
 using EdgeMl.CloudSync.Secrets;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
-namespace EdgeMl.Agent.Desired;
+namespace EdgeMl.Agent.Sync;
 
 /// <summary>
 /// Acknowledges every writable property the twin sets, the IoT Plug and Play way (<c>value</c>, <c>ac</c>,

@@ -4,16 +4,16 @@ using EdgeMl.Agent.Events;
 using EdgeMl.Agent.Hosting;
 using EdgeMl.Agent.Sync;
 using EdgeMl.Agent.Tests.EdgeHub;
-using EdgeMl.Agent.Tests.Sync;
 using EdgeMl.Testing;
 using EdgeMl.Testing.Distribution;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 
-namespace EdgeMl.Agent.Tests.Desired;
+namespace EdgeMl.Agent.Tests.Sync;
 
 /// <summary>IoT Plug and Play acknowledgements of the desired properties, against the IoT Hub simulator as a module.</summary>
+[Trait(TestCategory.Key, TestCategory.Server)]
 public sealed class DesiredAcknowledgerTests : IAsyncLifetime, IDisposable
 {
     private readonly TestPackages.TempFolder _temp = new();

@@ -1,9 +1,10 @@
 using System.Globalization;
 using System.Net;
 using EdgeMl.Agent.Hosting;
+using EdgeMl.Agent.Tests.Hosting;
 using EdgeMl.Testing.Distribution;
 
-namespace EdgeMl.Agent.Tests.Hosting;
+namespace EdgeMl.Agent.Tests.Telemetry;
 
 /// <summary>The real agent host on loopback: the metrics port answers <c>/metrics</c> and nothing else.</summary>
 public sealed class MetricsPortTests : IDisposable

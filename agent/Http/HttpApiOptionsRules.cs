@@ -1,9 +1,8 @@
 using System.Net;
 using System.Text.RegularExpressions;
-using EdgeMl.Agent.Http;
 using Microsoft.Extensions.Options;
 
-namespace EdgeMl.Agent.Hosting;
+namespace EdgeMl.Agent.Http;
 
 /// <summary>The API may leave loopback only behind a bearer token; the extra host names it answers to are names.</summary>
 internal sealed partial class HttpApiOptionsRules : IValidateOptions<HttpApiOptions>
@@ -11,7 +10,7 @@ internal sealed partial class HttpApiOptionsRules : IValidateOptions<HttpApiOpti
     public ValidateOptionsResult Validate(string? name, HttpApiOptions options)
     {
         var problems = new List<string>();
-        foreach (var url in AgentHost.Split(options.Urls))
+        foreach (var url in AgentOptions.SplitUrls(options.Urls))
         {
             var host = url.Split("://", 2) is [_, var rest] ? rest.Split('/')[0] : url;
             host = host.StartsWith('[') ? host[1..host.IndexOf(']', StringComparison.Ordinal)] : host.Split(':')[0];

@@ -1,0 +1,22 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+
+namespace EdgeMl.Agent.Drift;
+
+internal static class DriftServiceCollectionExtensions
+{
+    /// <summary>Drift monitors per served version (<c>EdgeMl:Drift</c>), fed by every prediction, evaluated on a timer.</summary>
+    public static IServiceCollection AddDrift(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddOptionsWithValidateOnStart<DriftOptions>().Bind(configuration.GetSection(DriftOptions.Section)).ValidateDataAnnotations()
+            .Validate(o => o.ModeratePsi <= o.SignificantPsi, "Drift:ModeratePsi must not exceed Drift:SignificantPsi");
+        services.TryAddSingleton<DriftRegistry>();
+        services.TryAddSingleton<IDriftSignal>(sp => sp.GetRequiredService<DriftRegistry>());
+        services.TryAddSingleton<DriftMetrics>();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IPredictionObserver, DriftPredictionObserver>());
+        services.TryAddSingleton<DriftEvaluationService>();
+        services.AddHostedService(sp => sp.GetRequiredService<DriftEvaluationService>());
+        return services;
+    }
+}

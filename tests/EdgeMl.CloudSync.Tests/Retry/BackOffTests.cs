@@ -1,0 +1,61 @@
+using EdgeMl.CloudSync.Retry;
+using Microsoft.Extensions.Time.Testing;
+
+namespace EdgeMl.CloudSync.Tests.Retry;
+
+public sealed class BackOffTests
+{
+    [Theory]
+    [InlineData(0, 0)]
+    [InlineData(1, 100)]
+    [InlineData(2, 200)]
+    [InlineData(5, 1600)]
+    [InlineData(20, 10000)]
+    [InlineData(int.MaxValue, 10000)]
+    public void Delay_Failures_DoublingFromTheMinimumCappedWithNoWaitBeforeAFailure(int failures, int expectedMs)
+    {
+        var backOff = new BackOff(TimeSpan.FromMilliseconds(100), TimeSpan.FromSeconds(10), random: () => 0.5);
+
+        Assert.Equal(TimeSpan.FromMilliseconds(expectedMs), backOff.Delay(failures));
+    }
+
+    [Fact]
+    public void Delay_Jitter_StaysWithinTwentyPercentAndBounds()
+    {
+        var low = new BackOff(TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(60), random: () => 0.0);
+        var high = new BackOff(TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(60), random: () => 0.999);
+
+        Assert.Equal(TimeSpan.FromSeconds(3.2), low.Delay(3));
+        Assert.InRange(high.Delay(3).TotalSeconds, 4.79, 4.8);
+        Assert.Equal(TimeSpan.FromSeconds(1), low.Delay(1));
+    }
+
+    [Fact]
+    public void Delay_NoJitter_ExactAndUnboundedMaximumDoesNotOverflow()
+    {
+        var backOff = new BackOff(TimeSpan.FromSeconds(2), TimeSpan.MaxValue, jitter: 0, random: () => throw new InvalidOperationException("no draw without jitter"));
+
+        Assert.Equal(TimeSpan.FromSeconds(8), backOff.Delay(3));
+        Assert.Equal(TimeSpan.FromSeconds(2 * Math.Pow(2, 30)), backOff.Delay(1000));
+    }
+
+    [Fact]
+    public async Task WaitAsync_OnTheGivenClock_EndsWhenItsTimeHasPassed()
+    {
+        var time = new FakeTimeProvider();
+        var backOff = new BackOff(TimeSpan.FromSeconds(5), TimeSpan.FromMinutes(1), jitter: 0);
+
+        var waiting = backOff.WaitAsync(2, time, CancellationToken.None);
+        time.Advance(TimeSpan.FromSeconds(9));
+        Assert.False(waiting.IsCompleted);
+        time.Advance(TimeSpan.FromSeconds(1));
+        await waiting.WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.True(backOff.WaitAsync(0, time, CancellationToken.None).IsCompletedSuccessfully);
+    }
+
+    [Fact]
+    public void Constructor_MaximumBelowMinimum_Refused()
+    {
+        Assert.Throws<ArgumentOutOfRangeException>(() => new BackOff(TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(1)));
+    }
+}

@@ -224,7 +224,7 @@ internal static class InferCommand
     /// <summary>A request with the binary tensor extension: the JSON header, then each input's bytes in order.</summary>
     private static ByteArrayContent BinaryContent(IReadOnlyList<InferenceTensor> inputs)
     {
-        var blobs = inputs.Select(t => t.DataType == TensorDataType.Bytes ? GrpcInferClient.LengthPrefixed(t).ToByteArray() : t.Data.ToArray()).ToArray();
+        var blobs = inputs.Select(t => t.DataType == TensorDataType.Bytes ? GrpcTensors.LengthPrefixed(t).ToByteArray() : t.Data.ToArray()).ToArray();
         var header = new ArrayBufferWriter<byte>(256);
         using (var writer = new Utf8JsonWriter(header, InferResponseWriter.WriterOptions))
         {

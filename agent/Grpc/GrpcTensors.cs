@@ -72,7 +72,7 @@ internal static class GrpcTensors
             tensor.Shape.AddRange(output.Shape);
             if (raw)
             {
-                response.RawOutputContents.Add(output.DataType == TensorDataType.Bytes ? GrpcInferClient.LengthPrefixed(output) : ByteString.CopyFrom(output.Data.Span));
+                response.RawOutputContents.Add(output.DataType == TensorDataType.Bytes ? LengthPrefixed(output) : ByteString.CopyFrom(output.Data.Span));
             }
             else
             {
@@ -230,4 +230,19 @@ internal static class GrpcTensors
     }
 
     internal static RpcException Invalid(string message) => new(new Status(StatusCode.InvalidArgument, message));
+
+    /// <summary>BYTES elements each behind a 4-byte little-endian length, as Triton sends them raw.</summary>
+    internal static ByteString LengthPrefixed(InferenceTensor tensor)
+    {
+        var blob = new byte[tensor.Elements.Sum(e => 4 + e.Length)];
+        var offset = 0;
+        foreach (var element in tensor.Elements)
+        {
+            BinaryPrimitives.WriteUInt32LittleEndian(blob.AsSpan(offset), (uint)element.Length);
+            element.Span.CopyTo(blob.AsSpan(offset + 4));
+            offset += 4 + element.Length;
+        }
+
+        return UnsafeByteOperations.UnsafeWrap(blob);
+    }
 }

@@ -64,7 +64,7 @@ internal static partial class AgentHost
         {
             var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses ?? [];
             var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("EdgeMl.Agent");
-            Log.AgentStarted(logger, Version, string.Join(", ", addresses), agent.MetricsUrls, Path.GetFullPath(agent.DataDirectory));
+            Log.AgentStarted(logger, OpenInferenceEndpoints.ServerVersion, string.Join(", ", addresses), agent.MetricsUrls, Path.GetFullPath(agent.DataDirectory));
         });
         return app;
     }
@@ -198,5 +198,4 @@ internal static partial class AgentHost
     [GeneratedRegex(@"value '(?<value>[^']*)' at '(?<key>[^']+)' to type '(?<type>[^']+)'")]
     private static partial Regex UnreadableValue();
 
-    public static string Version { get; } = typeof(AgentHost).Assembly.GetName().Version?.ToString(3) ?? "0.0.0";
 }

@@ -22,7 +22,7 @@ namespace EdgeMl.Agent.Http;
 internal static class OpenInferenceEndpoints
 {
     private const string HeaderLength = "Inference-Header-Content-Length";
-    private static readonly string ServerVersion = typeof(OpenInferenceEndpoints).Assembly.GetName().Version?.ToString(3) ?? "0.0.0";
+    internal static readonly string ServerVersion = typeof(OpenInferenceEndpoints).Assembly.GetName().Version?.ToString(3) ?? "0.0.0";
 
     public static IEndpointRouteBuilder MapOpenInferenceProtocol(this IEndpointRouteBuilder app)
     {

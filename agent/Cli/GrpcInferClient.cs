@@ -1,14 +1,14 @@
 using System.Buffers.Binary;
 using System.Globalization;
 using System.Net.Sockets;
-using EdgeMl.Agent.Cli;
+using EdgeMl.Agent.Grpc;
 using EdgeMl.Runtime.Tensors;
 using Google.Protobuf;
 using Grpc.Core;
 using Grpc.Net.Client;
 using Inference;
 
-namespace EdgeMl.Agent.Grpc;
+namespace EdgeMl.Agent.Cli;
 
 /// <summary>
 /// <c>edgeml infer --grpc</c>'s side of the service: tensors sent as <c>raw_input_contents</c>, answers read from raw or
@@ -33,7 +33,7 @@ internal sealed class GrpcInferClient(AgentConnection connection) : IDisposable
             var tensor = new ModelInferRequest.Types.InferInputTensor { Name = input.Name, Datatype = input.DataType.ToProtocolName() };
             tensor.Shape.AddRange(input.Shape);
             request.Inputs.Add(tensor);
-            request.RawInputContents.Add(input.DataType == TensorDataType.Bytes ? LengthPrefixed(input) : ByteString.CopyFrom(input.Data.Span));
+            request.RawInputContents.Add(input.DataType == TensorDataType.Bytes ? GrpcTensors.LengthPrefixed(input) : ByteString.CopyFrom(input.Data.Span));
         }
 
         var response = await CallAsync(() => new GRPCInferenceService.GRPCInferenceServiceClient(_channel).ModelInferAsync(request, Headers(), cancellationToken: cancellationToken).ResponseAsync, model);
@@ -106,19 +106,5 @@ internal sealed class GrpcInferClient(AgentConnection connection) : IDisposable
                 _ => new AgentCallException(ExitCodes.AgentError, $"the agent answered {e.StatusCode}: {e.Status.Detail}"),
             };
         }
-    }
-
-    internal static ByteString LengthPrefixed(InferenceTensor tensor)
-    {
-        var blob = new byte[tensor.Elements.Sum(e => 4 + e.Length)];
-        var offset = 0;
-        foreach (var element in tensor.Elements)
-        {
-            BinaryPrimitives.WriteUInt32LittleEndian(blob.AsSpan(offset), (uint)element.Length);
-            element.Span.CopyTo(blob.AsSpan(offset + 4));
-            offset += 4 + element.Length;
-        }
-
-        return UnsafeByteOperations.UnsafeWrap(blob);
     }
 }

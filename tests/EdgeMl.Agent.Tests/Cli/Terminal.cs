@@ -58,12 +58,17 @@ internal sealed class Terminal : IAsyncDisposable
             UseShellExecute = false,
         };
 
-        // -q no banner, -e the command's exit code, -c the command; the typescript file is thrown away.
-        foreach (var arg in new[] { "-qec", string.Join(' ', arguments.Select(Quote)), "/dev/null" })
+        // -q no banner, -e the command's exit code, -c the command; the typescript file is thrown away. script runs
+        // the command through $SHELL -c: exec makes the command itself the terminal's foreground process, as when a
+        // person types it at an interactive shell. Without it a non-interactive dash stays in between and, after a
+        // Ctrl+C, ends with 130 whatever the command's own exit code was.
+        foreach (var arg in new[] { "-qec", "exec " + string.Join(' ', arguments.Select(Quote)), "/dev/null" })
         {
             info.ArgumentList.Add(arg);
         }
 
+        // The same shell wherever the tests run: CI sessions differ in their SHELL (bash here, unset or sh elsewhere).
+        info.Environment["SHELL"] = "/bin/sh";
         foreach (var (name, value) in environment ?? new Dictionary<string, string>())
         {
             info.Environment[name] = value;

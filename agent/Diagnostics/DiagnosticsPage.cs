@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.RegularExpressions;
+using EdgeMl.Agent.Drift;
 using EdgeMl.Agent.Telemetry;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -11,7 +12,7 @@ namespace EdgeMl.Agent.Diagnostics;
 
 /// <summary>
 /// The field diagnostics page at <c>/</c> and <c>/diagnostics</c>: one self-contained HTML file embedded in the
-/// assembly that polls <c>/api/health</c> and <c>/api/events</c>. The page itself holds no data, so it is served
+/// assembly that polls <c>/api/health</c>, <c>/api/events</c>, <c>/api/history</c> and <c>/api/drift</c>. The page itself holds no data, so it is served
 /// without the token; the API calls it makes carry it.
 /// </summary>
 internal static partial class DiagnosticsPage
@@ -24,6 +25,7 @@ internal static partial class DiagnosticsPage
         app.MapGet("/", Serve).AllowAnonymous().ExcludeFromDescription();
         app.MapGet("/diagnostics", Serve).AllowAnonymous().ExcludeFromDescription();
         app.MapGet("/api/history", ServeHistory).ExcludeFromDescription();
+        app.MapGet("/api/drift", ServeDrift).ExcludeFromDescription();
         return app;
     }
 
@@ -52,6 +54,16 @@ internal static partial class DiagnosticsPage
         context.Response.Headers.CacheControl = "no-store";
         await using var json = new System.Text.Json.Utf8JsonWriter(context.Response.Body);
         context.RequestServices.GetRequiredService<History>().WriteJson(json);
+        await json.FlushAsync(context.RequestAborted);
+    }
+
+    /// <summary>The drift charts' data: baseline against live window per distribution; no models when drift monitoring is off.</summary>
+    private static async Task ServeDrift(HttpContext context)
+    {
+        context.Response.ContentType = "application/json; charset=utf-8";
+        context.Response.Headers.CacheControl = "no-store";
+        await using var json = new System.Text.Json.Utf8JsonWriter(context.Response.Body);
+        DriftView.WriteJson(json, context.RequestServices.GetService<DriftRegistry>());
         await json.FlushAsync(context.RequestAborted);
     }
 

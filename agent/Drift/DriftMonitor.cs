@@ -19,6 +19,12 @@ public sealed record DriftReport(string Model, long Version, DateTimeOffset At, 
     public double MaxPopulationStabilityIndex => Features.Count == 0 ? 0 : Features.Max(f => f.PopulationStabilityIndex);
 }
 
+/// <summary>
+/// One distribution as a person compares it: the baseline's bins beside the live window's counts over the same bins,
+/// with the distances between them.
+/// </summary>
+public sealed record DriftDistribution(BaselineDistribution Baseline, IReadOnlyList<long> Live, FeatureDrift Drift);
+
 /// <summary>Raised when a model's drift level changes between two evaluations.</summary>
 public sealed record DriftEvent(string Model, long Version, DriftLevel Previous, DriftLevel Current, DriftReport Report);
 
@@ -99,6 +105,20 @@ internal sealed class DriftMonitor
         return report;
     }
 
+    /// <summary>
+    /// The live window of every distribution beside its baseline, measured now. Unlike <see cref="Evaluate"/> it
+    /// changes no level and raises nothing: looking does not move the monitor.
+    /// </summary>
+    public IReadOnlyList<DriftDistribution> Distributions()
+    {
+        var now = _time.GetUtcNow();
+        return _inputs.Concat(_outputs).Select(t =>
+        {
+            var counts = t.Histogram.Snapshot(now, out var total);
+            return new DriftDistribution(t.Baseline, counts, t.Measure(counts, total, _options));
+        }).ToArray();
+    }
+
     private static void Observe(Tracked[] tracked, IReadOnlyList<InferenceTensor> tensors, DateTimeOffset now)
     {
         foreach (var t in tracked)
@@ -128,6 +148,11 @@ internal sealed class DriftMonitor
         public FeatureDrift Measure(DateTimeOffset now, DriftOptions options)
         {
             var counts = Histogram.Snapshot(now, out var total);
+            return Measure(counts, total, options);
+        }
+
+        public FeatureDrift Measure(long[] counts, long total, DriftOptions options)
+        {
             if (total < options.MinSamples)
             {
                 return new FeatureDrift(Baseline.Key, side, total, 0, 0, 0, DriftLevel.Unknown);

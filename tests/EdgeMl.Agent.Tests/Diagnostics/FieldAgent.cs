@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using EdgeMl.Agent.Drift;
 using EdgeMl.Agent.Tests.Http;
 using EdgeMl.Runtime.Providers;
 using EdgeMl.Runtime.Serving;
@@ -8,6 +9,7 @@ using EdgeMl.Runtime.Sessions;
 using EdgeMl.Testing;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Configuration;
 
 namespace EdgeMl.Agent.Tests.Diagnostics;
 
@@ -37,12 +39,20 @@ internal sealed class FieldAgent : IAsyncDisposable
     public static async Task<FieldAgent> StartAsync(string? token = null)
     {
         FieldAgent? agent = null;
-        var host = await ApiHost.StartAsync(o => o.Token = token, app =>
-        {
-            app.MapGet("/api/health", () => Results.Text(agent!.HealthJson, "application/json"));
-            app.MapGet("/api/events", (int? max) => Results.Text(agent!.EventsJson(max ?? 100), "application/json"));
-            app.MapGet("/api/support-bundle", () => Results.File(agent!.SupportBundle, "application/json"));
-        });
+        var host = await ApiHost.StartAsync(
+            o => o.Token = token,
+            app =>
+            {
+                app.MapGet("/api/health", () => Results.Text(agent!.HealthJson, "application/json"));
+                app.MapGet("/api/events", (int? max) => Results.Text(agent!.EventsJson(max ?? 100), "application/json"));
+                app.MapGet("/api/support-bundle", () => Results.File(agent!.SupportBundle, "application/json"));
+            },
+
+            // The real drift monitors; a model is monitored once a test activates it with a baseline.
+            services => services.AddDrift(new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+            {
+                ["Drift:MinSamples"] = "4",
+            }).Build()));
         agent = new FieldAgent(host);
         var activation = await host.Engine.ActivateAsync(new ModelDefinition
         {

@@ -57,6 +57,33 @@ public class DriftMonitorTests
     }
 
     [Fact]
+    public void Distributions_ClassesShifted_BaselineBesideLiveWithTheEvaluatedDistancesAndNoLevelChange()
+    {
+        var monitor = new DriftMonitor("m", 1, Baseline, _options, _time);
+        var raised = 0;
+        monitor.LevelChanged += _ => raised++;
+        Observe(monitor, 0.25, 0);
+        Observe(monitor, 0.25, 1);
+        Observe(monitor, 0.75, 1);
+        Observe(monitor, 0.75, 1);
+
+        var distributions = monitor.Distributions();
+
+        // Looking moves nothing: no level, no event; Evaluate afterwards still sees the change.
+        Assert.Equal(0, raised);
+        Assert.Equal(DriftLevel.Unknown, monitor.Level);
+        var classes = distributions.Single(d => d.Baseline.Key == "p:class");
+        Assert.Equal([1L, 3L], classes.Live);
+        Assert.Equal(DriftLevel.Significant, classes.Drift.Level);
+        var means = distributions.Single(d => d.Baseline.Key == "x:mean");
+        Assert.Equal([2L, 2L], means.Live);
+        Assert.Equal("input", means.Drift.Side);
+        var evaluated = monitor.Evaluate().Features.Single(f => f.Key == "p:class");
+        Assert.Equal(evaluated, classes.Drift);
+        Assert.Equal(1, raised);
+    }
+
+    [Fact]
     public void Evaluate_ModerateThreshold_Moderate()
     {
         // PSI of 0.4 : 0.6 against 0.5 : 0.5 is 0.1·ln 1.5 ≈ 0.0405: below 0.1. Lower the thresholds to see levels.

@@ -29,8 +29,12 @@ internal sealed class ApiHost : IAsyncDisposable
 
     public Uri Address => Client.BaseAddress!;
 
+    public IServiceProvider Services => _app.Services;
+
     /// <param name="map">Routes to add beside the API, e.g. a test's stand-in for an endpoint built elsewhere.</param>
-    public static async Task<ApiHost> StartAsync(Action<HttpApiOptions>? configure = null, Action<IEndpointRouteBuilder>? map = null)
+    /// <param name="services">Features to register beside the API, e.g. drift monitoring.</param>
+    public static async Task<ApiHost> StartAsync(
+        Action<HttpApiOptions>? configure = null, Action<IEndpointRouteBuilder>? map = null, Action<IServiceCollection>? services = null)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
@@ -39,6 +43,7 @@ internal sealed class ApiHost : IAsyncDisposable
         builder.Services.AddEdgeMlRuntime();
         builder.Services.AddHttpApi();
         builder.Services.Configure<HttpApiOptions>(o => configure?.Invoke(o));
+        services?.Invoke(builder.Services);
         var app = builder.Build();
         app.UseHttpApi();
         map?.Invoke(app);

@@ -71,11 +71,13 @@ public sealed class DiagnosticsChartsTests : IAsyncLifetime
         Assert.All(points, p => Assert.InRange(p!["p50"]!.GetValue<double>(), 1e-5, p["p99"]!.GetValue<double>()));
     }
 
-    [Fact]
-    public async Task GetHistory_WithoutTheToken_401()
+    [Theory]
+    [InlineData("/api/history")]
+    [InlineData("/api/drift")]
+    public async Task GetChartData_WithoutTheToken_401(string path)
     {
         await using var host = await ApiHost.StartAsync(o => o.Token = "chart-token");
-        using var response = await host.Client.GetAsync("/api/history");
+        using var response = await host.Client.GetAsync(path);
         Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
     }
 

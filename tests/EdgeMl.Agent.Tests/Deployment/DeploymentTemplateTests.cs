@@ -131,16 +131,21 @@ public sealed partial class DeploymentTemplateTests
         var edgeml = Modules(file)["edgeml"]!;
         var create = Obj(edgeml["settings"]!, "createOptions");
 
-        // A field engineer on the device opens http://127.0.0.1:8000/ and runs edgeml status; nothing off the device can.
+        // A field engineer on the device opens http://127.0.0.1:8000/ and runs edgeml status, a local client calls
+        // gRPC on 127.0.0.1:8001 (the same token); nothing off the device can.
         Assert.Equal("http://0.0.0.0:8000", edgeml["env"]!["EdgeMl__Http__Urls"]!["value"]!.GetValue<string>());
+        Assert.Equal("http://0.0.0.0:8001", edgeml["env"]!["EdgeMl__Grpc__Urls"]!["value"]!.GetValue<string>());
         Assert.Equal("$EDGEML_HTTP_TOKEN", edgeml["env"]!["EdgeMl__Http__Token"]!["value"]!.GetValue<string>());
-        Assert.True(Obj(create, "ExposedPorts").ContainsKey("8000/tcp"));
         var bindings = Obj(Obj(create, "HostConfig"), "PortBindings");
-        var binding = Assert.Single(bindings);
-        Assert.Equal("8000/tcp", binding.Key);
-        var published = Assert.Single(binding.Value!.AsArray())!;
-        Assert.Equal("127.0.0.1", published["HostIp"]!.GetValue<string>());
-        Assert.Equal("8000", published["HostPort"]!.GetValue<string>());
+        Assert.Equal(["8000/tcp", "8001/tcp"], bindings.Select(b => b.Key).Order(StringComparer.Ordinal));
+        foreach (var (port, binding) in bindings)
+        {
+            Assert.True(Obj(create, "ExposedPorts").ContainsKey(port));
+            var published = Assert.Single(binding!.AsArray())!;
+            Assert.Equal("127.0.0.1", published["HostIp"]!.GetValue<string>());
+            Assert.Equal(port.Split('/')[0], published["HostPort"]!.GetValue<string>());
+        }
+
         var variables = File.ReadAllLines(Path.Combine(ModelFixtures.RepositoryRoot, "examples", "module.env"))
             .Where(l => l.Length > 0 && !l.StartsWith('#')).Select(l => l.Split('=')[0]).ToHashSet(StringComparer.Ordinal);
         foreach (Match variable in TemplateVariable().Matches(File.ReadAllText(Path.Combine(ModelFixtures.RepositoryRoot, file))))

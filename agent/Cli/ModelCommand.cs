@@ -44,12 +44,16 @@ internal static class ModelCommand
         };
         var states = new Option<string[]>("--state")
         {
-            Description = "A state pair OUTPUT=INPUT of a recurrent model: the server keeps it per sequence (sequence_id), starting from zeros (repeatable)",
+            Description = "A state pair OUTPUT=INPUT of a recurrent model: the server keeps it per sequence (sequence_id), starting from zeros or --initial-state (repeatable)",
+        };
+        var initialStates = new Option<FileInfo?>("--initial-state")
+        {
+            Description = "A request file (as --sample) whose inputs are the initial state of the --state inputs it names; the others start from zeros",
         };
         var bins = new Option<int>("--baseline-bins") { Description = "Histogram bins per baseline distribution", DefaultValueFactory = _ => 10 };
         var command = new Command("pack", "Package an ONNX model: manifest with its signature read from the model, hashes, warm-up and golden samples, optional drift baseline")
         {
-            model, name, version, output, shapes, warmUp, golden, seed, providers, description, baseline, bins, requests, states,
+            model, name, version, output, shapes, warmUp, golden, seed, providers, description, baseline, bins, requests, states, initialStates,
         };
         command.SetAction(parse => Run("pack", () =>
         {
@@ -63,8 +67,9 @@ internal static class ModelCommand
                 GoldenSeed = parse.GetValue(seed),
                 Providers = parse.GetValue(providers)?.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries) ?? [],
                 Shapes = ParseShapes(parse.GetValue(shapes) ?? []),
-                Samples = [.. (parse.GetValue(requests) ?? []).Select(SampleRequest.Read)],
+                Samples = [.. (parse.GetValue(requests) ?? []).Select(f => SampleRequest.Read(f))],
                 States = [.. (parse.GetValue(states) ?? []).Select(ParseState)],
+                InitialStates = parse.GetValue(initialStates) is { } initial ? SampleRequest.Read(initial, "--initial-state") : [],
             };
             var folder = parse.GetValue(output)!.FullName;
             var manifest = PackageBuilder.Pack(parse.GetValue(model)!.FullName, folder, options);

@@ -5,17 +5,18 @@ using EdgeMl.Runtime.Tensors;
 namespace EdgeMl.Agent.Cli;
 
 /// <summary>
-/// A request file given to <c>edgeml model pack --sample</c>: Open Inference Protocol JSON, or the binary tensor
+/// A request file given to <c>edgeml model pack --sample</c> or <c>--initial-state</c>: Open Inference Protocol JSON, or the binary tensor
 /// extension as sent over HTTP (the JSON header, then the inputs' bytes), read as the agent's API reads a request.
 /// </summary>
 internal static class SampleRequest
 {
-    public static IReadOnlyList<InferenceTensor> Read(FileInfo file)
+    /// <param name="option">The option that named the file, for the messages.</param>
+    public static IReadOnlyList<InferenceTensor> Read(FileInfo file, string option = "--sample")
     {
         ArgumentNullException.ThrowIfNull(file);
         if (!file.Exists)
         {
-            throw new FileNotFoundException($"--sample {file.FullName} does not exist", file.FullName);
+            throw new FileNotFoundException($"{option} {file.FullName} does not exist", file.FullName);
         }
 
         var bytes = File.ReadAllBytes(file.FullName);
@@ -25,7 +26,7 @@ internal static class SampleRequest
         }
         catch (ProtocolException e)
         {
-            throw new ArgumentException($"--sample {file.Name} is not an Open Inference Protocol request: {e.Message}");
+            throw new ArgumentException($"{option} {file.Name} is not an Open Inference Protocol request: {e.Message}");
         }
     }
 

@@ -33,8 +33,14 @@ public sealed class PackageBuildOptions
     /// </summary>
     public IReadOnlyList<IReadOnlyList<InferenceTensor>> Samples { get; init; } = [];
 
-    /// <summary>State pairs (<c>--state OUT=IN</c>): the output fed back to the input by the server's sequences; initial state zeros.</summary>
+    /// <summary>State pairs (<c>--state OUT=IN</c>): the output fed back to the input by the server's sequences.</summary>
     public IReadOnlyList<(string Output, string Input)> States { get; init; } = [];
+
+    /// <summary>
+    /// The initial state of some pairs (<c>--initial-state FILE</c>), by state input name; a pair not named here starts
+    /// from zeros of the input's shape.
+    /// </summary>
+    public IReadOnlyList<InferenceTensor> InitialStates { get; init; } = [];
 }
 
 /// <summary>Builds a package folder from an ONNX model: signature read from the model, files hashed, golden samples recorded.</summary>
@@ -60,9 +66,10 @@ public static class PackageBuilder
             CheckSamples(inputs, options.Samples);
             shapes = ShapesWithSamples(inputs, options);
             CheckShapes(inputs, options, shapes);
-            states = States(inputs, outputs, options.States, shapes);
+            states = States(inputs, outputs, options.States, options.InitialStates, shapes);
             Directory.CreateDirectory(outFolder);
             File.Copy(onnxPath, Path.Combine(outFolder, ModelFileName), overwrite: true);
+            WriteInitialStates(states, options.InitialStates, outFolder);
             if (options.Samples.Count > 0)
             {
                 warmUpInputs = WriteSample(options.Samples[0], options.GoldenSamples > 0 ? "golden/0" : "warmup", outFolder);
@@ -172,11 +179,24 @@ public static class PackageBuilder
                 p.Value.Dimensions.Select(d => (long)d).ToArray()))
             .ToArray();
 
-    /// <summary>Each pair's output and input exist and agree; the initial state is zeros of the input's (concrete) shape.</summary>
-    private static ManifestStatePair[] States(IReadOnlyList<ManifestTensorSpec> inputs, IReadOnlyList<ManifestTensorSpec> outputs, IReadOnlyList<(string Output, string Input)> pairs, Dictionary<string, long[]> shapes)
+    /// <summary>
+    /// Each pair's output and input exist and agree; the initial state is the given tensor (written to
+    /// <c>states/N.bin</c>) or zeros of the input's (concrete) shape.
+    /// </summary>
+    private static ManifestStatePair[] States(
+        IReadOnlyList<ManifestTensorSpec> inputs,
+        IReadOnlyList<ManifestTensorSpec> outputs,
+        IReadOnlyList<(string Output, string Input)> pairs,
+        IReadOnlyList<InferenceTensor> initial,
+        Dictionary<string, long[]> shapes)
     {
         var problems = new List<string>();
         var result = new List<ManifestStatePair>();
+        foreach (var tensor in initial.Where(t => !pairs.Any(p => p.Input == t.Name)))
+        {
+            problems.Add($"--initial-state names '{tensor.Name}', which is not the input of a --state pair (state inputs: {(pairs.Count == 0 ? "none" : string.Join(", ", pairs.Select(p => p.Input)))})");
+        }
+
         foreach (var (outputName, inputName) in pairs)
         {
             var input = inputs.FirstOrDefault(i => i.Name == inputName);
@@ -193,10 +213,23 @@ public static class PackageBuilder
                 continue;
             }
 
+            if (initial.FirstOrDefault(t => t.Name == inputName) is { } start)
+            {
+                if (InitialStateProblem(input, start) is { } problem)
+                {
+                    problems.Add($"--initial-state '{inputName}': {problem}");
+                    continue;
+                }
+
+                var file = string.Create(System.Globalization.CultureInfo.InvariantCulture, $"states/{result.Count}.bin");
+                result.Add(new ManifestStatePair(outputName, inputName) { Shape = [.. start.Shape], File = file });
+                continue;
+            }
+
             var shape = shapes.TryGetValue(inputName, out var given) ? given : [.. input.Shape];
             if (shape.Any(d => d < 0))
             {
-                problems.Add($"--state {outputName}={inputName}: '{inputName}' has dynamic dimensions; give the initial state's shape with --shape {inputName}={Placeholders(input)} or a --sample");
+                problems.Add($"--state {outputName}={inputName}: '{inputName}' has dynamic dimensions; give the initial state's shape with --shape {inputName}={Placeholders(input)}, a --sample or an --initial-state");
                 continue;
             }
 
@@ -204,6 +237,34 @@ public static class PackageBuilder
         }
 
         return problems.Count == 0 ? [.. result] : throw new ArgumentException(string.Join("; ", problems));
+    }
+
+    private static string? InitialStateProblem(ManifestTensorSpec input, InferenceTensor start)
+    {
+        if (start.DataType.ToProtocolName() != input.Datatype)
+        {
+            return $"the file gives {start.DataType.ToProtocolName()}; the input is {input.Datatype}";
+        }
+
+        if (start.DataType == TensorDataType.Bytes)
+        {
+            return "a BYTES state starts empty; give no initial state for it";
+        }
+
+        return start.Shape.Count != input.Shape.Count || start.Shape.Where((d, k) => input.Shape[k] >= 0 && input.Shape[k] != d).Any()
+            ? $"shape [{string.Join(',', start.Shape)}] does not fit the input's [{Placeholders(input)}]"
+            : null;
+    }
+
+    /// <summary>Writes each pair's given initial state to its file (named by position, never by tensor name).</summary>
+    private static void WriteInitialStates(IReadOnlyList<ManifestStatePair> states, IReadOnlyList<InferenceTensor> initial, string outFolder)
+    {
+        foreach (var pair in states.Where(p => p.File is not null))
+        {
+            var path = Path.Combine(outFolder, pair.File!);
+            Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+            File.WriteAllBytes(path, initial.First(t => t.Name == pair.Input).Data.ToArray());
+        }
     }
 
     /// <summary>Every sample names each input once, with its datatype and a shape that fits.</summary>

@@ -205,6 +205,45 @@ public sealed class SequenceTests : IAsyncLifetime
         Assert.Contains("--state nope=state: 'nope' is not an output", wrongError, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task PackInitialState_FromARequestFile_SignedWithThePackageAndSequencesStartFromIt()
+    {
+        var model = _temp.Sub("acc-initial.onnx");
+        await File.WriteAllBytesAsync(model, OnnxGraphs.Accumulator());
+        var initial = _temp.Sub("initial.json");
+        await File.WriteAllTextAsync(initial, $$"""{"inputs":[{{Tensor("state", [4, 8])}}]}""");
+        var folder = _temp.Sub("pkg-initial");
+        var (code, _, error) = await EdgeMlProcess.RunAsync(
+            ["model", "pack", model, "--name", "acc4", "--version", "1", "--out", folder, "--state", "stateN=state", "--initial-state", initial], TimeSpan.FromMinutes(3));
+        Assert.True(code == 0, error);
+
+        // The initial state is a file of the package: hashed, signed and verified with the rest.
+        var keys = _temp.Sub("keys");
+        Assert.Equal(0, (await EdgeMlProcess.RunAsync(["keys", "create", "--name", "t", "--out", keys], TimeSpan.FromMinutes(1))).Code);
+        Assert.Equal(0, (await EdgeMlProcess.RunAsync(["model", "sign", folder, "--key", Path.Combine(keys, "t.key.pem")], TimeSpan.FromMinutes(1))).Code);
+        var (verified, verifyOut, verifyError) = await EdgeMlProcess.RunAsync(["model", "verify", folder, "--trust", Path.Combine(keys, "t.pub.pem")], TimeSpan.FromMinutes(1));
+        Assert.True(verified == 0, verifyOut + verifyError);
+        var manifest = ModelManifest.Parse(await File.ReadAllBytesAsync(Path.Combine(folder, ModelManifest.FileName)));
+        var pair = Assert.Single(manifest.States);
+        Assert.Contains(manifest.Files, f => f.Path == pair.File);
+
+        var definition = ModelPackage.Open(folder).CreateDefinition();
+        Assert.Equal([4f, 8f], Assert.Single(definition.States).Initial.Span<float>().ToArray());
+        Assert.True((await _host.Engine.ActivateAsync(definition)).Succeeded);
+
+        // stateN = 0.5·state + x, y = 2·stateN, from [4, 8]: [3, 6] → y [6, 12]; then [2.5, 5] → y [5, 10].
+        var first = await Infer($$"""{"parameters":{"sequence_id":7,"sequence_start":true},"inputs":[{{Tensor("x", [1, 2])}}]}""", "acc4");
+        var second = await Infer($$"""{"parameters":{"sequence_id":7},"inputs":[{{Tensor("x", [1, 2])}}]}""", "acc4");
+        Assert.Equal([6f, 12f], first["y"]);
+        Assert.Equal([5f, 10f], second["y"]);
+
+        await File.WriteAllTextAsync(initial, $$"""{"inputs":[{{Tensor("x", [4, 8])}}]}""");
+        var (wrong, _, wrongError) = await EdgeMlProcess.RunAsync(
+            ["model", "pack", model, "--name", "acc5", "--version", "1", "--out", _temp.Sub("pkg5"), "--state", "stateN=state", "--initial-state", initial], TimeSpan.FromMinutes(3));
+        Assert.Equal(2, wrong);
+        Assert.Contains("--initial-state names 'x', which is not the input of a --state pair (state inputs: state)", wrongError, StringComparison.Ordinal);
+    }
+
     private static string Start(string id) => $$"""{"parameters":{"sequence_id":"{{id}}","sequence_start":true},"inputs":[{{Tensor("x", [1, 1])}}]}""";
 
     private static string Continue(string id) => $$"""{"parameters":{"sequence_id":"{{id}}"},"inputs":[{{Tensor("x", [1, 1])}}]}""";

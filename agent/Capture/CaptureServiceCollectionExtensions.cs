@@ -1,6 +1,7 @@
 using System.ComponentModel.DataAnnotations;
 using EdgeMl.Agent.Drift;
 using EdgeMl.Agent.Events;
+using EdgeMl.Agent.Health;
 using EdgeMl.CloudSync.Upload;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -29,6 +30,7 @@ internal static class CaptureServiceCollectionExtensions
 
         services.TryAddSingleton<CaptureMetrics>();
         services.TryAddSingleton<CaptureChannel>();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IHealthContributor, CaptureHealthContributor>());
         services.TryAddSingleton(sp =>
         {
             var store = CaptureStore.Open(

@@ -1,3 +1,4 @@
+using EdgeMl.Agent.Health;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -14,6 +15,7 @@ internal static class DriftServiceCollectionExtensions
         services.TryAddSingleton<DriftRegistry>();
         services.TryAddSingleton<IDriftSignal>(sp => sp.GetRequiredService<DriftRegistry>());
         services.TryAddSingleton<DriftMetrics>();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IHealthContributor, DriftHealthContributor>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IPredictionObserver, DriftPredictionObserver>());
         services.TryAddSingleton<DriftEvaluationService>();
         services.AddHostedService(sp => sp.GetRequiredService<DriftEvaluationService>());

@@ -1,5 +1,6 @@
 using EdgeMl.Agent.Desired;
 using EdgeMl.Agent.Events;
+using EdgeMl.Agent.Health;
 using EdgeMl.CloudSync.Registries;
 using EdgeMl.Runtime;
 using EdgeMl.Runtime.Packages;
@@ -32,6 +33,7 @@ internal static class SyncServiceCollectionExtensions
     {
         services.TryAddSingleton<AgentEventLog>();
         services.TryAddSingleton<ModelSyncStatus>();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IHealthContributor, SyncHealthContributor>());
         services.TryAddSingleton<DesiredStateSource>();
         services.TryAddSingleton<ModelSettingsFactory>();
         services.TryAddSingleton<ModelActivation>();

@@ -3,14 +3,15 @@ using System.Runtime.CompilerServices;
 using System.Text.Json.Nodes;
 using EdgeMl.Agent.EdgeHub;
 using EdgeMl.Agent.Events;
+using EdgeMl.Agent.Tests.Health;
 using EdgeMl.CloudSync.IoTHub;
 using EdgeMl.Testing;
 using Microsoft.Extensions.DependencyInjection;
 
-namespace EdgeMl.Agent.Tests.Health;
+namespace EdgeMl.Agent.Tests.EdgeHub;
 
 /// <summary>Where health telemetry goes follows the identity the hub client resolved, not the process environment.</summary>
-public sealed class TelemetryHealthReporterTests
+public sealed class TelemetryHealthSinkTests
 {
     [Theory]
     [InlineData("edgeml", true)]

@@ -42,7 +42,7 @@ internal static class CaptureServiceCollectionExtensions
             // not only in the log.
             if (store.Startup.MovedAsideTo is { } movedTo)
             {
-                sp.GetService<AgentEventLog>()?.Add(AgentEventKinds.CaptureStoreReplaced, null, null,
+                sp.GetRequiredService<AgentEventLog>().Add(AgentEventKinds.CaptureStoreReplaced, null, null,
                     $"capture store was corrupt ({store.Startup.Problem}); moved to {movedTo} and a fresh store started");
             }
 

@@ -1,4 +1,5 @@
 using EdgeMl.Agent.Health;
+using EdgeMl.Agent.Events;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -12,6 +13,7 @@ internal static class DriftServiceCollectionExtensions
     {
         services.AddOptionsWithValidateOnStart<DriftOptions>().Bind(configuration.GetSection(DriftOptions.Section)).ValidateDataAnnotations()
             .Validate(o => o.ModeratePsi <= o.SignificantPsi, "Drift:ModeratePsi must not exceed Drift:SignificantPsi");
+        services.TryAddSingleton<AgentEventLog>();
         services.TryAddSingleton<DriftRegistry>();
         services.TryAddSingleton<IDriftSignal>(sp => sp.GetRequiredService<DriftRegistry>());
         services.TryAddSingleton<DriftMetrics>();

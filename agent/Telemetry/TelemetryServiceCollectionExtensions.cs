@@ -26,8 +26,8 @@ internal static class TelemetryServiceCollectionExtensions
 
         services.TryAddSingleton<TelemetryMarker>();
         services.AddMetrics();
-        services.TryAddSingleton(sp => new History(
-            sp.GetService<TimeProvider>() ?? TimeProvider.System, sp.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>(), sp.GetService<EdgeMl.Runtime.Serving.InferenceEngine>()));
+        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton<History>();
         var otlp = new OtlpOptions();
         if (configuration is not null)
         {

@@ -1,4 +1,3 @@
-using System.Reflection;
 using Microsoft.Extensions.Options;
 
 namespace EdgeMl.Agent.Health;
@@ -9,10 +8,6 @@ namespace EdgeMl.Agent.Health;
 /// </summary>
 internal sealed class HealthCollector(IEnumerable<IHealthContributor> contributors, IOptions<AgentOptions> options, TimeProvider time)
 {
-    public static readonly string AgentVersion =
-        typeof(HealthCollector).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion.Split('+')[0]
-        ?? typeof(HealthCollector).Assembly.GetName().Version?.ToString() ?? "0.0.0";
-
     private readonly IHealthContributor[] _contributors = [.. contributors];
 
     public DateTimeOffset StartedAt { get; } = time.GetUtcNow();
@@ -21,7 +16,7 @@ internal sealed class HealthCollector(IEnumerable<IHealthContributor> contributo
 
     public AgentHealth Collect()
     {
-        var document = new HealthDocument(DeviceId, StartedAt, time.GetUtcNow(), AgentVersion);
+        var document = new HealthDocument(DeviceId, StartedAt, time.GetUtcNow(), AgentVersion.Value);
         foreach (var contributor in _contributors)
         {
             contributor.Contribute(document);

@@ -64,7 +64,7 @@ internal static partial class AgentHost
         {
             var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses ?? [];
             var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("EdgeMl.Agent");
-            Log.AgentStarted(logger, OpenInferenceEndpoints.ServerVersion, string.Join(", ", addresses), agent.MetricsUrls, Path.GetFullPath(agent.DataDirectory));
+            Log.AgentStarted(logger, AgentVersion.Value, string.Join(", ", addresses), agent.MetricsUrls, Path.GetFullPath(agent.DataDirectory));
         });
         return app;
     }

@@ -11,6 +11,7 @@ internal static class DriftServiceCollectionExtensions
     /// <summary>Drift monitors per served version (<c>EdgeMl:Drift</c>), fed by every prediction, evaluated on a timer.</summary>
     public static IServiceCollection AddDrift(this IServiceCollection services, IConfiguration configuration)
     {
+        services.AddOptionsSection<DriftOptions>(configuration.GetSection(DriftOptions.Section));
         services.AddOptionsWithValidateOnStart<DriftOptions>().Bind(configuration.GetSection(DriftOptions.Section)).ValidateDataAnnotations()
             .Validate(o => o.ModeratePsi <= o.SignificantPsi, "Drift:ModeratePsi must not exceed Drift:SignificantPsi");
         services.TryAddSingleton<AgentEventLog>();

@@ -23,6 +23,7 @@ internal static class EdgeHubServiceCollectionExtensions
 
         services.AddIoTHubClient();
         services.AddOptions<IoTHubClientOptions>().Bind(configuration.GetSection(IoTHubConfiguration.Section));
+        services.AddOptionsSection<IoTHubClientOptions>(configuration.GetSection(IoTHubConfiguration.Section));
         services.AddHostedService<DesiredPropertiesListener>();
         services.AddHostedService<DesiredAcknowledger>();
         services.AddHostedService<ModuleInferenceRoute>();

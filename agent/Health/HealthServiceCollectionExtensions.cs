@@ -39,6 +39,7 @@ public static class HealthServiceCollectionExtensions
     {
         ArgumentNullException.ThrowIfNull(configuration);
         services.AddMqttHealth();
+        services.AddOptionsSection<MqttHealthOptions>(configuration.GetSection(MqttHealthOptions.Section));
         services.AddOptions<MqttHealthOptions>().Bind(configuration.GetSection(MqttHealthOptions.Section))
             .PostConfigure(mqtt => mqtt.DeviceId = configuration[$"{MqttHealthOptions.Section}:DeviceId"] ?? configuration[$"{AgentOptions.Section}:DeviceId"] ?? new AgentOptions().DeviceId);
         return services.AddMqttHealthSink();

@@ -45,7 +45,7 @@ internal sealed class CaptureRecorder(
     CaptureChannel channel,
     CaptureMetrics metrics,
     TimeProvider time,
-    IDriftSignal? drift = null)
+    IDriftSignal drift)
 {
     /// <summary>A uniform draw in [0, 1); replaceable for tests.</summary>
     public Func<double> Random { get; init; } = System.Random.Shared.NextDouble;
@@ -64,7 +64,7 @@ internal sealed class CaptureRecorder(
         var confidence = result.IsSuccess && options.LowConfidenceThreshold is not null
             ? CapturePolicy.Confidence(result.Outputs, options.ConfidenceOutput)
             : null;
-        var reason = CapturePolicy.Decide(options, !result.IsSuccess, confidence, drift?.IsDrifting(result.Model) ?? false, Random());
+        var reason = CapturePolicy.Decide(options, !result.IsSuccess, confidence, drift.IsDrifting(result.Model), Random());
         if (reason is null)
         {
             return CaptureOutcome.NotSelected;

@@ -1,6 +1,7 @@
 using System.ComponentModel.DataAnnotations;
 using EdgeMl.Agent.Drift;
 using EdgeMl.Agent.Events;
+using EdgeMl.Agent.Health;
 using EdgeMl.CloudSync.Upload;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -24,11 +25,13 @@ internal static class CaptureServiceCollectionExtensions
         services.AddMetrics();
 
         services.AddOptionsWithValidateOnStart<CaptureSettings>().Bind(configuration.GetSection(CaptureSettings.Section));
+        services.AddOptionsSection<CaptureSettings>(configuration.GetSection(CaptureSettings.Section));
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<CaptureSettings>, CaptureSettingsValidator>());
         services.AddDrift(configuration);
 
         services.TryAddSingleton<CaptureMetrics>();
         services.TryAddSingleton<CaptureChannel>();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IHealthContributor, CaptureHealthContributor>());
         services.TryAddSingleton(sp =>
         {
             var store = CaptureStore.Open(
@@ -40,7 +43,7 @@ internal static class CaptureServiceCollectionExtensions
             // not only in the log.
             if (store.Startup.MovedAsideTo is { } movedTo)
             {
-                sp.GetService<AgentEventLog>()?.Add(AgentEventKinds.CaptureStoreReplaced, null, null,
+                sp.GetRequiredService<AgentEventLog>().Add(AgentEventKinds.CaptureStoreReplaced, null, null,
                     $"capture store was corrupt ({store.Startup.Problem}); moved to {movedTo} and a fresh store started");
             }
 
@@ -82,6 +85,7 @@ internal static class CaptureServiceCollectionExtensions
         if (edgeMl.GetSection(UploadOptions.Section) is { } upload && (upload["ConnectionString"] is { Length: > 0 } || upload["ContainerUri"] is { Length: > 0 }))
         {
             services.AddCaptureUpload(edgeMl);
+            services.AddOptionsSection<UploadOptions>(edgeMl.GetSection(UploadOptions.Section));
             // The device id straight from configuration, so a problem elsewhere in EdgeMl does not hide this section's own.
             services.AddOptions<UploadOptions>().PostConfigure(u => u.DeviceId = u.DeviceId is { Length: > 0 } ? u.DeviceId : edgeMl["DeviceId"] ?? new AgentOptions().DeviceId);
         }

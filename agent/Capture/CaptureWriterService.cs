@@ -14,7 +14,7 @@ internal sealed class CaptureWriterService(
     CaptureStore store,
     IOptions<CaptureSettings> settings,
     ILogger<CaptureWriterService> logger,
-    TimeProvider? time = null) : BackgroundService
+    TimeProvider time) : BackgroundService
 {
     /// <summary>Called after each committed batch (the host points it at the uploader's wake-up).</summary>
     public Action? Committed { get; set; }
@@ -56,7 +56,7 @@ internal sealed class CaptureWriterService(
                 // A steady trickle would otherwise cost one transaction per record; lingering lets a batch form.
                 if (linger > TimeSpan.Zero && channel.Reader.Count < settings.Value.Store.MaxBatchSize)
                 {
-                    await Task.Delay(linger, time ?? TimeProvider.System, stoppingToken);
+                    await Task.Delay(linger, time, stoppingToken);
                 }
 
                 try

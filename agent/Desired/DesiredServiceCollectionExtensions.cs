@@ -1,4 +1,5 @@
 using EdgeMl.Agent.Capture;
+using EdgeMl.Agent.Health;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
@@ -11,6 +12,7 @@ internal static class DesiredServiceCollectionExtensions
     public static IServiceCollection AddDesiredState(this IServiceCollection services)
     {
         services.TryAddSingleton<DesiredStateSource>();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IHealthContributor, DesiredHealthContributor>());
         services.TryAddSingleton<DesiredCaptureSettings>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IPostConfigureOptions<CaptureSettings>, DesiredCaptureSettings>(sp => sp.GetRequiredService<DesiredCaptureSettings>()));
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IOptionsChangeTokenSource<CaptureSettings>, DesiredCaptureSettings>(sp => sp.GetRequiredService<DesiredCaptureSettings>()));

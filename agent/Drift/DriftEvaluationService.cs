@@ -15,7 +15,7 @@ internal sealed class DriftEvaluationService(
     IOptions<DriftOptions> options,
     TimeProvider time,
     ILogger<DriftEvaluationService> logger,
-    AgentEventLog? events = null) : BackgroundService
+    AgentEventLog events) : BackgroundService
 {
     public override Task StartAsync(CancellationToken cancellationToken)
     {
@@ -57,7 +57,7 @@ internal sealed class DriftEvaluationService(
     {
         metrics.LevelChanges.Add(1, new("model", e.Model), new("level", e.Current.ToString()));
         Log.DriftLevelChanged(logger, e.Model, e.Version, e.Previous, e.Current, e.Report.MaxPopulationStabilityIndex);
-        events?.Add(AgentEventKinds.Drift, e.Model, e.Version, string.Create(System.Globalization.CultureInfo.InvariantCulture,
+        events.Add(AgentEventKinds.Drift, e.Model, e.Version, string.Create(System.Globalization.CultureInfo.InvariantCulture,
             $"{e.Model} v{e.Version} drift {e.Previous} → {e.Current} (max PSI {e.Report.MaxPopulationStabilityIndex:F3})"));
     }
 }

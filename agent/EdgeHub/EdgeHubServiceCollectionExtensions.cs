@@ -1,7 +1,9 @@
 using EdgeMl.Agent.Desired;
+using EdgeMl.Agent.Health;
 using EdgeMl.Agent.Sync;
 using EdgeMl.CloudSync.IoTHub;
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace EdgeMl.Agent.EdgeHub;
@@ -21,9 +23,19 @@ internal static class EdgeHubServiceCollectionExtensions
 
         services.AddIoTHubClient();
         services.AddOptions<IoTHubClientOptions>().Bind(configuration.GetSection(IoTHubConfiguration.Section));
+        services.AddOptionsSection<IoTHubClientOptions>(configuration.GetSection(IoTHubConfiguration.Section));
         services.AddHostedService<DesiredPropertiesListener>();
         services.AddHostedService<DesiredAcknowledger>();
         services.AddHostedService<ModuleInferenceRoute>();
+        return services.AddHubHealth();
+    }
+
+    /// <summary>The hub link in the health document, and the twin and telemetry as health sinks.</summary>
+    public static IServiceCollection AddHubHealth(this IServiceCollection services)
+    {
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IHealthContributor, HubHealthContributor>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IHealthSink, TwinHealthSink>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IHealthSink, TelemetryHealthSink>());
         return services;
     }
 }

@@ -22,6 +22,7 @@ public static class GpioServiceCollectionExtensions
         services.AddMetrics();
         var section = configuration.GetSection(GpioOptions.Section);
         services.AddOptionsWithValidateOnStart<GpioOptions>().Bind(section);
+        services.AddOptionsSection<GpioOptions>(section);
         services.AddSingleton<IValidateOptions<GpioOptions>>(new GpioConfigurationValidator(section));
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<GpioOptions>, GpioOptionsValidator>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<GpioOptions>, GpioOptionsCrossValidator>());

@@ -12,6 +12,7 @@ internal static class GrpcApiExtensions
     {
         ArgumentNullException.ThrowIfNull(configuration);
         services.AddOptionsWithValidateOnStart<GrpcApiOptions>().Bind(configuration.GetSection(GrpcApiOptions.Section));
+        services.AddOptionsSection<GrpcApiOptions>(configuration.GetSection(GrpcApiOptions.Section));
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<GrpcApiOptions>, GrpcApiOptionsValidator>());
         services.TryAddSingleton<GrpcServer>();
         services.AddHostedService(sp => sp.GetRequiredService<GrpcServer>());

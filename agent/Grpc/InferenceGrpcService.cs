@@ -25,7 +25,7 @@ internal sealed class InferenceGrpcService(GrpcFrontDoor door) : GRPCInferenceSe
         Task.FromResult(new ServerReadyResponse { Ready = door.Readiness.Server().IsReady });
 
     public override Task<ServerMetadataResponse> ServerMetadata(ServerMetadataRequest request, ServerCallContext context) =>
-        Task.FromResult(new ServerMetadataResponse { Name = "edgeml", Version = OpenInferenceEndpoints.ServerVersion, Extensions = { "binary_tensor_data" } });
+        Task.FromResult(new ServerMetadataResponse { Name = "edgeml", Version = AgentVersion.Value, Extensions = { "binary_tensor_data" } });
 
     public override Task<ModelReadyResponse> ModelReady(ModelReadyRequest request, ServerCallContext context)
     {

@@ -1,7 +1,6 @@
 using EdgeMl.Runtime.Providers;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Logging.Abstractions;
 
 namespace EdgeMl.Agent.Health;
 
@@ -10,12 +9,9 @@ namespace EdgeMl.Agent.Health;
 /// health document as <c>accelerators</c>. Libraries and GPUs do not change under a running agent, so it is not
 /// repeated; an operator who fixes the image restarts the module anyway.
 /// </summary>
-internal sealed class AcceleratorSelfCheck(ILogger<AcceleratorSelfCheck>? logger = null) : IHostedService
+internal sealed class AcceleratorSelfCheck(ILogger<AcceleratorSelfCheck> logger) : IHostedService, IHealthContributor
 {
-    /// <summary>For hosts that compose health without the hosted check (tests, the CLI); the facts are the same.</summary>
-    public static AcceleratorSelfCheck Shared { get; } = new();
-
-    private readonly ILogger _logger = (ILogger?)logger ?? NullLogger.Instance;
+    private readonly ILogger _logger = logger;
     private readonly Lazy<AcceleratorsHealth> _health = new(() => From(AcceleratorCheck.Run()));
 
     public AcceleratorsHealth Health => _health.Value;
@@ -40,6 +36,8 @@ internal sealed class AcceleratorSelfCheck(ILogger<AcceleratorSelfCheck>? logger
     }
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public void Contribute(HealthDocument health) => health.Accelerators = Health;
 
     internal static AcceleratorsHealth From(AcceleratorReport report) => new(
         new OnnxRuntimeHealth(report.OnnxRuntimeVersion, report.Flavour, report.Providers, report.NativeLibrary),

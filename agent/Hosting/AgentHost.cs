@@ -64,7 +64,7 @@ internal static partial class AgentHost
         {
             var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses ?? [];
             var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("EdgeMl.Agent");
-            Log.AgentStarted(logger, OpenInferenceEndpoints.ServerVersion, string.Join(", ", addresses), agent.MetricsUrls, Path.GetFullPath(agent.DataDirectory));
+            Log.AgentStarted(logger, AgentVersion.Value, string.Join(", ", addresses), agent.MetricsUrls, Path.GetFullPath(agent.DataDirectory));
         });
         return app;
     }
@@ -73,21 +73,18 @@ internal static partial class AgentHost
     public static IReadOnlyList<string> Validate(IServiceProvider services)
     {
         var problems = new List<string>();
-        Check<AgentOptions>(services, AgentOptions.Section, problems);
-        Check<HttpApiOptions>(services, HttpApiOptions.Section, problems);
-        Check<Grpc.GrpcApiOptions>(services, Grpc.GrpcApiOptions.Section, problems);
-        Check<Sequences.SequenceOptions>(services, Sequences.SequenceOptions.Section, problems);
-        Check<MqttHealthOptions>(services, MqttHealthOptions.Section, problems);
-        Check<ModelStoreOptions>(services, AgentOptions.Section, problems, alone: false);
-        Check<DownloadOptions>(services, $"{AgentOptions.Section}:Download", problems);
-        Check<CaptureSettings>(services, $"{AgentOptions.Section}:{CaptureSettings.Section}", problems);
-        Check<DriftOptions>(services, $"{AgentOptions.Section}:{DriftOptions.Section}", problems);
-        Check<OtlpOptions>(services, OtlpOptions.Section, problems);
-        Check<UploadOptions>(services, $"{AgentOptions.Section}:{UploadOptions.Section}", problems, onlyIf: typeof(CaptureUploader));
-        Check<IoTHubClientOptions>(services, IoTHubConfiguration.Section, problems, onlyIf: typeof(IIoTHubClient));
+        // Every section a feature registered (OptionsSection beside its binding), not a list kept here.
+        foreach (var section in services.GetServices<OptionsSection>().DistinctBy(s => s.Options))
+        {
+            CheckSection.MakeGenericMethod(section.Options).Invoke(null, [services, section.Path, problems, section.Alone]);
+        }
+
         CheckDesired(services.GetRequiredService<IConfiguration>(), problems);
         return [.. problems.Distinct(StringComparer.Ordinal)];
     }
+
+    private static readonly System.Reflection.MethodInfo CheckSection =
+        typeof(AgentHost).GetMethod(nameof(Check), System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Static)!;
 
     /// <summary>The embedded desired state is configuration: what the twin would refuse, the start refuses.</summary>
     private static void CheckDesired(IConfiguration configuration, List<string> problems)
@@ -100,14 +97,9 @@ internal static partial class AgentHost
     /// Check the section bound on its own from <paramref name="section"/> when a section it depends on is invalid;
     /// false for options that hold no settings of their own there.
     /// </param>
-    private static void Check<T>(IServiceProvider services, string section, List<string> problems, Type? onlyIf = null, bool alone = true)
+    private static void Check<T>(IServiceProvider services, string section, List<string> problems, bool alone)
         where T : class, new()
     {
-        if (onlyIf is not null && !services.GetRequiredService<IServiceProviderIsService>().IsService(onlyIf))
-        {
-            return;
-        }
-
         try
         {
             _ = services.GetRequiredService<IOptionsMonitor<T>>().CurrentValue;

@@ -22,7 +22,6 @@ namespace EdgeMl.Agent.Http;
 internal static class OpenInferenceEndpoints
 {
     private const string HeaderLength = "Inference-Header-Content-Length";
-    internal static readonly string ServerVersion = typeof(OpenInferenceEndpoints).Assembly.GetName().Version?.ToString(3) ?? "0.0.0";
 
     public static IEndpointRouteBuilder MapOpenInferenceProtocol(this IEndpointRouteBuilder app)
     {
@@ -42,7 +41,7 @@ internal static class OpenInferenceEndpoints
     private static Task ServerMetadata(HttpContext context) => Json(context, 200, w =>
     {
         w.WriteString("name", "edgeml");
-        w.WriteString("version", ServerVersion);
+        w.WriteString("version", AgentVersion.Value);
         w.WriteStartArray("extensions");
         w.WriteStringValue("binary_tensor_data");
         w.WriteEndArray();

@@ -41,7 +41,7 @@ internal sealed class SupportBundle(HealthCollector collector, InferenceEngine e
             ["deviceId"] = collector.DeviceId,
             ["versions"] = new JsonObject
             {
-                ["agent"] = HealthCollector.AgentVersion,
+                ["agent"] = AgentVersion.Value,
                 ["runtime"] = typeof(InferenceEngine).Assembly.GetName().Version?.ToString(),
                 ["onnxRuntime"] = OnnxRuntimeVersion(),
                 ["dotnet"] = RuntimeInformation.FrameworkDescription,

@@ -11,6 +11,7 @@ internal static class SequenceServiceCollectionExtensions
     {
         services.AddMetrics();
         services.AddOptionsWithValidateOnStart<SequenceOptions>().BindConfiguration(SequenceOptions.Section);
+        services.AddOptionsSection<SequenceOptions>(SequenceOptions.Section);
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<SequenceOptions>, SequenceOptionsValidator>());
         services.TryAddSingleton<SequenceStore>();
         return services;

@@ -1,3 +1,4 @@
+using EdgeMl.Agent.Health;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 
@@ -17,6 +18,7 @@ internal static class ServingServiceCollectionExtensions
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<PredictionPipeline>();
         services.TryAddSingleton<ServingReadiness>();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IHealthContributor, ReadinessHealthContributor>());
         return services;
     }
 

@@ -19,7 +19,7 @@ internal sealed class ModelActivation(
     ModelSettingsFactory settings,
     TimeProvider time,
     ILogger<ModelActivation> logger,
-    DriftRegistry? drift = null)
+    DriftRegistry drift)
 {
     /// <summary>The runtime's load, warm-up and golden check with the model's settings, then the swap.</summary>
     public EngineValidator Validator(DesiredModel model) => new(engine, settings.For(model));
@@ -115,11 +115,6 @@ internal sealed class ModelActivation(
 
     public void ActivateDrift(string name, long version)
     {
-        if (drift is null)
-        {
-            return;
-        }
-
         try
         {
             drift.Activate(name, version, DriftBaseline.FromManifest(ModelPackage.Open(store.VersionFolder(name, version)).Manifest));

@@ -33,8 +33,9 @@ internal sealed class ModelSync(
     IOptions<AgentOptions> options,
     TimeProvider time,
     ILogger<ModelSync> logger,
-    DistributionMetrics? metrics = null,
-    DriftRegistry? drift = null) : BackgroundService, IModelControl
+    ILogger<ModelPuller> pullerLogger,
+    DistributionMetrics metrics,
+    DriftRegistry drift) : BackgroundService, IModelControl
 {
     private readonly ConcurrentDictionary<string, ModelWork> _work = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, IModelRegistry> _registries = new(StringComparer.Ordinal);
@@ -207,7 +208,7 @@ internal sealed class ModelSync(
                      && ModelPlanner.Next(notDesired, [], s.Version, ModelHistory.Empty, time.GetUtcNow()) is ModelStep.Unload))
         {
             engine.Unload(served.Name);
-            drift?.Remove(served.Name);
+            drift.Remove(served.Name);
             _work.TryRemove(served.Name, out _);
             status.Remove(served.Name);
             events.Add(AgentEventKinds.Unloaded, served.Name, served.Version, $"{served.Name} is no longer desired and was unloaded");
@@ -386,7 +387,7 @@ internal sealed class ModelSync(
 
     private IModelRegistry? Registry(string? target) => target is null ? null : _registries.GetOrAdd(target, t => RegistryTarget.Create(t, downloader.Options, time));
 
-    private ModelPuller Puller(IModelRegistry registry) => new(registry, store, trust, downloader, time, null, metrics);
+    private ModelPuller Puller(IModelRegistry registry) => new(registry, store, trust, downloader, time, pullerLogger, metrics);
 
     private async Task WaitAsync(TimeSpan wait, CancellationToken cancellationToken)
     {

@@ -1,5 +1,6 @@
 using EdgeMl.Agent.Desired;
 using EdgeMl.Agent.Events;
+using EdgeMl.Agent.Health;
 using EdgeMl.CloudSync.Registries;
 using EdgeMl.Runtime;
 using EdgeMl.Runtime.Packages;
@@ -24,6 +25,8 @@ internal static class SyncServiceCollectionExtensions
         services.AddModelDistribution(NoChange, NoChange);
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IConfigureOptions<ModelStoreOptions>, StoreUnderDataDirectory>());
         services.AddOptions<DownloadOptions>().Bind(configuration.GetSection(AgentOptions.Section).GetSection("Download"));
+        services.AddOptionsSection<DownloadOptions>(configuration.GetSection(AgentOptions.Section).GetSection("Download"));
+        services.AddOptionsSection<ModelStoreOptions>(configuration.GetSection(AgentOptions.Section), alone: false); // the data folder, from EdgeMl
         services.TryAddSingleton(TrustFrom);
         return services.AddModelSync();
     }
@@ -32,6 +35,7 @@ internal static class SyncServiceCollectionExtensions
     {
         services.TryAddSingleton<AgentEventLog>();
         services.TryAddSingleton<ModelSyncStatus>();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IHealthContributor, SyncHealthContributor>());
         services.TryAddSingleton<DesiredStateSource>();
         services.TryAddSingleton<ModelSettingsFactory>();
         services.TryAddSingleton<ModelActivation>();

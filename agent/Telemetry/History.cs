@@ -23,22 +23,19 @@ internal sealed class History : IDisposable
     private readonly Dictionary<string, long> _serving = new(StringComparer.Ordinal);
 
     /// <param name="meters">This host's meters only: another host in the process (tests, tools) is not this agent.</param>
-    public History(TimeProvider time, IMeterFactory meters, InferenceEngine? engine = null)
+    public History(TimeProvider time, IMeterFactory meters, InferenceEngine engine)
     {
         _time = time;
-        if (engine is not null)
+        engine.Activated += (_, activation) =>
         {
-            engine.Activated += (_, activation) =>
+            if (activation.Succeeded)
             {
-                if (activation.Succeeded)
+                lock (_models)
                 {
-                    lock (_models)
-                    {
-                        _serving[activation.Model] = activation.Version;
-                    }
+                    _serving[activation.Model] = activation.Version;
                 }
-            };
-        }
+            }
+        };
 
         _listener.InstrumentPublished = (instrument, listener) =>
         {

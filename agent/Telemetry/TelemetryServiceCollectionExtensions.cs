@@ -26,14 +26,15 @@ internal static class TelemetryServiceCollectionExtensions
 
         services.TryAddSingleton<TelemetryMarker>();
         services.AddMetrics();
-        services.TryAddSingleton(sp => new History(
-            sp.GetService<TimeProvider>() ?? TimeProvider.System, sp.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>(), sp.GetService<EdgeMl.Runtime.Serving.InferenceEngine>()));
+        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton<History>();
         var otlp = new OtlpOptions();
         if (configuration is not null)
         {
             services.AddJsonLogging(configuration);
             var section = configuration.GetSection(OtlpOptions.Section);
             services.AddOptionsWithValidateOnStart<OtlpOptions>().Bind(section);
+            services.AddOptionsSection<OtlpOptions>(section);
             services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<OtlpOptions>, OtlpOptionsValidator>());
             services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<OtlpOptions>, OtlpOptionsRules>());
             try

@@ -16,9 +16,22 @@ public sealed class DistributionMetrics
         Pulls = meter.CreateCounter<long>("edgeml.distribution.pulls", "{pull}", "Pulls by outcome: activated, refused, already-active, failed");
     }
 
+    /// <summary>Instruments on a meter of their own that no host collects, for a tool that runs without one (the CLI).</summary>
+    public static DistributionMetrics Unrecorded { get; } = new(new PrivateMeterFactory());
+
     public Counter<long> DownloadedBytes { get; }
 
     public Counter<long> DownloadFailures { get; }
 
     public Counter<long> Pulls { get; }
+
+    /// <summary>Meters scoped to this factory alone, so a collector listening to a host's factory never sees them.</summary>
+    private sealed class PrivateMeterFactory : IMeterFactory
+    {
+        public Meter Create(MeterOptions options) => new(options.Name, options.Version, options.Tags, this);
+
+        public void Dispose()
+        {
+        }
+    }
 }

@@ -20,9 +20,9 @@ public static class DistributionServiceCollectionExtensions
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<DistributionMetrics>();
         services.TryAddSingleton(sp => new ModelStore(
-            sp.GetRequiredService<IOptions<ModelStoreOptions>>().Value, sp.GetRequiredService<TimeProvider>(), sp.GetService<ILogger<ModelStore>>()));
+            sp.GetRequiredService<IOptions<ModelStoreOptions>>().Value, sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<ModelStore>>()));
         services.TryAddSingleton(sp => new FileDownloader(
-            sp.GetRequiredService<IOptions<DownloadOptions>>().Value, sp.GetRequiredService<TimeProvider>(), sp.GetService<ILogger<FileDownloader>>(), sp.GetService<DistributionMetrics>()));
+            sp.GetRequiredService<IOptions<DownloadOptions>>().Value, sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<FileDownloader>>(), sp.GetRequiredService<DistributionMetrics>()));
         return services;
     }
 }

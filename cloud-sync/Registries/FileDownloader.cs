@@ -11,14 +11,20 @@ namespace EdgeMl.CloudSync.Registries;
 /// streaming, stops the moment more than the declared size arrives, cuts a transfer that stalls below the
 /// configured rate, and renames to <c>{target}</c> only when size and SHA-256 match.
 /// </summary>
-public sealed class FileDownloader(DownloadOptions options, TimeProvider? time = null, ILogger<FileDownloader>? logger = null, DistributionMetrics? metrics = null)
+public sealed class FileDownloader(DownloadOptions options, TimeProvider time, ILogger<FileDownloader> logger, DistributionMetrics metrics)
 {
+    /// <summary>For a one-shot tool (the CLI, a test) with no host: the system clock, no logging, metrics nobody collects.</summary>
+    public FileDownloader(DownloadOptions options)
+        : this(options, TimeProvider.System, NullLogger<FileDownloader>.Instance, DistributionMetrics.Unrecorded)
+    {
+    }
+
     /// <summary>The limits of every transfer, which the registries this downloader reads from share.</summary>
     public DownloadOptions Options => options;
 
     public const string PartialSuffix = ".partial";
-    private readonly TimeProvider _time = time ?? TimeProvider.System;
-    private readonly ILogger _logger = logger ?? NullLogger<FileDownloader>.Instance;
+    private readonly TimeProvider _time = time;
+    private readonly ILogger _logger = logger;
 
     /// <exception cref="DownloadException">The file could not be completed; the failure says why.</exception>
     public async Task DownloadAsync(
@@ -30,7 +36,7 @@ public sealed class FileDownloader(DownloadOptions options, TimeProvider? time =
         }
         catch (DownloadException e)
         {
-            metrics?.DownloadFailures.Add(1, new KeyValuePair<string, object?>("failure", e.Failure.ToString()));
+            metrics.DownloadFailures.Add(1, new KeyValuePair<string, object?>("failure", e.Failure.ToString()));
             throw;
         }
     }
@@ -168,7 +174,7 @@ public sealed class FileDownloader(DownloadOptions options, TimeProvider? time =
                 hash.Append(buffer.AsSpan(0, read));
                 received += read;
                 watchdog.Add(read);
-                metrics?.DownloadedBytes.Add(read);
+                metrics.DownloadedBytes.Add(read);
                 progress?.Report(new DownloadProgress(remotePath, received, size));
             }
 

@@ -12,10 +12,16 @@ namespace EdgeMl.CloudSync.Registries;
 /// whose files are missing. The existing list is extended only after it verifies: whoever can write the registry
 /// cannot have an entry of their own signed by the publisher's key.
 /// </summary>
-public sealed class ModelPublisher(IModelRegistry registry, TimeProvider? time = null, ILogger<ModelPublisher>? logger = null)
+public sealed class ModelPublisher(IModelRegistry registry, TimeProvider time, ILogger<ModelPublisher> logger)
 {
-    private readonly TimeProvider _time = time ?? TimeProvider.System;
-    private readonly ILogger _logger = logger ?? NullLogger<ModelPublisher>.Instance;
+    private readonly TimeProvider _time = time;
+    private readonly ILogger _logger = logger;
+
+    /// <summary>For a one-shot tool (the CLI, a test) with no host: the system clock, no logging.</summary>
+    public ModelPublisher(IModelRegistry registry)
+        : this(registry, TimeProvider.System, NullLogger<ModelPublisher>.Instance)
+    {
+    }
 
     /// <summary>Public key PEMs of other publishers of the same models whose signature on the existing list is accepted, besides the signing key's own.</summary>
     public IReadOnlyList<string> TrustedKeyPems { get; init; } = [];

@@ -29,12 +29,18 @@ public sealed class ModelPuller(
     ModelStore store,
     TrustPolicy trust,
     FileDownloader downloader,
-    TimeProvider? time = null,
-    ILogger<ModelPuller>? logger = null,
-    DistributionMetrics? metrics = null)
+    TimeProvider time,
+    ILogger<ModelPuller> logger,
+    DistributionMetrics metrics)
 {
-    private readonly TimeProvider _time = time ?? TimeProvider.System;
-    private readonly ILogger _logger = logger ?? NullLogger<ModelPuller>.Instance;
+    private readonly TimeProvider _time = time;
+    private readonly ILogger _logger = logger;
+
+    /// <summary>For a one-shot tool (the CLI, a test) with no host: the system clock, no logging, metrics nobody collects.</summary>
+    public ModelPuller(IModelRegistry registry, ModelStore store, TrustPolicy trust, FileDownloader downloader)
+        : this(registry, store, trust, downloader, TimeProvider.System, NullLogger<ModelPuller>.Instance, DistributionMetrics.Unrecorded)
+    {
+    }
 
     /// <exception cref="PackageVerificationException">Refused: signature, expiry, an older list than seen, downgrade, hashes, paths.</exception>
     /// <exception cref="DownloadException">A file could not be fetched completely.</exception>
@@ -46,12 +52,12 @@ public sealed class ModelPuller(
         {
             var result = await PullCoreAsync(request, validator, progress, ct).ConfigureAwait(false);
             var outcome = result.AlreadyActive ? "already-active" : result.Activation is { Activated: false } ? "refused" : "activated";
-            metrics?.Pulls.Add(1, new KeyValuePair<string, object?>("outcome", outcome));
+            metrics.Pulls.Add(1, new KeyValuePair<string, object?>("outcome", outcome));
             return result;
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
-            metrics?.Pulls.Add(1, new KeyValuePair<string, object?>("outcome", "failed"));
+            metrics.Pulls.Add(1, new KeyValuePair<string, object?>("outcome", "failed"));
             throw;
         }
     }

@@ -17,13 +17,21 @@ public sealed class ModelStore
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
 
-    public ModelStore(ModelStoreOptions options, TimeProvider? time = null, ILogger<ModelStore>? logger = null)
+    /// <summary>For a one-shot tool (the CLI, a test) with no host: the system clock, no logging.</summary>
+    public ModelStore(ModelStoreOptions options)
+        : this(options, TimeProvider.System, NullLogger<ModelStore>.Instance)
+    {
+    }
+
+    public ModelStore(ModelStoreOptions options, TimeProvider time, ILogger<ModelStore> logger)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentException.ThrowIfNullOrWhiteSpace(options.DataDirectory);
+        ArgumentNullException.ThrowIfNull(time);
+        ArgumentNullException.ThrowIfNull(logger);
         _options = options;
-        _time = time ?? TimeProvider.System;
-        _logger = logger ?? NullLogger<ModelStore>.Instance;
+        _time = time;
+        _logger = logger;
         Root = Path.GetFullPath(options.DataDirectory);
     }
 

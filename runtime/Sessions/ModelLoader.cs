@@ -32,17 +32,28 @@ public sealed class ModelLoader
     private readonly ISessionFactory _sessions;
     private readonly IGpuInfo _gpu;
 
-    public ModelLoader(ILogger<ModelLoader>? logger = null)
-        : this(ProviderChain.ForThisBuild(), OnnxSessionFactory.Instance, logger)
+    /// <summary>For a one-shot tool (the CLI, a test) with no host: no logging.</summary>
+    public ModelLoader()
+        : this(NullLogger<ModelLoader>.Instance)
     {
     }
 
-    internal ModelLoader(ProviderChain providers, ISessionFactory sessions, ILogger<ModelLoader>? logger = null, IGpuInfo? gpu = null)
+    public ModelLoader(ILogger<ModelLoader> logger)
+        : this(ProviderChain.ForThisBuild(), OnnxSessionFactory.Instance, logger, NativeGpuInfo.Instance)
+    {
+    }
+
+    internal ModelLoader(ProviderChain providers, ISessionFactory sessions)
+        : this(providers, sessions, NullLogger<ModelLoader>.Instance, NativeGpuInfo.Instance)
+    {
+    }
+
+    internal ModelLoader(ProviderChain providers, ISessionFactory sessions, ILogger<ModelLoader> logger, IGpuInfo gpu)
     {
         _providers = providers;
         _sessions = sessions;
-        _gpu = gpu ?? NativeGpuInfo.Instance;
-        _logger = (ILogger?)logger ?? NullLogger.Instance;
+        _gpu = gpu;
+        _logger = logger;
     }
 
     /// <summary>Null when the provider can start here: in this build, its libraries load and its device is visible; otherwise why not.</summary>

@@ -81,8 +81,8 @@ public sealed class CaptureFullDiskTests : IDisposable
         File.WriteAllBytes(Path.Combine(disk.Path, "filler"), new byte[(int)DiskBytes - (256 * 1024)]);
         var settings = new CaptureSettings { ChannelCapacity = 64, Store = kit.Options, Defaults = new CaptureOptions { SampleRate = 1 } };
         var channel = new CaptureChannel(Microsoft.Extensions.Options.Options.Create(settings));
-        var recorder = new CaptureRecorder(new FixedSettings(settings), channel, kit.Metrics, kit.Time);
-        var writer = new CaptureWriterService(channel, kit.Open(), Microsoft.Extensions.Options.Options.Create(settings), Microsoft.Extensions.Logging.Abstractions.NullLogger<CaptureWriterService>.Instance);
+        var recorder = new CaptureRecorder(new FixedSettings(settings), channel, kit.Metrics, kit.Time, NoDrift.Instance);
+        var writer = new CaptureWriterService(channel, kit.Open(), Microsoft.Extensions.Options.Options.Create(settings), Microsoft.Extensions.Logging.Abstractions.NullLogger<CaptureWriterService>.Instance, TimeProvider.System);
         var request = new EdgeMl.Runtime.Tensors.InferenceRequest([EdgeMl.Runtime.Tensors.InferenceTensor.Create("x", [1, 64], new float[64])]);
         var result = EdgeMl.Runtime.Tensors.InferenceResult.Success("m", 1, []);
 

@@ -19,7 +19,7 @@ public sealed class CaptureRecorderTests : IDisposable
     {
         _metrics = new CaptureMetrics(_meters);
         _channel = new CaptureChannel(Options.Create(_settings));
-        _recorder = new CaptureRecorder(new StaticMonitor(_settings), _channel, _metrics, new FakeTimeProvider(CaptureTestKit.Start));
+        _recorder = new CaptureRecorder(new StaticMonitor(_settings), _channel, _metrics, new FakeTimeProvider(CaptureTestKit.Start), NoDrift.Instance);
     }
 
     [Theory]

@@ -15,7 +15,7 @@ public sealed class CaptureWriterTests : IDisposable
         var settings = new CaptureSettings { Store = _kit.Options };
         settings.Store.MaxBatchSize = 2;
         var channel = new CaptureChannel(Options.Create(settings));
-        var writer = new CaptureWriterService(channel, _kit.Open(), Options.Create(settings), NullLogger<CaptureWriterService>.Instance);
+        var writer = new CaptureWriterService(channel, _kit.Open(), Options.Create(settings), NullLogger<CaptureWriterService>.Instance, TimeProvider.System);
         var commits = 0;
         writer.Committed = () => commits++;
         for (var i = 0; i < 5; i++)
@@ -33,7 +33,7 @@ public sealed class CaptureWriterTests : IDisposable
     {
         var settings = new CaptureSettings { Store = _kit.Options };
         var channel = new CaptureChannel(Options.Create(settings));
-        using var writer = new CaptureWriterService(channel, _kit.Open(), Options.Create(settings), NullLogger<CaptureWriterService>.Instance);
+        using var writer = new CaptureWriterService(channel, _kit.Open(), Options.Create(settings), NullLogger<CaptureWriterService>.Instance, TimeProvider.System);
         var stored = new TaskCompletionSource();
         writer.Committed = () =>
         {

@@ -1,4 +1,5 @@
 using EdgeMl.Agent.Drift;
+using EdgeMl.Agent.Events;
 using EdgeMl.Runtime.Packages;
 using EdgeMl.Runtime.Tensors;
 using EdgeMl.Testing;
@@ -22,7 +23,7 @@ public sealed class DriftEvaluationServiceTests : IDisposable
         var metrics = new DriftMetrics(_meters, registry);
         using var changes = new MetricCollector<long>(_meters, DriftMetrics.MeterName, "edgeml.drift.level_changes");
         using var psi = new MetricCollector<double>(_meters, DriftMetrics.MeterName, "edgeml.drift.psi");
-        using var service = new DriftEvaluationService(registry, metrics, Options.Create(_options), _time, NullLogger<DriftEvaluationService>.Instance);
+        using var service = new DriftEvaluationService(registry, metrics, Options.Create(_options), _time, NullLogger<DriftEvaluationService>.Instance, new AgentEventLog(_time));
         registry.Activate("m", 1, new DriftBaseline
         {
             Outputs = [new BaselineDistribution { Tensor = "p", Statistic = BaselineStatistic.Class, Counts = [1, 1] }],

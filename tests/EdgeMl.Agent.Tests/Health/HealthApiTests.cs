@@ -67,6 +67,22 @@ public sealed class HealthApiTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Versions_ServerMetadataHealthAndSupportBundle_OneAgentVersion()
+    {
+        using var server = await Get("/v2", Token);
+        using var health = await Get("/api/health", Token);
+        using var bundle = await Get("/api/support-bundle", Token);
+
+        var versions = new[]
+        {
+            JsonDocument.Parse(await server.Content.ReadAsStringAsync()).RootElement.GetProperty("version").GetString(),
+            JsonDocument.Parse(await health.Content.ReadAsStringAsync()).RootElement.GetProperty("version").GetString(),
+            JsonDocument.Parse(await bundle.Content.ReadAsStringAsync()).RootElement.GetProperty("versions").GetProperty("agent").GetString(),
+        };
+        Assert.All(versions, v => Assert.Equal(AgentVersion.Value, v));
+    }
+
+    [Fact]
     public async Task GetHealth_WithoutToken_401()
     {
         using var response = await Get("/api/health", null);

@@ -1,8 +1,12 @@
+using EdgeMl.Agent.Desired;
+using EdgeMl.Agent.Drift;
+using EdgeMl.Agent.EdgeHub;
 using EdgeMl.Agent.Events;
 using EdgeMl.Agent.Health;
 using EdgeMl.Agent.Methods;
 using EdgeMl.Agent.Hosting;
 using EdgeMl.Agent.Sync;
+using EdgeMl.CloudSync.Health;
 using EdgeMl.CloudSync.IoTHub;
 using EdgeMl.Runtime;
 using EdgeMl.Runtime.Providers;
@@ -11,6 +15,7 @@ using EdgeMl.Runtime.Sessions;
 using EdgeMl.Testing;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -21,7 +26,8 @@ namespace EdgeMl.Agent.Tests.Health;
 
 /// <summary>
 /// The health parts composed as the host composes them: the real engine, event log, sync status and
-/// <see cref="HealthServiceCollectionExtensions.AddHealthReporting"/>, plus whatever a test adds (a hub client, a publisher).
+/// <see cref="HealthServiceCollectionExtensions.AddHealthReporting"/>, plus whatever a test adds (a hub client, a publisher,
+/// a drift registry) with the contributors and sinks its feature registers.
 /// </summary>
 internal sealed class HealthTestKit : IAsyncDisposable
 {
@@ -62,7 +68,25 @@ internal sealed class HealthTestKit : IAsyncDisposable
         });
         services.AddSingleton<AgentEventLog>();
         services.AddSingleton<ModelSyncStatus>();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IHealthContributor, SyncHealthContributor>());
         configure?.Invoke(services);
+        // What the features' own Add… register beside the parts a test adds: their contributors and sinks.
+        services.TryAddSingleton<DesiredStateSource>();
+        if (services.Any(d => d.ServiceType == typeof(IIoTHubClient)))
+        {
+            services.AddHubHealth();
+        }
+
+        if (services.Any(d => d.ServiceType == typeof(IHealthPublisher)))
+        {
+            services.AddMqttHealthSink();
+        }
+
+        if (services.Any(d => d.ServiceType == typeof(DriftRegistry)))
+        {
+            services.TryAddEnumerable(ServiceDescriptor.Singleton<IHealthContributor, DriftHealthContributor>());
+        }
+
         services.AddHealthReporting();
         services.AddDirectMethods();
         var provider = services.BuildServiceProvider();

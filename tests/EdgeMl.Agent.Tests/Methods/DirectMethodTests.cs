@@ -1,6 +1,7 @@
 using System.Text;
 using System.Text.Json.Nodes;
 using EdgeMl.Agent.Desired;
+using EdgeMl.Agent.Drift;
 using EdgeMl.Agent.Hosting;
 using EdgeMl.Agent.Sync;
 using EdgeMl.Agent.Tests.Health;
@@ -44,6 +45,8 @@ public sealed class DirectMethodTests : IAsyncLifetime
             s.AddSingleton<DesiredStateSource>();
             s.AddSingleton<ModelSettingsFactory>();
             s.AddSingleton<ModelActivation>();
+            s.AddSingleton<DistributionMetrics>();
+            s.AddSingleton(sp => new DriftRegistry(Options.Create(new DriftOptions()), TimeProvider.System));
             s.AddSingleton<ModelSync>();
             s.AddSingleton<IModelControl>(sp => sp.GetRequiredService<ModelSync>());
         }, configuration: new Dictionary<string, string?>

@@ -1,10 +1,10 @@
 using System.Collections.Concurrent;
-using System.Runtime.CompilerServices;
 using System.Text.Json.Nodes;
 using EdgeMl.Agent.Desired;
 using EdgeMl.Agent.Health;
 using EdgeMl.Agent.Serving;
 using EdgeMl.Agent.Sync;
+using EdgeMl.Agent.Tests.EdgeHub;
 using EdgeMl.Agent.Tests.Sync;
 using EdgeMl.CloudSync.IoTHub;
 using EdgeMl.Testing;
@@ -53,7 +53,7 @@ public sealed class ServingReadinessTests : IDisposable
     [Fact]
     public async Task Server_HubConfiguredTwinNotArrived_NotReadyUntilTheTwinArrivesAndItsModelServes()
     {
-        await using var h = Harness(new SilentHub());
+        await using var h = Harness(FakeHub.Silent());
         var readiness = h.Services.GetRequiredService<ServingReadiness>();
         await h.StartAsync();
 
@@ -84,14 +84,14 @@ public sealed class ServingReadinessTests : IDisposable
     public async Task Server_PersistedStateAndSilentHub_ReadyOnceStartupDesiredTimeoutPasses()
     {
         _registry.Publish("cls", 1);
-        await using (var first = Harness(new SilentHub()))
+        await using (var first = Harness(FakeHub.Silent()))
         {
             await first.StartAsync();
             first.ApplyTwin(7, Models(("cls", 1)));
             await first.WaitForActiveAsync("cls", 1);
         }
 
-        await using var h = Harness(new SilentHub());
+        await using var h = Harness(FakeHub.Silent());
         var readiness = h.Services.GetRequiredService<ServingReadiness>();
         var changed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         readiness.Changed += (_, _) => changed.TrySetResult();
@@ -118,7 +118,7 @@ public sealed class ServingReadinessTests : IDisposable
     public async Task Server_NothingPersistedAndSilentHub_StaysNotReadyWithTheReasonAfterTheTimeout()
     {
         _registry.Publish("cls", 1);
-        await using var h = Harness(new SilentHub(), embeddedVersion: "1");
+        await using var h = Harness(FakeHub.Silent(), embeddedVersion: "1");
         var readiness = h.Services.GetRequiredService<ServingReadiness>();
         var changed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         readiness.Changed += (_, _) => changed.TrySetResult();
@@ -229,46 +229,4 @@ public sealed class ServingReadinessTests : IDisposable
     private static AgentHealth Health(SyncHarness h) => h.Services.GetRequiredService<HealthCollector>().Collect();
 
     private static Task WaitUntilAsync(Func<bool> condition) => Eventually.UntilAsync(condition, "the readiness change", SyncHarness.Guard);
-
-    /// <summary>A hub that is configured but never reached: the twin never arrives unless a test applies it.</summary>
-    private sealed class SilentHub : IIoTHubClient
-    {
-        public IoTHubConnectionState State => IoTHubConnectionState.Disconnected;
-
-        public IoTHubClientIdentity? Identity => null;
-
-        public long DroppedMessageCount => 0;
-
-        public event EventHandler<IoTHubConnectionStateChangedEventArgs>? ConnectionStateChanged
-        {
-            add { }
-            remove { }
-        }
-
-        public Task<TwinResult> GetTwinAsync(CancellationToken cancellationToken) =>
-            Task.FromResult(new TwinResult(IoTHubError.NotConnected, 0, "Not connected to the hub.", null));
-
-        public Task<ReportedPatchResult> UpdateReportedPropertiesAsync(JsonObject patch, CancellationToken cancellationToken) =>
-            Task.FromResult(new ReportedPatchResult(IoTHubError.NotConnected, 0, "Not connected to the hub.", null));
-
-        public async IAsyncEnumerable<DesiredPropertiesUpdate> ReadDesiredUpdatesAsync([EnumeratorCancellation] CancellationToken cancellationToken)
-        {
-            await Task.Delay(Timeout.Infinite, cancellationToken);
-            yield break;
-        }
-
-        public void SetMethodHandler(string methodName, DirectMethodHandler? handler)
-        {
-        }
-
-        public Task<IoTHubResult> SendEventAsync(IoTHubMessage message, CancellationToken cancellationToken) =>
-            Task.FromResult(IoTHubResult.Fail(IoTHubError.NotConnected, "Not connected to the hub."));
-
-        public Task<IoTHubResult> SendOutputAsync(string outputName, IoTHubMessage message, CancellationToken cancellationToken) =>
-            Task.FromResult(IoTHubResult.Fail(IoTHubError.NotConnected, "Not connected to the hub."));
-
-        public void SetInputHandler(string inputName, InputMessageHandler? handler)
-        {
-        }
-    }
 }

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging.Abstractions;
 using System.Security.Cryptography;
 using EdgeMl.CloudSync.Registries;
 using EdgeMl.Runtime.Packages;
@@ -37,7 +38,7 @@ public sealed class DistributionServicesTests : IDisposable
         var published = _h.Publish(_h.Package(1));
         var model = Path.Combine(published, PackageBuilder.ModelFileName);
         var size = new FileInfo(model).Length;
-        var downloader = new FileDownloader(new DownloadOptions { RetryDelay = TimeSpan.Zero }, metrics: metrics);
+        var downloader = new FileDownloader(new DownloadOptions { RetryDelay = TimeSpan.Zero }, TimeProvider.System, NullLogger<FileDownloader>.Instance, metrics);
         var registry = RegistryTarget.Create(_h.RegistryRoot);
 
         await downloader.DownloadAsync(registry, "cls/1/model.onnx", _h.Temp("ok.onnx"), size, Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(model))), null, CancellationToken.None);

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging.Abstractions;
 using System.Security.Cryptography;
 using EdgeMl.CloudSync.Registries;
 using EdgeMl.Testing;
@@ -83,6 +84,6 @@ public sealed class FileDownloaderTests : IDisposable
         var metrics = new DistributionMetrics(_meters);
         var collector = new MetricCollector<long>(metrics.DownloadedBytes);
         _collectors.Add(collector);
-        return (new FileDownloader(new DownloadOptions { RetryDelay = TimeSpan.Zero }, metrics: metrics), () => collector.GetMeasurementSnapshot().Sum(m => m.Value));
+        return (new FileDownloader(new DownloadOptions { RetryDelay = TimeSpan.Zero }, TimeProvider.System, NullLogger<FileDownloader>.Instance, metrics), () => collector.GetMeasurementSnapshot().Sum(m => m.Value));
     }
 }

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging.Abstractions;
 using System.Diagnostics;
 using System.Security.Cryptography;
 using EdgeMl.CloudSync.Registries;
@@ -106,7 +107,7 @@ public sealed class HttpRegistryTests(ITestOutputHelper output) : IAsyncLifetime
         var sha = Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(model)));
         _server.Faults = (_, path, _) => path == "cls/1/model.onnx" ? new ServerFault { HangAfter = 200_000 } : null;
         var time = new FakeTimeProvider();
-        var downloader = new FileDownloader(new DownloadOptions { MaxAttempts = 1, MinBytesPerSecond = 1024, StallWindow = TimeSpan.FromSeconds(10), RetryDelay = TimeSpan.Zero }, time);
+        var downloader = new FileDownloader(new DownloadOptions { MaxAttempts = 1, MinBytesPerSecond = 1024, StallWindow = TimeSpan.FromSeconds(10), RetryDelay = TimeSpan.Zero }, time, NullLogger<FileDownloader>.Instance, DistributionMetrics.Unrecorded);
         var target = _h.Temp("dl/model.onnx");
 
         var received = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging.Abstractions;
 using System.Text.Json.Nodes;
 using EdgeMl.CloudSync.Registries;
 using EdgeMl.Runtime.Packages;
@@ -73,7 +74,7 @@ public sealed class PublisherTrustTests : IDisposable
     public async Task PublishAndRenew_SameMillisecond_EachRaisesTheSequence()
     {
         var time = new FakeTimeProvider(new DateTimeOffset(2026, 11, 1, 8, 0, 0, TimeSpan.Zero));
-        var publisher = new ModelPublisher(RegistryTarget.Create(_h.RegistryRoot), time);
+        var publisher = new ModelPublisher(RegistryTarget.Create(_h.RegistryRoot), time, NullLogger<ModelPublisher>.Instance);
 
         var first = await publisher.PublishAsync(_h.Package(1), DistributionHarness.Key, TimeSpan.FromDays(1), null, CancellationToken.None);
         var second = await publisher.PublishAsync(_h.Package(2), DistributionHarness.Key, TimeSpan.FromDays(1), null, CancellationToken.None);

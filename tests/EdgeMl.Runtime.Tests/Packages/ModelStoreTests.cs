@@ -1,5 +1,6 @@
 using EdgeMl.Runtime.Packages;
 using EdgeMl.Testing.Distribution;
+using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
 
 namespace EdgeMl.Runtime.Tests.Packages;
@@ -21,7 +22,7 @@ public sealed class ModelStoreTests : IDisposable
     }
 
     private ModelStore NewStore(int keepExtra = 1, long free = long.MaxValue) =>
-        new(new ModelStoreOptions { DataDirectory = _temp.Sub("data"), KeepExtraVersions = keepExtra, FreeSpaceProbe = _ => free }, _time);
+        new(new ModelStoreOptions { DataDirectory = _temp.Sub("data"), KeepExtraVersions = keepExtra, FreeSpaceProbe = _ => free }, _time, NullLogger<ModelStore>.Instance);
 
     private ModelPackage Verified(long version)
     {

@@ -1,6 +1,7 @@
 using EdgeMl.Runtime.Providers;
 using EdgeMl.Runtime.Sessions;
 using EdgeMl.Testing;
+using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.ML.OnnxRuntime;
 
 namespace EdgeMl.Runtime.Tests.Providers;
@@ -67,7 +68,7 @@ public sealed class TensorRtCacheTests : IDisposable
     public async Task Load_TensorRtWithCacheRoot_PassesTheKeyedFoldersToOnnxRuntimeInChainOrder()
     {
         var appender = new RecordingAppender();
-        var loader = new ModelLoader(new ProviderChain(["TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider"], appender, FakeProbe.AllPresent), OnnxSessionFactory.Instance, gpu: new FakeGpu("8602", "Orin sm87"));
+        var loader = new ModelLoader(new ProviderChain(["TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider"], appender, FakeProbe.AllPresent), OnnxSessionFactory.Instance, NullLogger<ModelLoader>.Instance, new FakeGpu("8602", "Orin sm87"));
         var definition = Classifier.Definition(providers: Chain(
             new ExecutionProviderOptions { Name = "tensorrt", CacheRoot = _root, Int8 = true, MaxWorkspaceBytes = 2L << 30, Settings = { ["trt_int8_calibration_table_name"] = "calib.flatbuffers" } },
             new ExecutionProviderOptions { Name = "cuda", DeviceId = 0 },

@@ -1,4 +1,4 @@
-using System.Text;
+using static EdgeMl.Testing.Distribution.ProtobufWriter;
 
 namespace EdgeMl.Testing.Distribution;
 
@@ -89,23 +89,4 @@ public static class OnnxFiles
     // TensorProto: name, external_data { location }, data_location EXTERNAL.
     private static byte[] ExternalTensor(string location) =>
         [.. Text(8, "stolen"), .. Field(13, [.. Text(1, "location"), .. Text(2, location)]), .. VarintField(14, 1)];
-
-    private static byte[] Field(int number, byte[] body) => [.. Varint((ulong)((number << 3) | 2)), .. Varint((ulong)body.Length), .. body];
-
-    private static byte[] VarintField(int number, ulong value) => [.. Varint((ulong)(number << 3)), .. Varint(value)];
-
-    private static byte[] Text(int number, string text) => Field(number, Encoding.UTF8.GetBytes(text));
-
-    private static byte[] Varint(ulong v)
-    {
-        var bytes = new List<byte>();
-        do
-        {
-            var b = (byte)(v & 0x7f);
-            v >>= 7;
-            bytes.Add(v == 0 ? b : (byte)(b | 0x80));
-        }
-        while (v != 0);
-        return [.. bytes];
-    }
 }

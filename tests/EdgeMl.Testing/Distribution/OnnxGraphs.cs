@@ -1,5 +1,5 @@
 using System.Runtime.InteropServices;
-using System.Text;
+using static EdgeMl.Testing.Distribution.ProtobufWriter;
 
 namespace EdgeMl.Testing.Distribution;
 
@@ -86,24 +86,5 @@ public static class OnnxGraphs
         byte[] dims = [.. shape.SelectMany((d, i) => Field(1, d < 0 ? Text(2, $"{name}_{i}") : VarintField(1, (ulong)d)))];
         byte[] tensor = [.. VarintField(1, (ulong)type), .. Field(2, dims)];
         return [.. Text(1, name), .. Field(2, Field(1, tensor))];
-    }
-
-    private static byte[] Field(int number, byte[] body) => [.. Varint((ulong)((number << 3) | 2)), .. Varint((ulong)body.Length), .. body];
-
-    private static byte[] VarintField(int number, ulong value) => [.. Varint((ulong)(number << 3)), .. Varint(value)];
-
-    private static byte[] Text(int number, string text) => Field(number, Encoding.UTF8.GetBytes(text));
-
-    private static byte[] Varint(ulong v)
-    {
-        var bytes = new List<byte>();
-        do
-        {
-            var b = (byte)(v & 0x7f);
-            v >>= 7;
-            bytes.Add(v == 0 ? b : (byte)(b | 0x80));
-        }
-        while (v != 0);
-        return [.. bytes];
     }
 }

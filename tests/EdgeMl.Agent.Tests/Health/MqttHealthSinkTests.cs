@@ -15,7 +15,7 @@ namespace EdgeMl.Agent.Tests.Health;
 
 /// <summary>Health and events through the real publisher to a real Mosquitto with TLS and a password.</summary>
 [Trait(TestCategory.Key, TestCategory.Server)]
-public sealed class MqttHealthReporterTests : IAsyncLifetime
+public sealed class MqttHealthSinkTests : IAsyncLifetime
 {
     private MosquittoBroker _broker = null!;
     private MqttHealthPublisher _publisher = null!;

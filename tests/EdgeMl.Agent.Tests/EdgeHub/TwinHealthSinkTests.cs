@@ -2,6 +2,7 @@ using System.Text.Json.Nodes;
 using EdgeMl.Agent.Desired;
 using EdgeMl.Agent.Events;
 using EdgeMl.Agent.Sync;
+using EdgeMl.Agent.Tests.Health;
 using EdgeMl.CloudSync.IoTHub;
 using EdgeMl.IoTHubSimulator;
 using EdgeMl.Testing;
@@ -9,11 +10,11 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
 using Sim = EdgeMl.IoTHubSimulator.IoTHubSimulator;
 
-namespace EdgeMl.Agent.Tests.Health;
+namespace EdgeMl.Agent.Tests.EdgeHub;
 
 /// <summary>Twin and telemetry reporting against the IoT Hub simulator over TLS, on a fake clock.</summary>
 [Trait(TestCategory.Key, TestCategory.Server)]
-public sealed class TwinHealthReporterTests : IAsyncLifetime
+public sealed class TwinHealthSinkTests : IAsyncLifetime
 {
     private readonly FakeTimeProvider _time = new(DateTimeOffset.UtcNow);
     private readonly Sim _sim = new();

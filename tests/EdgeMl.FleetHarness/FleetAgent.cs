@@ -31,6 +31,9 @@ internal sealed class FleetAgent : IAsyncDisposable
 
     public bool HasExited => _process.HasExited;
 
+    /// <summary>Exit code 6: a port it was given was taken before it could bind it (the agent's documented code).</summary>
+    public bool LostAPort => _process.HasExited && _process.ExitCode == 6;
+
     /// <summary>The last lines the agent wrote, for a failure message.</summary>
     public string Tail
     {

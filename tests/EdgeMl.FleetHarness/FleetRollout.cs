@@ -141,13 +141,31 @@ internal sealed class FleetRollout(FleetOptions options, TextWriter progress)
             await slots.WaitAsync(cancellationToken);
             try
             {
-                var agent = FleetAgent.Start(identity, hub.ConnectionString(identity), Path.Combine(work, "data", identity.DeviceId), trustedKey, hubCa, options.AgentSettings);
-                lock (_agents)
+                for (var attempt = 1; ; attempt++)
                 {
-                    _agents.Add(agent);
-                }
+                    var agent = FleetAgent.Start(identity, hub.ConnectionString(identity), Path.Combine(work, "data", identity.DeviceId), trustedKey, hubCa, options.AgentSettings);
+                    lock (_agents)
+                    {
+                        _agents.Add(agent);
+                    }
 
-                await agent.WaitUntilReadyAsync(options.PhaseTimeout, cancellationToken);
+                    try
+                    {
+                        await agent.WaitUntilReadyAsync(options.PhaseTimeout, cancellationToken);
+                        break;
+                    }
+                    catch (InvalidOperationException) when (agent.LostAPort && attempt < 3)
+                    {
+                        // A probed free port went to someone else first (often an outgoing connection of another
+                        // agent: the same ephemeral range); a fresh set of ports is the fix.
+                        lock (_agents)
+                        {
+                            _agents.Remove(agent);
+                        }
+
+                        await agent.DisposeAsync();
+                    }
+                }
                 var count = Interlocked.Increment(ref ready);
                 if (count % 10 == 0 || count == identities.Count)
                 {

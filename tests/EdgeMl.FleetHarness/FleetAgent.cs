@@ -12,7 +12,9 @@ internal sealed class FleetAgent : IAsyncDisposable
 {
     private const int KeptLines = 200;
     private readonly Process _process;
+    private const string RetryMarker = "IoT Hub connection attempt failed; retrying in ";
     private readonly Queue<string> _tail = new();
+    private readonly List<DateTimeOffset> _plannedAttempts = [];
 
     private FleetAgent(Process process, SimulatedIdentity identity, int httpPort)
     {
@@ -42,6 +44,21 @@ internal sealed class FleetAgent : IAsyncDisposable
             lock (_tail)
             {
                 return string.Join('\n', _tail);
+            }
+        }
+    }
+
+    /// <summary>
+    /// When the agent's back-off planned its next connection attempts, read from its log ("retrying in …" after a
+    /// failed attempt, stamped by the console logger): the jitter as the agent drew it, apart from how fast the hub answers.
+    /// </summary>
+    public IReadOnlyList<DateTimeOffset> PlannedAttempts
+    {
+        get
+        {
+            lock (_plannedAttempts)
+            {
+                return [.. _plannedAttempts];
             }
         }
     }
@@ -155,6 +172,19 @@ internal sealed class FleetAgent : IAsyncDisposable
         if (line is null)
         {
             return;
+        }
+
+        var marker = line.IndexOf(RetryMarker, StringComparison.Ordinal);
+        var space = line.IndexOf(' ', StringComparison.Ordinal);
+        if (marker > 0 && space > 0
+            && DateTimeOffset.TryParse(line.AsSpan(0, space), CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var at)
+            && line.IndexOf(": ", marker, StringComparison.Ordinal) is var end and > 0
+            && TimeSpan.TryParse(line.AsSpan(marker + RetryMarker.Length, end - marker - RetryMarker.Length), CultureInfo.InvariantCulture, out var delay))
+        {
+            lock (_plannedAttempts)
+            {
+                _plannedAttempts.Add(at + delay);
+            }
         }
 
         lock (_tail)

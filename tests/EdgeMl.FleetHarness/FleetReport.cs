@@ -16,6 +16,7 @@ internal sealed record FleetReport(
     long AnsweredByV2,
     TimeSpan HubDowntime,
     IReadOnlyList<TimeSpan> Reconnects,
+    IReadOnlyList<TimeSpan> PlannedAttempts,
     TrafficSnapshot AfterRestart,
     TrafficSnapshot DuringRollout,
     TrafficSnapshot Steady,
@@ -60,15 +61,18 @@ internal sealed record FleetReport(
         }
 
         s.AppendLine();
-        s.AppendLine(c, $"Load during the rollout ({RolloutTime.TotalSeconds:F0} s): {Requests} inference requests across the fleet, **{FailedRequests.Count} failed**; answered by v1 {AnsweredByV1}, by v2 {AnsweredByV2}.");
+        s.AppendLine(c, $"Load across the rollout ({RolloutTime.TotalSeconds:F0} s from the first patch to the last `ac 200`; the callers ran from before, until every agent had answered with v1, to after, until every agent had answered with v2): {Requests} inference requests, **{FailedRequests.Count} failed**; answered by v1 {AnsweredByV1}, by v2 {AnsweredByV2}.");
         s.AppendLine();
         s.AppendLine(c, $"Hub restart ({HubDowntime.TotalSeconds:F0} s down): every agent back after p50 {Seconds(Percentile(Reconnects, 0.5))}, p95 {Seconds(Percentile(Reconnects, 0.95))}, max {Seconds(Percentile(Reconnects, 1))}; the busiest second took {PeakReconnectShare:P0} of the fleet.");
         s.AppendLine();
-        s.AppendLine("| reconnected after the hub was back | agents |");
-        s.AppendLine("| --- | --- |");
-        foreach (var (from, to, count) in Histogram(Reconnects))
+        s.AppendLine("| after the hub was back | agents whose connection the hub accepted | agents whose back-off planned its first attempt (from their logs) |");
+        s.AppendLine("| --- | --- | --- |");
+        var all = Reconnects.Concat(PlannedAttempts).ToList();
+        foreach (var (from, to) in Buckets(all))
         {
-            s.AppendLine(c, $"| {from:F1}–{to:F1} s | {count} {new string('#', count)} |");
+            var accepted = Reconnects.Count(v => v.TotalSeconds >= from && v.TotalSeconds < to);
+            var planned = PlannedAttempts.Count(v => v.TotalSeconds >= from && v.TotalSeconds < to);
+            s.AppendLine(c, $"| {from:F1}–{to:F1} s | {accepted} {new string('#', accepted)} | {planned} {new string('#', planned)} |");
         }
 
         s.AppendLine();
@@ -94,7 +98,7 @@ internal sealed record FleetReport(
     private static double Median(IReadOnlyList<long> values) => values.Count == 0 ? 0 : values.Order().ElementAt(values.Count / 2);
 
     /// <summary>About ten equal buckets over the spread (none narrower than 0.5 s).</summary>
-    private static IEnumerable<(double From, double To, int Count)> Histogram(IReadOnlyList<TimeSpan> values)
+    private static IEnumerable<(double From, double To)> Buckets(List<TimeSpan> values)
     {
         if (values.Count == 0)
         {
@@ -105,8 +109,7 @@ internal sealed record FleetReport(
         var width = Math.Max(0.5, Math.Ceiling(max / 10 * 2) / 2);
         for (var from = 0.0; from <= max; from += width)
         {
-            var to = from + width;
-            yield return (from, to, values.Count(v => v.TotalSeconds >= from && v.TotalSeconds < to));
+            yield return (from, from + width);
         }
     }
 }

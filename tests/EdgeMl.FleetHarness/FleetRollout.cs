@@ -50,6 +50,8 @@ internal sealed class FleetRollout(FleetOptions options, TextWriter progress)
             var load = new LoadGenerator(_agents);
             using var stopLoad = new CancellationTokenSource();
             var callers = load.RunAsync(options.LoadCallers, stopLoad.Token);
+            // Every agent is serving the callers before the rollout starts, and serves them with v2 before the load stops.
+            await WaitForLoadAsync(load, "1", callers, cancellationToken);
             var before = Traffic(hub);
             var rolloutStarted = _clock.Elapsed;
             var canary = await StageAsync(hub, hub.WhereTag("ring", "canary"), registry, "stage 1: ring=canary", cancellationToken);
@@ -57,6 +59,7 @@ internal sealed class FleetRollout(FleetOptions options, TextWriter progress)
             var rest = identities.Where(i => i.Twin.Desired["models"]?[Model]?["version"]?.GetValue<long>() != 2).ToList();
             var everyone = await StageAsync(hub, rest, registry, "stage 2: every device", cancellationToken);
             var rolloutTime = _clock.Elapsed - rolloutStarted;
+            await WaitForLoadAsync(load, "2", callers, cancellationToken);
             await stopLoad.CancelAsync();
             await callers;
             var duringRollout = Traffic(hub) - before;
@@ -69,6 +72,8 @@ internal sealed class FleetRollout(FleetOptions options, TextWriter progress)
             var hubBack = DateTimeOffset.UtcNow;
             await hub.StartAsync();
             var reconnects = await WaitForReconnectsAsync(hub, identities, hubBack, cancellationToken);
+            // Each agent's first attempt its back-off planned for after the hub was back.
+            var planned = _agents.Select(a => a.PlannedAttempts.Where(p => p >= hubBack).Select(p => p - hubBack).DefaultIfEmpty(TimeSpan.Zero).Min()).Order().ToList();
             // Let the acknowledgements and health every agent sends again after a reconnect land before counting them.
             await Task.Delay(TimeSpan.FromSeconds(5), cancellationToken);
             var afterRestart = Traffic(hub) - beforeRestart;
@@ -81,7 +86,7 @@ internal sealed class FleetRollout(FleetOptions options, TextWriter progress)
 
             return new FleetReport(
                 options.Agents, canary, everyone, rolloutTime, load.Requests, load.Failures, load.AnsweredByV1, load.AnsweredByV2,
-                options.HubDowntime, reconnects, afterRestart, duringRollout, steady, options.SteadyWindow, startup, memory);
+                options.HubDowntime, reconnects, planned, afterRestart, duringRollout, steady, options.SteadyWindow, startup, memory);
         }
         finally
         {
@@ -229,6 +234,21 @@ internal sealed class FleetRollout(FleetOptions options, TextWriter progress)
 
         progress.WriteLine($"{name}: converged ({converged.Values.Max():mm\\:ss\\.f} for the last)");
         return [.. converged.Values.Order()];
+    }
+
+    private async Task WaitForLoadAsync(LoadGenerator load, string version, Task callers, CancellationToken cancellationToken)
+    {
+        var deadline = _clock.Elapsed + options.PhaseTimeout;
+        while (!load.EveryAgentAnswered(version))
+        {
+            if (callers.IsCompleted || _clock.Elapsed > deadline)
+            {
+                await callers;
+                throw new TimeoutException($"not every agent answered the callers with v{version} ({load.Requests} requests, {load.Failures.Count} failed)");
+            }
+
+            await Task.Delay(100, cancellationToken);
+        }
     }
 
     private static bool Acknowledged(SimulatedIdentity identity)

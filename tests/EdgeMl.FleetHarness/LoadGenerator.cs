@@ -17,6 +17,8 @@ internal sealed class LoadGenerator
     private readonly byte[] _body;
     private readonly int _headerLength;
     private readonly List<string> _failures = [];
+    private readonly HashSet<string> _answeredByV1 = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _answeredByV2 = new(StringComparer.Ordinal);
     private long _requests;
     private long _sent;
     private long _byV1;
@@ -48,6 +50,16 @@ internal sealed class LoadGenerator
     public long AnsweredByV1 => Interlocked.Read(ref _byV1);
 
     public long AnsweredByV2 => Interlocked.Read(ref _byV2);
+
+    /// <summary>Every agent has answered at least once with <paramref name="version"/>: the load covered the whole fleet.</summary>
+    public bool EveryAgentAnswered(string version)
+    {
+        var set = version == "2" ? _answeredByV2 : _answeredByV1;
+        lock (set)
+        {
+            return set.Count == _agents.Count;
+        }
+    }
 
     public IReadOnlyList<string> Failures
     {
@@ -86,6 +98,11 @@ internal sealed class LoadGenerator
                 var length = int.Parse(response.Headers.GetValues("Inference-Header-Content-Length").Single(), CultureInfo.InvariantCulture);
                 var version = JsonNode.Parse(bytes.AsSpan(0, length))!["model_version"]!.GetValue<string>();
                 Interlocked.Increment(ref version == "2" ? ref _byV2 : ref _byV1);
+                var answered = version == "2" ? _answeredByV2 : _answeredByV1;
+                lock (answered)
+                {
+                    answered.Add(agent.Identity.Key);
+                }
             }
             catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
             {

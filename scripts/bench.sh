@@ -2,7 +2,7 @@
 # Runs the benchmarks (bare ONNX Runtime against the engine, in one run). Arguments go to BenchmarkDotNet,
 # e.g. scripts/bench.sh --filter '*EngineBenchmarks*'. Results land in BenchmarkDotNet.Artifacts/results.
 # latency-remote [rounds] measures a published `edgeml run` from a client process, startup compares its start-up and
-# memory with a baseline publish (docs/benchmarks.md).
+# memory with a baseline publish, fleet [N] rolls a version out across N real agents (docs/benchmarks.md).
 # --flavour gpu|system first builds on that ONNX Runtime flavour (default cpu), e.g. the engine on the gpu flavour's
 # CPU provider: scripts/bench.sh --flavour gpu --filter '*EngineBenchmarks*'.
 set -euo pipefail
@@ -15,6 +15,14 @@ if [[ ${1:-} == --flavour ]]; then
   shift 2
 fi
 args=("$@")
+# fleet [N] [--canary 0.1] [--load-callers 2] [--hub-down 5] [--steady 360]: N real `edgeml run` agents (default 50)
+# against the IoT Hub simulator; v1 and v2 published with the CLI, v2 rolled out to the twins tagged ring=canary and
+# then to all under load, the hub restarted, hub traffic per device counted (tests/EdgeMl.FleetHarness). The figures
+# print as markdown and land in artifacts/fleet/fleet-N.md; exit 1 if any request failed.
+if [[ ${1:-} == fleet ]]; then
+  shift
+  exec dotnet run -c Release -p:OnnxRuntimeFlavor="$flavour" --project tests/EdgeMl.FleetHarness -- "$@"
+fi
 # latency-remote [rounds] [--starts N]: publishes the agent as the module image does (into artifacts/bench/edgeml)
 # and measures it from a client in a separate process (tests/EdgeMl.Benchmarks/RemoteLatencyHarness.cs).
 if [[ ${1:-} == latency-remote ]]; then

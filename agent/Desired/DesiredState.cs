@@ -17,11 +17,15 @@ internal sealed record DesiredState
 
     public IReadOnlyDictionary<string, DesiredModel> Models { get; init; } = new Dictionary<string, DesiredModel>(StringComparer.Ordinal);
 
-    /// <summary>At most one reported-properties patch per interval.</summary>
-    public TimeSpan HealthReportInterval { get; init; } = TimeSpan.FromSeconds(10);
+    /// <summary>
+    /// At most one health patch of reported properties per interval (a change after a quiet interval goes at once).
+    /// Sized so 10,000 devices stay within one S1 unit's twin-update throttle even when every health flaps
+    /// (docs/benchmarks.md, "Fleet rollout").
+    /// </summary>
+    public TimeSpan HealthReportInterval { get; init; } = TimeSpan.FromMinutes(5);
 
-    /// <summary>How often health telemetry goes to IoT Hub.</summary>
-    public TimeSpan TelemetryInterval { get; init; } = TimeSpan.FromSeconds(60);
+    /// <summary>How often health telemetry goes to IoT Hub; sized like <see cref="HealthReportInterval"/>, against the device-to-cloud throttle.</summary>
+    public TimeSpan TelemetryInterval { get; init; } = TimeSpan.FromMinutes(5);
 
     /// <summary>How often a registry is asked for a newer version of models that follow <c>latest</c>.</summary>
     public TimeSpan PollInterval { get; init; } = TimeSpan.FromMinutes(5);

@@ -48,7 +48,8 @@ internal sealed partial class IoTHubClient : BackgroundService, IIoTHubClient
         _logger = logger ?? throw new ArgumentNullException(nameof(logger));
         _metrics = new IoTHubMetrics(meterFactory);
         _environment = environment;
-        _backoff = new BackOff(_options.ReconnectMinDelay, _options.ReconnectMaxDelay, random: random);
+        // Full jitter: a fleet that lost the same hub comes back spread over the window, not in step (docs/benchmarks.md).
+        _backoff = BackOff.Full(_options.ReconnectMinDelay, _options.ReconnectMaxDelay, random);
         _authBackoff = new BackOff(_options.AuthenticationFailureMinDelay, _options.AuthenticationFailureMaxDelay, random: random);
         _telemetry = CreateTelemetryQueue(_options.TelemetryQueueCapacity);
         _inputs = Channel.CreateBounded<IoTHubMessage>(new BoundedChannelOptions(_options.InputQueueCapacity) { SingleReader = true });

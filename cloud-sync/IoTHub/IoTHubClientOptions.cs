@@ -55,7 +55,7 @@ public sealed class IoTHubClientOptions
     public TimeSpan ReconnectMinDelay { get; set; } = TimeSpan.FromMilliseconds(100);
 
     [Range(typeof(TimeSpan), "00:00:01", "01:00:00")]
-    public TimeSpan ReconnectMaxDelay { get; set; } = TimeSpan.FromSeconds(10);
+    public TimeSpan ReconnectMaxDelay { get; set; } = TimeSpan.FromMinutes(2);
 
     /// <summary>Floor on the delay after the hub refused our credentials, so a wrong key does not hammer it.</summary>
     [Range(typeof(TimeSpan), "00:00:01", "01:00:00")]

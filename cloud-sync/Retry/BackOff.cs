@@ -11,10 +11,16 @@ public sealed class BackOff
     private readonly TimeSpan _max;
     private readonly double _jitter;
     private readonly Func<double> _random;
+    private readonly bool _full;
 
     /// <param name="jitter">The spread as a fraction of the delay: 0.2 waits between 0.8 and 1.2 of it; 0 is exact.</param>
     /// <param name="random">A uniform draw in [0, 1); replaceable for tests.</param>
     public BackOff(TimeSpan min, TimeSpan max, double jitter = 0.2, Func<double>? random = null)
+        : this(min, max, jitter, random, full: false)
+    {
+    }
+
+    private BackOff(TimeSpan min, TimeSpan max, double jitter, Func<double>? random, bool full)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(min, TimeSpan.Zero);
         ArgumentOutOfRangeException.ThrowIfLessThan(max, min);
@@ -24,7 +30,15 @@ public sealed class BackOff
         _max = max;
         _jitter = jitter;
         _random = random ?? Random.Shared.NextDouble;
+        _full = full;
     }
+
+    /// <summary>
+    /// "Full jitter": each wait is drawn uniformly between the minimum and the doubling ceiling (itself capped at the
+    /// maximum). Clients that lost the same server at the same moment do not retry in step, the cap included; for
+    /// IoT Hub reconnects, where the hub's new-connection throttle is per hub, not per device.
+    /// </summary>
+    public static BackOff Full(TimeSpan min, TimeSpan max, Func<double>? random = null) => new(min, max, 0, random, full: true);
 
     /// <summary>The wait after <paramref name="failures"/> failures in a row.</summary>
     public TimeSpan Delay(int failures)
@@ -32,6 +46,12 @@ public sealed class BackOff
         if (failures <= 0)
         {
             return TimeSpan.Zero;
+        }
+
+        if (_full)
+        {
+            var ceiling = Math.Min(_min.TotalMilliseconds * Math.Pow(2, Math.Min(failures - 1, 30)), _max.TotalMilliseconds);
+            return TimeSpan.FromMilliseconds(_min.TotalMilliseconds + ((ceiling - _min.TotalMilliseconds) * _random()));
         }
 
         var spread = _jitter == 0 ? 1.0 : 1.0 - _jitter + (2 * _jitter * _random());

@@ -56,6 +56,13 @@ public sealed partial class IoTHubSimulator
         return version;
     }
 
+    /// <summary>
+    /// The identities whose twin tag <paramref name="tag"/> equals <paramref name="value"/>: the target condition
+    /// <c>tags.{tag}='{value}'</c> of an automatic device or module configuration.
+    /// </summary>
+    public IReadOnlyList<SimulatedIdentity> WhereTag(string tag, string value) =>
+        [.. _identities.Values.Where(i => i.Twin.Tags[tag] is JsonValue v && v.TryGetValue<string>(out var s) && s == value).OrderBy(i => i.Key, StringComparer.Ordinal)];
+
     /// <summary>Pushes raw bytes on the desired topic (no twin change): for malformed-patch tests.</summary>
     public Task PushRawDesiredAsync(SimulatedIdentity identity, long version, byte[] body) =>
         DeliverAsync(identity, $"$iothub/twin/PATCH/properties/desired/?$version={version}", body, MqttQualityOfServiceLevel.AtMostOnce);
@@ -170,6 +177,7 @@ public sealed partial class IoTHubSimulator
 
         var system = all.Where(p => p.Key.StartsWith("$.", StringComparison.Ordinal)).ToDictionary(p => p.Key, p => p.Value);
         var app = all.Where(p => !p.Key.StartsWith("$.", StringComparison.Ordinal)).ToDictionary(p => p.Key, p => p.Value);
+        identity.Traffic.CountDeviceToCloud();
         lock (_messages)
         {
             _messages.Add(new CapturedMessage(identity.Key, topic, body, system, app, qos));

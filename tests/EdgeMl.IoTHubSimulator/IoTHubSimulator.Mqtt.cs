@@ -129,6 +129,8 @@ public sealed partial class IoTHubSimulator
             }
 
             identity.Connections++;
+            identity.Traffic.CountConnection();
+            identity.LastConnectedAt = Time.GetUtcNow();
             identity.IsConnected = true;
             identity.ExpiryTimer?.Dispose();
             identity.ExpiryTimer = null;

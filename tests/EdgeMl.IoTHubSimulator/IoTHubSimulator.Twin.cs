@@ -35,6 +35,7 @@ public sealed partial class IoTHubSimulator
         if (path == "$iothub/twin/GET/")
         {
             // The GET body is ignored (Node sends " ").
+            identity.Traffic.CountTwinGet();
             var doc = identity.Twin.ToProperties(_options.IncludeMetadataInTwinGet);
             await DeliverAsync(identity, $"$iothub/twin/res/200/?$rid={rid}", Encoding.UTF8.GetBytes(doc.ToJsonString()), MqttQualityOfServiceLevel.AtMostOnce);
         }
@@ -68,6 +69,7 @@ public sealed partial class IoTHubSimulator
                 return;
             }
 
+            identity.Traffic.CountReportedPatch();
             var version = identity.Twin.PatchReported(patch, Time.GetUtcNow());
             var suffix = EdgeHubMode ? "" : $"&$version={version}";
             await DeliverAsync(identity, $"$iothub/twin/res/204/?$rid={rid}{suffix}", ReadOnlyMemory<byte>.Empty, MqttQualityOfServiceLevel.AtMostOnce);

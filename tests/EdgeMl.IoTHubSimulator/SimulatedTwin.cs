@@ -10,6 +10,7 @@ public sealed class SimulatedTwin
     private JsonObject _reported = [];
     private JsonObject _desiredMetadata = [];
     private JsonObject _reportedMetadata = [];
+    private JsonObject _tags = [];
 
     public long DesiredVersion { get; private set; } = 1;
 
@@ -34,6 +35,27 @@ public sealed class SimulatedTwin
             {
                 return (JsonObject)_reported.DeepClone();
             }
+        }
+    }
+
+    /// <summary>The twin's tags: set by the back end only, never sent to the device; automatic configurations target them.</summary>
+    public JsonObject Tags
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return (JsonObject)_tags.DeepClone();
+            }
+        }
+    }
+
+    public void PatchTags(JsonObject patch)
+    {
+        ArgumentNullException.ThrowIfNull(patch);
+        lock (_lock)
+        {
+            Merge(_tags, [], patch, DateTimeOffset.MinValue);
         }
     }
 
@@ -148,6 +170,12 @@ public sealed class SimulatedIdentity
     /// <summary>Connections the hub closed because their SAS token expired.</summary>
     public int ExpiredDrops { get; internal set; }
 
+    /// <summary>When the last connection was accepted.</summary>
+    public DateTimeOffset? LastConnectedAt { get; internal set; }
+
+    /// <summary>What the identity sent the hub: what IoT Hub meters and throttles.</summary>
+    public IdentityTraffic Traffic { get; } = new();
+
     internal ITimer? ExpiryTimer { get; set; }
 
     internal HashSet<string> Subscriptions { get; } = new(StringComparer.Ordinal);
@@ -162,4 +190,40 @@ public sealed class SimulatedIdentity
             }
         }
     }
+}
+
+/// <summary>
+/// Operations an identity sent, as IoT Hub meters them: reported-property patches (the twin-update throttle),
+/// twin GETs (the twin-read throttle), device-to-cloud messages (the device-to-cloud throttle) and connections.
+/// </summary>
+public sealed class IdentityTraffic
+{
+    private int _reportedPatches;
+    private int _twinGets;
+    private int _deviceToCloud;
+    private int _connections;
+
+    public int ReportedPatches => Volatile.Read(ref _reportedPatches);
+
+    public int TwinGets => Volatile.Read(ref _twinGets);
+
+    public int DeviceToCloudMessages => Volatile.Read(ref _deviceToCloud);
+
+    public int Connections => Volatile.Read(ref _connections);
+
+    public TrafficSnapshot Snapshot() => new(ReportedPatches, TwinGets, DeviceToCloudMessages, Connections);
+
+    internal void CountReportedPatch() => Interlocked.Increment(ref _reportedPatches);
+
+    internal void CountTwinGet() => Interlocked.Increment(ref _twinGets);
+
+    internal void CountDeviceToCloud() => Interlocked.Increment(ref _deviceToCloud);
+
+    internal void CountConnection() => Interlocked.Increment(ref _connections);
+}
+
+public readonly record struct TrafficSnapshot(int ReportedPatches, int TwinGets, int DeviceToCloudMessages, int Connections)
+{
+    public static TrafficSnapshot operator -(TrafficSnapshot a, TrafficSnapshot b) =>
+        new(a.ReportedPatches - b.ReportedPatches, a.TwinGets - b.TwinGets, a.DeviceToCloudMessages - b.DeviceToCloudMessages, a.Connections - b.Connections);
 }

@@ -41,7 +41,7 @@ public static class SimulatorHost
 
     /// <summary>
     /// POST /devices/{d}[/modules/{m}] → connection string · GET /twins/{d}[/{m}] · PATCH /twins/{d}[/{m}]/desired ·
-    /// POST /methods/{d}[/{m}]/{name}?timeout=30 · GET /messages · GET /ca.pem.
+    /// PATCH /twins/{d}/{m}/tags · POST /methods/{d}[/{m}]/{name}?timeout=30 · GET /messages · GET /traffic · GET /ca.pem.
     /// </summary>
     public static void MapAdminApi(WebApplication app, IoTHubSimulator simulator)
     {
@@ -71,6 +71,36 @@ public static class SimulatorHost
             ["system"] = new JsonObject(m.SystemProperties.Select(p => KeyValuePair.Create(p.Key, (JsonNode?)p.Value))),
             ["properties"] = new JsonObject(m.ApplicationProperties.Select(p => KeyValuePair.Create(p.Key, (JsonNode?)p.Value))),
         }).ToArray())));
+
+        app.MapMethods("/twins/{deviceId}/{moduleId}/tags", ["PATCH"], async (string deviceId, string moduleId, HttpRequest request) =>
+        {
+            if (Find(deviceId, moduleId) is not { } id)
+            {
+                return Results.NotFound();
+            }
+
+            if (await JsonNode.ParseAsync(request.Body) is not JsonObject patch)
+            {
+                return Results.BadRequest("expected a JSON object");
+            }
+
+            id.Twin.PatchTags(patch);
+            return Results.Json(id.Twin.Tags);
+        });
+
+        // What each identity sent, as IoT Hub meters it (reported patches, twin GETs, device-to-cloud messages, connections).
+        app.MapGet("/traffic", () => Results.Json(new JsonObject(simulator.Identities.OrderBy(i => i.Key, StringComparer.Ordinal).Select(i =>
+        {
+            var t = i.Traffic.Snapshot();
+            return KeyValuePair.Create(i.Key, (JsonNode?)new JsonObject
+            {
+                ["reportedPatches"] = t.ReportedPatches,
+                ["twinGets"] = t.TwinGets,
+                ["deviceToCloudMessages"] = t.DeviceToCloudMessages,
+                ["connections"] = t.Connections,
+                ["lastConnectedAt"] = i.LastConnectedAt?.ToString("O", CultureInfo.InvariantCulture),
+            });
+        }))));
 
         app.MapGet("/ca.pem", () => Results.Text(simulator.Certificates.CertificateAuthorityPem, "application/x-pem-file"));
 

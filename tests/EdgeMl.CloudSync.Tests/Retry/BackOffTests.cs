@@ -54,6 +54,28 @@ public sealed class BackOffTests
     }
 
     [Fact]
+    public void Full_ThousandClientsFailingTogether_SpreadOverTheWholeWindowTheCapIncluded()
+    {
+        var random = new Random(12);
+        var backOff = BackOff.Full(TimeSpan.FromMilliseconds(100), TimeSpan.FromSeconds(120), random.NextDouble);
+
+        // At the cap: the plain back-off sends everyone at exactly the maximum, in step.
+        var atCap = Enumerable.Range(0, 1000).Select(_ => backOff.Delay(30).TotalSeconds).ToArray();
+        Assert.All(atCap, d => Assert.InRange(d, 0.1, 120));
+        Assert.True(atCap.Distinct().Count() > 990, "every client draws its own wait");
+
+        // No one-second slot of the window takes more than a few per cent of the fleet (uniform: 1/120 each).
+        var busiest = atCap.GroupBy(d => (int)d).Max(g => g.Count());
+        Assert.InRange(busiest, 1, 30);
+
+        // Before the cap the ceiling doubles: after 4 failures the waits lie within [0.1 s, 0.8 s].
+        var early = Enumerable.Range(0, 1000).Select(_ => backOff.Delay(4).TotalSeconds).ToArray();
+        Assert.All(early, d => Assert.InRange(d, 0.1, 0.8));
+        Assert.True(early.Max() - early.Min() > 0.6);
+        Assert.Equal(TimeSpan.Zero, backOff.Delay(0));
+    }
+
+    [Fact]
     public void Constructor_MaximumBelowMinimum_Refused()
     {
         Assert.Throws<ArgumentOutOfRangeException>(() => new BackOff(TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(1)));

@@ -197,6 +197,9 @@ internal sealed class HealthCollector : IDisposable
             providers?.IsDegraded == true || refused is not null,
             providers?.IsDegraded == true ? string.Join("; ", new[] { providers.DegradedReason, refused }.OfType<string>()) : refused,
             status.Building,
+            status.Batching is { } b
+                ? new BatchingHealth(b.Mode == BatchingMode.Batched ? "batched" : "unbatched", b.Reason, Rounded(b.UnbatchedRate), Rounded(b.BatchedRate))
+                : null,
             latency,
             requests,
             errors,
@@ -208,6 +211,8 @@ internal sealed class HealthCollector : IDisposable
                 drift.Features.Select(t => new TensorDriftHealth(t.Key, t.Side, t.Samples, Math.Round(t.PopulationStabilityIndex, 4),
                     Math.Round(t.KolmogorovSmirnov, 4), Math.Round(t.JensenShannon, 4), Name(t.Level))).ToArray()));
     }
+
+    private static double? Rounded(double? rate) => rate is { } r ? Math.Round(r, 1) : null;
 
     private SyncHealth Sync()
     {

@@ -130,6 +130,27 @@ public sealed class GrpcInferenceServiceTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ModelInfer_ConcurrentRawCalls_EachGetsItsOwnAnswer()
+    {
+        // Raw inputs are read into pooled buffers handed back after each call: no call may see another's tensor.
+        var inputs = Enumerable.Range(40, 12).Select(seed => ModelFixtures.SampleInput(ModelFixtures.ClassifierShape, seed)).ToArray();
+        var expected = new List<byte[]>();
+        foreach (var input in inputs)
+        {
+            expected.Add(await HttpBinaryInfer(input));
+        }
+
+        for (var round = 0; round < 3; round++)
+        {
+            var answers = await Task.WhenAll(inputs.Select(async i => (await _host.Client.ModelInferAsync(Raw(i))).RawOutputContents[0].ToByteArray()));
+            for (var i = 0; i < inputs.Length; i++)
+            {
+                Assert.Equal(expected[i], answers[i]);
+            }
+        }
+    }
+
+    [Fact]
     public async Task Gate_IsOneInstance_ForEveryCall()
     {
         // Built per call, the gate re-encoded the token and rebuilt its host rules on every request.

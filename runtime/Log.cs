@@ -41,6 +41,9 @@ internal static partial class Log
     [LoggerMessage(1012, LogLevel.Warning, "{Model} v{Version} stays on {Interim}: the {Provider} build did not succeed: {Reason}")]
     public static partial void BuildFailed(ILogger logger, string model, long version, string interim, string provider, string reason);
 
+    [LoggerMessage(1013, LogLevel.Information, "{Model} v{Version} (batching auto) now serves {Mode}: {Reason}")]
+    public static partial void BatchingChosen(ILogger logger, string model, long version, string mode, string reason);
+
     [LoggerMessage(1010, LogLevel.Information, "Unloaded {Model}")]
     public static partial void Unloaded(ILogger logger, string model);
 }

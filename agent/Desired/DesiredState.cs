@@ -47,6 +47,9 @@ internal sealed record DesiredModel
 
     public bool Batching { get; init; }
 
+    /// <summary><c>"batching": "auto"</c>: batched and unbatched measured on live traffic, the faster serves (<see cref="Batching"/> is not read).</summary>
+    public bool BatchingAuto { get; init; }
+
     public int MaxBatchSize { get; init; } = 8;
 
     public TimeSpan MaxBatchDelay { get; init; } = TimeSpan.FromMilliseconds(2);
@@ -70,7 +73,7 @@ internal sealed record DesiredModel
     public bool Equals(DesiredModel? other) =>
         other is not null && Version == other.Version && Pinned == other.Pinned && SameRuntimeSettings(other) && SameCapture(Capture, other.Capture);
 
-    public override int GetHashCode() => HashCode.Combine(Version, Pinned, Policy, Batching, MaxBatchSize, Threads, MaxConcurrency);
+    public override int GetHashCode() => HashCode.Combine(Version, Pinned, Policy, Batching, BatchingAuto, MaxBatchSize, Threads, MaxConcurrency);
 
     private static bool SameCapture(CaptureOptions? a, CaptureOptions? b) =>
         ReferenceEquals(a, b)
@@ -81,7 +84,7 @@ internal sealed record DesiredModel
     /// <summary>True when a change from <paramref name="other"/> needs the model loaded again (not just another version).</summary>
     public bool SameRuntimeSettings(DesiredModel other) =>
         ReferenceEquals(this, other)
-        || (Policy == other.Policy && Batching == other.Batching && MaxBatchSize == other.MaxBatchSize && MaxBatchDelay == other.MaxBatchDelay
+        || (Policy == other.Policy && Batching == other.Batching && BatchingAuto == other.BatchingAuto && MaxBatchSize == other.MaxBatchSize && MaxBatchDelay == other.MaxBatchDelay
             && Threads == other.Threads && MaxConcurrency == other.MaxConcurrency
             && (Providers ?? []).SequenceEqual(other.Providers ?? [], StringComparer.OrdinalIgnoreCase) && (Providers is null) == (other.Providers is null));
 }

@@ -31,7 +31,7 @@ internal sealed record DesiredParseResult(DesiredState State, IReadOnlyList<Desi
 /// <code>
 /// { "registry": "https://models.example.com/edgeml",
 ///   "models": { "ocr-cls": { "version": "latest" | 3, "pinned": false, "providers": ["tensorrt","cuda","cpu"] | "cuda,cpu",
-///                            "policy": "prefer" | "require" | "strict", "batching": { "enabled": true, "maxBatchSize": 8, "maxDelayMs": 2 },
+///                            "policy": "prefer" | "require" | "strict", "batching": "auto" | { "enabled": true | "auto", "maxBatchSize": 8, "maxDelayMs": 2 },
 ///                            "threads": 1, "maxConcurrency": 2, "capture": { "sampleRate": 0.01, … } } },
 ///   "healthReportInterval": "00:00:10", "telemetryInterval": 60, "pollInterval": "00:05:00" }
 /// </code>
@@ -157,20 +157,32 @@ internal static class DesiredStateParser
         }
 
         var batching = false;
+        var auto = false;
         var maxBatch = model.MaxBatchSize;
         var maxDelay = model.MaxBatchDelay;
         switch (o["batching"])
         {
             case null:
                 break;
+            case JsonValue v when v.TryGetValue(out string? text) && text == "auto":
+                auto = true;
+                break;
             case JsonObject b:
                 Unknown(b, $"{path}.batching", BatchingKeys, issues);
-                batching = Bool(b["enabled"], $"{path}.batching.enabled", issues) ?? false;
+                if (b["enabled"] is JsonValue e && e.TryGetValue(out string? enabledText) && enabledText == "auto")
+                {
+                    auto = true;
+                }
+                else
+                {
+                    batching = Bool(b["enabled"], $"{path}.batching.enabled", issues) ?? false;
+                }
+
                 maxBatch = Int(b["maxBatchSize"], $"{path}.batching.maxBatchSize", 1, 1024, issues) ?? maxBatch;
                 maxDelay = Number(b["maxDelayMs"], $"{path}.batching.maxDelayMs", 0, 1000, issues) is { } ms ? TimeSpan.FromMilliseconds(ms) : maxDelay;
                 break;
             default:
-                issues.Add(new($"{path}.batching", "must be an object such as {\"enabled\": true, \"maxBatchSize\": 8, \"maxDelayMs\": 2}"));
+                issues.Add(new($"{path}.batching", "must be \"auto\" or an object such as {\"enabled\": true, \"maxBatchSize\": 8, \"maxDelayMs\": 2} (enabled may be \"auto\")"));
                 break;
         }
 
@@ -181,6 +193,7 @@ internal static class DesiredStateParser
             Providers = providers,
             Policy = policy,
             Batching = batching,
+            BatchingAuto = auto,
             MaxBatchSize = maxBatch,
             MaxBatchDelay = maxDelay,
             Threads = Int(o["threads"], $"{path}.threads", 0, 256, issues) ?? 0,

@@ -24,6 +24,9 @@ internal sealed partial class GrpcServer(IServiceProvider services, IOptions<Grp
     private readonly ILogger _logger = loggers.CreateLogger<GrpcServer>();
     private WebApplication? _app;
 
+    /// <summary>The gRPC server's own container once started (tests look at what it holds).</summary>
+    internal IServiceProvider? ServerServices => _app?.Services;
+
     /// <summary>The addresses bound once started (the real port when 0 was asked for); empty when the service is off.</summary>
     public IReadOnlyList<string> Addresses { get; private set; } = [];
 
@@ -56,6 +59,9 @@ internal sealed partial class GrpcServer(IServiceProvider services, IOptions<Grp
             grpc.EnableDetailedErrors = false;
             grpc.Interceptors.Add<GrpcGate>();
         });
+        // One gate for every call: an interceptor not in the container is built anew for each call (the token's bytes
+        // and the host rules with it), which the profile of the request path showed.
+        builder.Services.AddSingleton<GrpcGate>();
         builder.Services.AddSingleton(new GrpcFrontDoor(
             services.GetRequiredService<PredictionPipeline>(),
             services.GetRequiredService<SequenceStore>(),

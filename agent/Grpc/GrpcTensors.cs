@@ -65,14 +65,15 @@ internal static class GrpcTensors
             ModelVersion = result.Version.ToString(System.Globalization.CultureInfo.InvariantCulture),
             Id = request.Id,
         };
-        var raw = request.RawInputContents.Count > 0 || result.Outputs.Any(o => o.DataType == TensorDataType.Fp16);
+        var raw = request.RawInputContents.Count > 0 || HasFp16(result.Outputs);
         foreach (var output in result.Outputs)
         {
             var tensor = new ModelInferResponse.Types.InferOutputTensor { Name = output.Name, Datatype = output.DataType.ToProtocolName() };
             tensor.Shape.AddRange(output.Shape);
             if (raw)
             {
-                response.RawOutputContents.Add(output.DataType == TensorDataType.Bytes ? LengthPrefixed(output) : ByteString.CopyFrom(output.Data.Span));
+                // The engine's outputs are arrays of this answer's own, never written again: the message wraps them.
+                response.RawOutputContents.Add(output.DataType == TensorDataType.Bytes ? LengthPrefixed(output) : UnsafeByteOperations.UnsafeWrap(output.Data));
             }
             else
             {
@@ -83,6 +84,19 @@ internal static class GrpcTensors
         }
 
         return response;
+    }
+
+    private static bool HasFp16(IReadOnlyList<InferenceTensor> outputs)
+    {
+        foreach (var output in outputs)
+        {
+            if (output.DataType == TensorDataType.Fp16)
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     private static InferenceTensor FromRaw(string name, TensorDataType type, long[] shape, long count, ReadOnlyMemory<byte> data)

@@ -15,9 +15,15 @@ namespace EdgeMl.Agent.Grpc;
 /// answers. Errors are status codes: INVALID_ARGUMENT, NOT_FOUND, UNAVAILABLE (not ready, shutting down),
 /// RESOURCE_EXHAUSTED (queue full), UNAUTHENTICATED (<see cref="GrpcGate"/>).
 /// </summary>
+[BindServiceMethod(typeof(InferenceGrpcService), nameof(BindPooled))]
 internal sealed class InferenceGrpcService(GrpcFrontDoor door) : GRPCInferenceService.GRPCInferenceServiceBase
 {
     private static readonly Task<ServerLiveResponse> Live = Task.FromResult(new ServerLiveResponse { Live = true });
+
+    /// <summary>The generated binding, with inference requests read into pooled buffers (<see cref="PooledInferRequests"/>).</summary>
+    /// <remarks>The second parameter is the generated base type: Grpc.AspNetCore finds each method as an override of that type's.</remarks>
+    public static void BindPooled(ServiceBinderBase binder, GRPCInferenceService.GRPCInferenceServiceBase? service) =>
+        GRPCInferenceService.BindService(new PooledRequestBinder(binder), service);
 
     public override Task<ServerLiveResponse> ServerLive(ServerLiveRequest request, ServerCallContext context) => Live;
 
@@ -91,6 +97,7 @@ internal sealed class InferenceGrpcService(GrpcFrontDoor door) : GRPCInferenceSe
         ArgumentNullException.ThrowIfNull(request);
         if (door.Drain is { } drain && !drain.TryEnter())
         {
+            PooledInferRequests.Return(request);
             door.Metrics?.Refused();
             throw new RpcException(new Status(StatusCode.Unavailable, $"the agent is shutting down; try again in {(int)ShutdownDrain.RetryAfter.TotalSeconds} s"));
         }
@@ -120,6 +127,9 @@ internal sealed class InferenceGrpcService(GrpcFrontDoor door) : GRPCInferenceSe
         finally
         {
             door.Drain?.Exit();
+
+            // The answer is built; the engine, capture and drift are done with the request's tensors.
+            PooledInferRequests.Return(request);
         }
     }
 

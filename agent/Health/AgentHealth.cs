@@ -45,6 +45,7 @@ internal sealed record ModelHealth(
     bool Degraded,
     string? DegradedReason,
     string? Building,
+    BatchingHealth? Batching,
     LatencyHealth LatencyMs,
     long Requests,
     long Errors,
@@ -53,6 +54,9 @@ internal sealed record ModelHealth(
 
 /// <summary>One provider of the model's chain: <c>inUse</c>, <c>notInBuild</c>, <c>librariesMissing</c>, <c>noDevice</c>, <c>initFailed</c>, <c>building</c> or <c>notTried</c>, and why.</summary>
 internal sealed record ProviderHealth(string Provider, string State, string? Reason);
+
+/// <summary>What <c>batching: auto</c> serves with (<c>batched</c> or <c>unbatched</c>) and why: predictions per busy second of each, measured on live traffic.</summary>
+internal sealed record BatchingHealth(string Mode, string Reason, double? UnbatchedRate, double? BatchedRate);
 
 /// <summary>Percentiles over the recent requests of the model; null when none was answered in the window.</summary>
 internal sealed record LatencyHealth(double? P50, double? P99);

@@ -35,12 +35,17 @@ internal sealed class EngineHealthContributor(InferenceEngine engine, RequestSta
             degraded,
             degraded ? providers!.DegradedReason : null,
             status.Building,
+            status.Batching is { } b
+                ? new BatchingHealth(b.Mode == BatchingMode.Batched ? "batched" : "unbatched", b.Reason, Rounded(b.UnbatchedRate), Rounded(b.BatchedRate))
+                : null,
             latency,
             count,
             errors,
             status.LastFailure is { } f ? new FailureHealth(f.Version, HealthJsonContext.Name(f.Stage), f.Reason, f.At) : null,
             Drift: null);
     }
+
+    private static double? Rounded(double? rate) => rate is { } r ? Math.Round(r, 1) : null;
 }
 
 /// <summary>The data disk's free and total bytes.</summary>

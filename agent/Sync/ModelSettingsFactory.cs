@@ -23,7 +23,7 @@ internal sealed class ModelSettingsFactory(IOptions<AgentOptions> options)
             Serving = new ServingOptions
             {
                 MaxConcurrency = model.MaxConcurrency ?? new ServingOptions().MaxConcurrency,
-                Batching = new BatchingOptions { Enabled = model.Batching, MaxBatchSize = model.MaxBatchSize, MaxDelay = model.MaxBatchDelay },
+                Batching = new BatchingOptions { Enabled = model.Batching, Auto = model.BatchingAuto, MaxBatchSize = model.MaxBatchSize, MaxDelay = model.MaxBatchDelay },
             },
         };
     }

@@ -300,8 +300,10 @@ public sealed class InferenceEngine : IDisposable
     {
         using var trace = EdgeMlTracing.Source.StartActivity("model.activate");
         var session = loaded.Session;
-        IRequestExecutor executor = session.Definition.Serving.Batching.Enabled && session.Signature.IsBatchable
-            ? new BatchingExecutor(session, _metrics, _time)
+        var batching = session.Definition.Serving.Batching;
+        IRequestExecutor executor = !session.Signature.IsBatchable ? new DirectExecutor(session, _metrics)
+            : batching.Auto ? new AutoBatchingExecutor(session, _metrics, _time, choice => Log.BatchingChosen(_logger, slot.Name, loaded.Version, choice.Mode == BatchingMode.Batched ? "batched" : "unbatched", choice.Reason))
+            : batching.Enabled ? new BatchingExecutor(session, _metrics, _time)
             : new DirectExecutor(session, _metrics);
         var lease = new ModelLease(session, executor, _logger) { ActivatedAt = _time.GetUtcNow(), Definition = definition };
         var previous = slot.Current?.Definition;
@@ -342,6 +344,7 @@ public sealed class InferenceEngine : IDisposable
         {
             Building = slot.Build?.Provider,
             States = session?.Definition.States ?? [],
+            Batching = (lease?.Executor as AutoBatchingExecutor)?.Choice,
         };
     }
 }

@@ -35,6 +35,9 @@ public sealed record ModelStatus(
 
     /// <summary>The serving version's state pairs, for the front doors' sequences.</summary>
     public IReadOnlyList<Sessions.StatePair> States { get; init; } = [];
+
+    /// <summary>What <c>batching: auto</c> serves with and why; null when the model's batching is fixed.</summary>
+    public BatchingChoice? Batching { get; init; }
 }
 
 /// <summary>The outcome of activating a version: swapped in, or refused with the stage and reason.</summary>

@@ -130,6 +130,16 @@ public sealed class BatchingOptions
 {
     public bool Enabled { get; set; }
 
+    /// <summary>
+    /// Measure instead of being told: batched and unbatched serving take turns on the live traffic now and then and
+    /// the faster serves (<see cref="Serving.BatchingChoice"/> in the model's status says which and why);
+    /// <see cref="Enabled"/> is then not read.
+    /// </summary>
+    public bool Auto { get; set; }
+
+    /// <summary>Predictions per measured window of <see cref="Auto"/>.</summary>
+    internal int AutoWindow { get; set; } = 256;
+
     [Range(1, 1024)]
     public int MaxBatchSize { get; set; } = 8;
 

@@ -8,8 +8,8 @@ using EdgeMl.Testing;
 namespace EdgeMl.Benchmarks;
 
 /// <summary>
-/// Eight callers, each sending single-image requests to the classifier, with and without dynamic batching,
-/// under three layouts: one intra-op thread and one run at a time (batching's own effect), one thread per run
+/// Eight callers, each sending single-image requests to the classifier, without dynamic batching, with it, and with
+/// <c>batching: auto</c> (which measures both on the traffic and serves with the faster), under three layouts: one intra-op thread and one run at a time (batching's own effect), one thread per run
 /// with two runs at once, or two threads with one run at a time (the same layout on both sides of each comparison). One operation
 /// is 8 × <see cref="RequestsPerCaller"/> predictions, so throughput is their ratio of times.
 /// </summary>
@@ -22,11 +22,16 @@ public class ConcurrentCallersBenchmarks
     private InferenceEngine _engine = null!;
     private InferenceRequest[] _requests = null!;
 
-    [Params("intra1-runs1", "intra1-runs2", "intra2-runs1")]
+    /// <summary>Every layout, or those named in <c>EDGEML_BENCH_LAYOUTS</c> (e.g. <c>intra1-runs2</c>) for a quicker run.</summary>
+    public static IEnumerable<string> Layouts =>
+        Environment.GetEnvironmentVariable("EDGEML_BENCH_LAYOUTS")?.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)
+        ?? ["intra1-runs1", "intra1-runs2", "intra2-runs1"];
+
+    [ParamsSource(nameof(Layouts))]
     public string Layout { get; set; } = "intra1-runs2";
 
-    [Params(false, true)]
-    public bool Batching { get; set; }
+    [Params("off", "on", "auto")]
+    public string Batching { get; set; } = "off";
 
     [GlobalSetup]
     public void Setup()
@@ -44,7 +49,7 @@ public class ConcurrentCallersBenchmarks
             {
                 MaxConcurrency = Layout == "intra1-runs2" ? 2 : 1,
                 MaxQueue = 64,
-                Batching = new BatchingOptions { Enabled = Batching, MaxBatchSize = 8, MaxDelay = TimeSpan.FromMilliseconds(2) },
+                Batching = new BatchingOptions { Enabled = Batching == "on", Auto = Batching == "auto", MaxBatchSize = 8, MaxDelay = TimeSpan.FromMilliseconds(2) },
             },
         }).GetAwaiter().GetResult();
         if (!activation.Succeeded)
@@ -81,5 +86,14 @@ public class ConcurrentCallersBenchmarks
     }
 
     [GlobalCleanup]
-    public void Cleanup() => _engine.Dispose();
+    public void Cleanup()
+    {
+        // What auto chose and why, beside BenchmarkDotNet's table.
+        if (_engine.GetStatus("cls")?.Batching is { } choice)
+        {
+            Console.WriteLine($"// batching auto ({Layout}): {choice.Mode}, {choice.Reason}");
+        }
+
+        _engine.Dispose();
+    }
 }

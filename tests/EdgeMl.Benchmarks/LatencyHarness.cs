@@ -62,6 +62,27 @@ internal static class LatencyHarness
     }
 
     /// <summary>
+    /// <c>latency-hold binary|grpc SECONDS</c>: one path alone in a loop, for a profiler attached to this process
+    /// (<c>dotnet-trace collect -p PID</c>); prints the process id, then requests per second.
+    /// </summary>
+    public static async Task HoldAsync(string[] args)
+    {
+        await using var setup = new AgentHttpSetup();
+        Func<Task> call = args[1] == "grpc" ? setup.GrpcRawAsync : setup.HttpBinaryAsync;
+        var seconds = double.Parse(args[2], CultureInfo.InvariantCulture);
+        Console.WriteLine($"pid {Environment.ProcessId}: {args[1]} for {seconds} s");
+        var clock = Stopwatch.StartNew();
+        var count = 0;
+        while (clock.Elapsed.TotalSeconds < seconds)
+        {
+            await call();
+            count++;
+        }
+
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{count / clock.Elapsed.TotalSeconds:F0} requests/s"));
+    }
+
+    /// <summary>
     /// <c>capture-cost [rounds] [maxRecordBytes]</c>: the engine alone against the prediction pipeline with capture
     /// at 100 % sampling (drift, the hand-off, and the writer committing to SQLite on the other core), and what the
     /// store kept. A small <c>maxRecordBytes</c> keeps input summaries instead of the 110 KB input tensor.

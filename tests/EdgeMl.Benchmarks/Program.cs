@@ -32,6 +32,12 @@ if (args.Length > 0 && args[0] == "latency-remote")
     return;
 }
 
+if (args.Length > 0 && args[0] == "latency-hold")
+{
+    await LatencyHarness.HoldAsync(args);
+    return;
+}
+
 if (args.Length > 0 && args[0] == "latency")
 {
     await LatencyHarness.RunAsync(args);

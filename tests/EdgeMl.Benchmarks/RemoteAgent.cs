@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
+using Grpc.Net.Client;
 
 namespace EdgeMl.Benchmarks;
 
@@ -24,6 +25,9 @@ internal sealed class RemoteAgent : IAsyncDisposable
     }
 
     public HttpClient Http { get; private set; } = null!;
+
+    /// <summary>A channel to the agent's gRPC port, one HTTP/2 connection reused by every call, as a long-lived client keeps it.</summary>
+    public GrpcChannel Grpc { get; private set; } = null!;
 
     public int Pid => _process?.Id ?? throw new InvalidOperationException("not started");
 
@@ -79,8 +83,9 @@ internal sealed class RemoteAgent : IAsyncDisposable
     public async Task<TimeSpan> StartAsync()
     {
         var http = FreePort();
+        var grpc = FreePort();
         var info = Command(_agentDll);
-        foreach (var arg in (string[])["run", $"--EdgeMl:Http:Urls=http://127.0.0.1:{http}", $"--EdgeMl:MetricsUrls=http://127.0.0.1:{FreePort()}", $"--EdgeMl:Mqtt:EmbeddedPort={FreePort()}", .. _settings])
+        foreach (var arg in (string[])["run", $"--EdgeMl:Http:Urls=http://127.0.0.1:{http}", $"--EdgeMl:Grpc:Urls=http://127.0.0.1:{grpc}", $"--EdgeMl:MetricsUrls=http://127.0.0.1:{FreePort()}", $"--EdgeMl:Mqtt:EmbeddedPort={FreePort()}", .. _settings])
         {
             info.ArgumentList.Add(arg);
         }
@@ -93,6 +98,8 @@ internal sealed class RemoteAgent : IAsyncDisposable
 
         Http?.Dispose();
         Http = new HttpClient(new SocketsHttpHandler { UseProxy = false }) { BaseAddress = new Uri($"http://127.0.0.1:{http}"), Timeout = TimeSpan.FromSeconds(30) };
+        Grpc?.Dispose();
+        Grpc = GrpcChannel.ForAddress($"http://127.0.0.1:{grpc}", new GrpcChannelOptions { HttpHandler = new SocketsHttpHandler { UseProxy = false } });
         var started = Stopwatch.StartNew();
         _process = Process.Start(info) ?? throw new InvalidOperationException("edgeml did not start");
         _process.OutputDataReceived += (_, _) => { };
@@ -172,10 +179,21 @@ internal sealed class RemoteAgent : IAsyncDisposable
         return (values.GetValueOrDefault("VmRSS", double.NaN), values.GetValueOrDefault("RssAnon", double.NaN), values.GetValueOrDefault("RssFile", double.NaN));
     }
 
+    /// <summary>The CPU time (user and system) the agent has used so far, from <c>/proc/PID/stat</c> (10 ms ticks).</summary>
+    public TimeSpan CpuTime()
+    {
+        // The fields after the command name, which is in parentheses and may hold spaces: utime and stime are the 12th and 13th.
+        var stat = File.ReadAllText($"/proc/{Pid}/stat");
+        var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+        var ticks = long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture);
+        return TimeSpan.FromSeconds(ticks / 100.0);
+    }
+
     public async ValueTask DisposeAsync()
     {
         await StopAsync();
         Http?.Dispose();
+        Grpc?.Dispose();
         Directory.Delete(_root, recursive: true);
     }
 

@@ -138,17 +138,17 @@ internal static class RemoteLatencyHarness
 
     private static async Task MeasureModelAsync(RemoteAgent agent, ServerGcWatch gc, Model model, int rounds)
     {
-        using var client = new ModelClient(agent.Http, model);
+        using var client = new ModelClient(agent.Http, agent.Grpc, model);
         List<(string Name, Func<Task> Call, List<double> Samples)> paths =
         [
             ("bare ONNX Runtime Run (client process, 1 thread)", () => { client.Bare(); return Task.CompletedTask; }, []),
             ("HTTP v2 binary", client.BinaryAsync, []),
             ("HTTP v2 JSON", client.JsonAsync, []),
+            ("gRPC ModelInfer, raw contents", client.GrpcRawAsync, []),
             ("floor: GET /v2/health/live (no body)", client.FloorAsync, []),
+            ("floor: gRPC ServerLive (no body)", client.GrpcFloorAsync, []),
         ];
 
-        // The gRPC front door (issue 14, port 8001 by EdgeMl:Grpc) is measured here once it is in the build: add
-        // ("gRPC ModelInfer", client.GrpcAsync, []) with a GrpcChannel to the port RemoteAgent passes to edgeml run.
         foreach (var (_, call, _) in paths)
         {
             for (var i = 0; i < 200; i++)
@@ -175,7 +175,7 @@ internal static class RemoteLatencyHarness
         Console.Error.WriteLine();
         var bare = paths[0].Samples;
         var (bareP50, bareP99) = (Percentile(bare, 50), Percentile(bare, 99));
-        var floor = Percentile(paths[3].Samples, 50);
+        var floor = Percentile(paths[4].Samples, 50);
         Console.WriteLine();
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"### {model.Name}: input {string.Join('×', model.Shape)} FP32 ({model.InputBytes / 1024.0:F1} KB); {rounds * PerRound} requests per path, taking turns in rounds of {PerRound}; load average {LoadAverage()}"));
@@ -193,20 +193,28 @@ internal static class RemoteLatencyHarness
 
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"HTTP binary adds {Percentile(paths[1].Samples, 50) - bareP50:F1} µs at P50, of which the floor (a bodiless round trip) is {floor:F1} µs"));
-
-        // Steady load on the binary path alone: what the server collects and allocates per request.
-        await Task.Delay(TimeSpan.FromSeconds(2));
-        var before = gc.Now();
-        var steady = rounds * PerRound;
-        for (var i = 0; i < steady; i++)
-        {
-            await client.BinaryAsync();
-        }
-
-        await Task.Delay(TimeSpan.FromSeconds(2));
-        var used = gc.Now() - before;
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"server under steady HTTP binary load, {steady} requests: collections gen0 {used.Gen0}, gen1 {used.Gen1}, gen2 {used.Gen2}; allocated ≈ {used.Allocated / (double)steady:F0} B per request (the input tensor is {model.InputBytes} B; allocation ticks are about 100 KB apart)"));
+            $"gRPC raw against HTTP binary at P50: {Percentile(paths[3].Samples, 50) - Percentile(paths[1].Samples, 50):+0.0;-0.0} µs (floors: gRPC {Percentile(paths[5].Samples, 50):F1}, HTTP {floor:F1} µs)"));
+
+        // Steady load on each binary path alone: what the server collects, allocates and spends of CPU per request.
+        // CPU time (user + system, from /proc) holds up under a loaded machine better than wall time does.
+        foreach (var (name, call) in new (string, Func<Task>)[] { ("HTTP binary", client.BinaryAsync), ("gRPC raw", client.GrpcRawAsync) })
+        {
+            await Task.Delay(TimeSpan.FromSeconds(2));
+            var before = gc.Now();
+            var cpuBefore = agent.CpuTime();
+            var steady = rounds * PerRound;
+            for (var i = 0; i < steady; i++)
+            {
+                await call();
+            }
+
+            var cpu = agent.CpuTime() - cpuBefore;
+            await Task.Delay(TimeSpan.FromSeconds(2));
+            var used = gc.Now() - before;
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"server under steady {name} load, {steady} requests: CPU {cpu.TotalMicroseconds / steady:F0} µs per request; collections gen0 {used.Gen0}, gen1 {used.Gen1}, gen2 {used.Gen2}; allocated ≈ {used.Allocated / (double)steady:F0} B per request (the input tensor is {model.InputBytes} B; allocation ticks are about 100 KB apart)"));
+        }
     }
 
     private static string? Option(string[] args, string name)
@@ -234,10 +242,12 @@ internal static class RemoteLatencyHarness
         public int InputBytes => (int)Shape.Aggregate(1L, (a, d) => a * d) * sizeof(float);
     }
 
-    /// <summary>One model's requests, built once: bare <c>Run</c> in this process and the HTTP bodies.</summary>
+    /// <summary>One model's requests, built once: bare <c>Run</c> in this process, the HTTP bodies and the gRPC message.</summary>
     private sealed class ModelClient : IDisposable
     {
         private readonly HttpClient _http;
+        private readonly Inference.GRPCInferenceService.GRPCInferenceServiceClient _grpc;
+        private readonly Inference.ModelInferRequest _grpcRequest;
         private readonly Model _model;
         private readonly InferenceSession _bare;
         private readonly RunOptions _runOptions = new();
@@ -247,9 +257,10 @@ internal static class RemoteLatencyHarness
         private readonly byte[] _jsonBody;
         private readonly string _infer;
 
-        public ModelClient(HttpClient http, Model model)
+        public ModelClient(HttpClient http, Grpc.Net.Client.GrpcChannel grpc, Model model)
         {
             _http = http;
+            _grpc = new Inference.GRPCInferenceService.GRPCInferenceServiceClient(grpc);
             _model = model;
             using (var options = new SessionOptions { IntraOpNumThreads = 1 })
             {
@@ -263,6 +274,15 @@ internal static class RemoteLatencyHarness
             _headerLength = header.Length.ToString(CultureInfo.InvariantCulture);
             _binaryBody = [.. header, .. MemoryMarshal.AsBytes(_input.AsSpan())];
             _jsonBody = Encoding.UTF8.GetBytes($$"""{"inputs":[{"name":"{{model.Input}}","shape":[{{shape}}],"datatype":"FP32","data":{{JsonSerializer.Serialize(_input)}}}]}""");
+
+            // As tritonclient.grpc sends it: raw_input_contents, and the one output asked for by name.
+            _grpcRequest = new Inference.ModelInferRequest
+            {
+                ModelName = model.Name,
+                Inputs = { new Inference.ModelInferRequest.Types.InferInputTensor { Name = model.Input, Datatype = "FP32", Shape = { model.Shape } } },
+                Outputs = { new Inference.ModelInferRequest.Types.InferRequestedOutputTensor { Name = model.Output } },
+                RawInputContents = { Google.Protobuf.ByteString.CopyFrom(MemoryMarshal.AsBytes(_input.AsSpan())) },
+            };
         }
 
         public float Bare()
@@ -287,6 +307,25 @@ internal static class RemoteLatencyHarness
             using var response = await _http.PostAsync(_infer, content);
             await response.EnsureSuccessStatusCode().Content.ReadAsByteArrayAsync();
         }
+
+        public async Task GrpcRawAsync()
+        {
+            var response = await _grpc.ModelInferAsync(_grpcRequest);
+            if (response.RawOutputContents.Count != 1)
+            {
+                throw new InvalidOperationException("the gRPC answer has no raw output");
+            }
+        }
+
+        public async Task GrpcFloorAsync()
+        {
+            if (!(await _grpc.ServerLiveAsync(LiveRequest)).Live)
+            {
+                throw new InvalidOperationException("ServerLive said not live");
+            }
+        }
+
+        private static readonly Inference.ServerLiveRequest LiveRequest = new();
 
         public async Task FloorAsync()
         {

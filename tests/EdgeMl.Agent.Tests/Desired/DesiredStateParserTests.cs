@@ -146,6 +146,24 @@ public sealed class DesiredStateParserTests
     }
 
     [Theory]
+    [InlineData("""{"batching":"auto"}""", 8)]
+    [InlineData("""{"batching":{"enabled":"auto","maxBatchSize":4}}""", 4)]
+    public void Parse_BatchingAuto_MeasuresInsteadOfBeingTold(string entry, int maxBatch)
+    {
+        var result = ParseModel(entry);
+
+        Assert.True(result.IsValid, string.Join("; ", result.Issues));
+        var model = result.State.Models["cls"];
+        Assert.True(model.BatchingAuto);
+        Assert.False(model.Batching);
+        Assert.Equal(maxBatch, model.MaxBatchSize);
+
+        // Switching to or from auto reloads the model, as any other batching change does.
+        Assert.False(model.SameRuntimeSettings(model with { BatchingAuto = false }));
+        Assert.NotEqual(model, model with { BatchingAuto = false });
+    }
+
+    [Theory]
     [InlineData("""{"pinned":"yes"}""", "models.cls.pinned", "true or false")]
     [InlineData("""{"policy":1}""", "models.cls.policy", "must be a string")]
     [InlineData("""{"threads":-1}""", "models.cls.threads", "from 0 to 256")]
@@ -153,7 +171,8 @@ public sealed class DesiredStateParserTests
     [InlineData("""{"threads":"4"}""", "models.cls.threads", "whole number")]
     [InlineData("""{"threads":1.5}""", "models.cls.threads", "whole number")]
     [InlineData("""{"maxConcurrency":0}""", "models.cls.maxConcurrency", "from 1 to 256")]
-    [InlineData("""{"batching":true}""", "models.cls.batching", "must be an object")]
+    [InlineData("""{"batching":true}""", "models.cls.batching", "must be \"auto\" or an object")]
+    [InlineData("""{"batching":"sometimes"}""", "models.cls.batching", "must be \"auto\" or an object")]
     [InlineData("""{"batching":{"enabled":1}}""", "models.cls.batching.enabled", "true or false")]
     [InlineData("""{"batching":{"maxBatchSize":0}}""", "models.cls.batching.maxBatchSize", "from 1 to 1024")]
     [InlineData("""{"batching":{"maxDelayMs":1001}}""", "models.cls.batching.maxDelayMs", "from 0 to 1000")]

@@ -41,6 +41,20 @@ public sealed class DesiredStateSourceTests : IDisposable
     private static DesiredPropertiesUpdate Patch(long version, string json) => new(version, JsonNode.Parse(json)!.AsObject(), IsFullDocument: false);
 
     [Fact]
+    public void Current_ConfigurationBatchingAuto_IsAuto()
+    {
+        // --EdgeMl:Desired:models:det:batching=auto on the command line, as edgeml run takes it.
+        var config = Config();
+        config["EdgeMl:Desired:models:det:batching"] = "auto";
+
+        var current = Create(config).Current;
+
+        Assert.Empty(current.Issues);
+        Assert.True(current.State.Models["det"].BatchingAuto);
+        Assert.False(current.State.Models["cls"].BatchingAuto);
+    }
+
+    [Fact]
     public void Current_ConfigurationOnly_ParsedWithTypedValuesAndVersionZero()
     {
         var source = Create(Config());

@@ -13,6 +13,7 @@ using Google.Protobuf;
 using Grpc.Core;
 using Grpc.Net.Client;
 using Inference;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace EdgeMl.Agent.Tests.Grpc;
 
@@ -110,6 +111,56 @@ public sealed class GrpcInferenceServiceTests : IAsyncLifetime
         Assert.Null(output.Contents);
         var raw = Assert.Single(response.RawOutputContents).ToByteArray();
         Assert.Equal(await HttpBinaryInfer(input), raw);
+    }
+
+    [Fact]
+    public async Task ModelInfer_RawOutputs_StayTheirAnswers_AfterLaterCalls()
+    {
+        // The raw outputs wrap the engine's arrays without a copy: an answer must not change when later calls run.
+        var first = ModelFixtures.SampleInput(ModelFixtures.ClassifierShape, 31);
+        var kept = await _host.Client.ModelInferAsync(Raw(first));
+        var keptBytes = kept.RawOutputContents[0].ToByteArray();
+        for (var seed = 32; seed < 36; seed++)
+        {
+            _ = await _host.Client.ModelInferAsync(Raw(ModelFixtures.SampleInput(ModelFixtures.ClassifierShape, seed)));
+        }
+
+        Assert.Equal(keptBytes, kept.RawOutputContents[0].ToByteArray());
+        Assert.Equal(await HttpBinaryInfer(first), keptBytes);
+    }
+
+    [Fact]
+    public async Task ModelInfer_ConcurrentRawCalls_EachGetsItsOwnAnswer()
+    {
+        // Raw inputs are read into pooled buffers handed back after each call: no call may see another's tensor.
+        var inputs = Enumerable.Range(40, 12).Select(seed => ModelFixtures.SampleInput(ModelFixtures.ClassifierShape, seed)).ToArray();
+        var expected = new List<byte[]>();
+        foreach (var input in inputs)
+        {
+            expected.Add(await HttpBinaryInfer(input));
+        }
+
+        for (var round = 0; round < 3; round++)
+        {
+            var answers = await Task.WhenAll(inputs.Select(async i => (await _host.Client.ModelInferAsync(Raw(i))).RawOutputContents[0].ToByteArray()));
+            for (var i = 0; i < inputs.Length; i++)
+            {
+                Assert.Equal(expected[i], answers[i]);
+            }
+        }
+    }
+
+    [Fact]
+    public async Task Gate_IsOneInstance_ForEveryCall()
+    {
+        // Built per call, the gate re-encoded the token and rebuilt its host rules on every request.
+        _ = await _host.Client.ServerLiveAsync(new ServerLiveRequest());
+        _ = await _host.Client.ServerMetadataAsync(new ServerMetadataRequest());
+
+        var services = _host.Services.GetRequiredService<GrpcServer>().ServerServices!;
+        var gate = services.GetService<GrpcGate>();
+        Assert.NotNull(gate);
+        Assert.Same(gate, services.GetService<GrpcGate>());
     }
 
     [Fact]

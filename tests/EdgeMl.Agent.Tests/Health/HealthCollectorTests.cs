@@ -2,6 +2,8 @@ using System.Text.Json;
 using EdgeMl.Agent.Health;
 using EdgeMl.Agent.Sync;
 using EdgeMl.Runtime.Providers;
+using EdgeMl.Runtime.Serving;
+using EdgeMl.Runtime.Sessions;
 using EdgeMl.Runtime.Tensors;
 using EdgeMl.Testing;
 
@@ -158,6 +160,21 @@ public sealed class HealthCollectorTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task BatchingAuto_ModelSaysWhatItServesWithAndWhy()
+    {
+        var serving = new ServingOptions { Batching = new BatchingOptions { Auto = true } };
+        Assert.True((await _kit.ActivateClassifierAsync(serving: serving)).Succeeded);
+
+        using var json = JsonDocument.Parse(HealthJson.Serialize(_kit.Collector.Collect()));
+
+        var batching = json.RootElement.GetProperty("models")[0].GetProperty("batching");
+        Assert.Equal(["mode", "reason", "unbatchedRate", "batchedRate"], Names(batching));
+        Assert.Equal("unbatched", batching.GetProperty("mode").GetString());
+        Assert.Equal("unbatched until both ways are measured on live traffic", batching.GetProperty("reason").GetString());
+        Assert.Equal(JsonValueKind.Null, batching.GetProperty("batchedRate").ValueKind);
+    }
+
+    [Fact]
     public async Task Serialize_Document_UsesTheContractNames()
     {
         await File.WriteAllTextAsync(Path.Combine(_kit.DataDirectory, "broken.onnx"), "not a model");
@@ -171,7 +188,7 @@ public sealed class HealthCollectorTests : IAsyncLifetime
         Assert.Equal(["deviceId", "status", "ready", "desired", "startedAt", "at", "version", "models", "sync", "hub", "broker", "disk", "capture", "accelerators"], Names(root));
         Assert.Equal(["ready", "reason"], Names(root.GetProperty("ready")));
         var model = root.GetProperty("models")[0];
-        Assert.Equal(["name", "state", "version", "provider", "requestedProviders", "chain", "degraded", "degradedReason", "building", "latencyMs", "requests", "errors", "lastFailure", "drift"], Names(model));
+        Assert.Equal(["name", "state", "version", "provider", "requestedProviders", "chain", "degraded", "degradedReason", "building", "batching", "latencyMs", "requests", "errors", "lastFailure", "drift"], Names(model));
         Assert.Equal(["provider", "state", "reason"], Names(model.GetProperty("chain")[0]));
         Assert.Equal(OnnxRuntimeBuild.Flavour == "gpu" ? "librariesMissing" : "notInBuild", model.GetProperty("chain")[0].GetProperty("state").GetString());
         Assert.Equal("inUse", model.GetProperty("chain")[1].GetProperty("state").GetString());

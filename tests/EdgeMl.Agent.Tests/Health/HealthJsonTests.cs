@@ -87,7 +87,7 @@ public sealed class HealthJsonTests
     }
 
     private static ModelHealth Model(string name, double latency = 2, long requests = 1) =>
-        new(name, "ready", 1, "cpu", ["cpu"], [new ProviderHealth("cpu", "inUse", null)], false, null, null, new LatencyHealth(latency, latency * 2), requests, 0, null, null);
+        new(name, "ready", 1, "cpu", ["cpu"], [new ProviderHealth("cpu", "inUse", null)], false, null, null, null, new LatencyHealth(latency, latency * 2), requests, 0, null, null);
 
     private static AgentHealth Health(params ModelHealth[] models) =>
         new("dev-1", HealthStatus.Healthy, new ReadyHealth(true, null), "twin", T0, T0, "1.0.0", models, new SyncHealth(null, null, T0, []),

@@ -105,7 +105,7 @@ internal sealed class HealthTestKit : IAsyncDisposable
         }
     }
 
-    public async Task<ActivationResult> ActivateClassifierAsync(ProviderChainOptions? providers = null, string? modelPath = null, long version = 1) =>
+    public async Task<ActivationResult> ActivateClassifierAsync(ProviderChainOptions? providers = null, string? modelPath = null, long version = 1, ServingOptions? serving = null) =>
         await Engine.ActivateAsync(new ModelDefinition
         {
             Name = Model,
@@ -114,6 +114,7 @@ internal sealed class HealthTestKit : IAsyncDisposable
             Session = new ModelSessionOptions { IntraOpThreads = 1 },
             Providers = providers ?? ProviderChainOptions.CpuOnly,
             WarmUp = new WarmUpOptions { Shapes = { ["x"] = ModelFixtures.ClassifierShape } },
+            Serving = serving ?? new ServingOptions(),
         });
 
     public async ValueTask DisposeAsync()

@@ -139,3 +139,96 @@ public sealed class DynamicBatchingTests : IDisposable
         return await task;
     }
 }
+
+/// <summary><c>batching: auto</c> on the real engine and the real classifier, in real time.</summary>
+public sealed class AutoBatchingTests : IDisposable
+{
+    private readonly TestMeterFactory _meters = new();
+    private readonly InferenceEngine _engine;
+    private readonly MetricCollector<int> _batchSizes;
+
+    public AutoBatchingTests()
+    {
+        _engine = new InferenceEngine(new ModelLoader(), new RuntimeMetrics(_meters), TimeProvider.System);
+        _batchSizes = new MetricCollector<int>(_meters, RuntimeMetrics.MeterName, "edgeml.inference.batch_size");
+    }
+
+    [Fact]
+    public async Task Auto_MeasuresBothWaysOnLiveTraffic_ServesTheFaster_AnswersAsUnbatched()
+    {
+        await Activate();
+        var inputs = Enumerable.Range(0, 4).Select(i => Classifier.Input(200 + i)).ToArray();
+        var expected = inputs.Select(Classifier.BareRun).ToArray();
+
+        // 8 callers, 16 requests each: 8 windows of 16, the first unbatched, the second a trial of batching.
+        var callers = Enumerable.Range(0, 8).Select(async caller =>
+        {
+            var answers = new List<(int Input, InferenceResult Result)>();
+            for (var i = 0; i < 16; i++)
+            {
+                var k = (caller + i) % inputs.Length;
+                answers.Add((k, await _engine.InferAsync(Classifier.Name, new InferenceRequest([inputs[k]]))));
+            }
+
+            return answers;
+        });
+        var results = (await Task.WhenAll(callers)).SelectMany(a => a).ToList();
+
+        foreach (var (k, result) in results)
+        {
+            Assert.True(result.IsSuccess, result.Error?.Message);
+            var actual = result.Output(ModelFixtures.ClassifierOutput).Span<float>().ToArray();
+            Assert.All(expected[k].Zip(actual), p => Assert.Equal(p.First, p.Second, 1e-5f));
+        }
+
+        // The batched window's predictions went through the batcher; the rest did not.
+        var batched = _batchSizes.GetMeasurementSnapshot().Sum(m => m.Value);
+        Assert.InRange(batched, 16, results.Count - 16);
+
+        var choice = _engine.GetStatus(Classifier.Name)!.Batching!;
+        Assert.NotNull(choice.UnbatchedRate);
+        Assert.NotNull(choice.BatchedRate);
+        var (serving, other) = choice.Mode == BatchingMode.Batched ? (choice.BatchedRate!.Value, choice.UnbatchedRate!.Value) : (choice.UnbatchedRate!.Value, choice.BatchedRate!.Value);
+        Assert.True(serving * (1 + BatchingChooser.Margin) >= other, $"serves {choice.Mode} at {serving:F0}/s while the other measured {other:F0}/s");
+        Assert.Contains("predictions per busy second", choice.Reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Auto_RequestTooLargeForABatch_IsServedUnbatched()
+    {
+        await Activate();
+
+        var result = await _engine.InferAsync(Classifier.Name, Classifier.Request(1, batch: 5));
+
+        Assert.True(result.IsSuccess, result.Error?.Message);
+        Assert.Equal([5L, 2L], result.Output(ModelFixtures.ClassifierOutput).Shape);
+        Assert.Empty(_batchSizes.GetMeasurementSnapshot());
+    }
+
+    [Fact]
+    public async Task FixedBatching_HasNoAutoChoice()
+    {
+        var serving = new ServingOptions { Batching = new BatchingOptions { Enabled = true, MaxBatchSize = 4 } };
+        Assert.True((await _engine.ActivateAsync(Classifier.Definition(serving: serving))).Succeeded);
+
+        Assert.Null(_engine.GetStatus(Classifier.Name)!.Batching);
+    }
+
+    public void Dispose()
+    {
+        _engine.Dispose();
+        _batchSizes.Dispose();
+        _meters.Dispose();
+    }
+
+    private async Task Activate()
+    {
+        var serving = new ServingOptions
+        {
+            MaxConcurrency = 2,
+            Batching = new BatchingOptions { Auto = true, MaxBatchSize = 4, MaxDelay = TimeSpan.FromMilliseconds(2), AutoWindow = 16 },
+        };
+        var result = await _engine.ActivateAsync(Classifier.Definition(serving: serving));
+        Assert.True(result.Succeeded, result.Failure?.Reason);
+    }
+}

@@ -167,6 +167,35 @@ internal sealed class ModelSync(
         }
     }
 
+    /// <summary>
+    /// Takes <paramref name="from"/> back after a failed probation: <paramref name="to"/> (a good version on disk)
+    /// serves again and <paramref name="from"/> is refused with <paramref name="reason"/> until the desired entry changes.
+    /// </summary>
+    /// <returns>False when <paramref name="from"/> no longer serves (something else moved on) or <paramref name="to"/> does not load.</returns>
+    public async Task<bool> RollBackFailedProbationAsync(string model, long from, long to, string reason, CancellationToken cancellationToken)
+    {
+        if (!desired.Current.State.Models.TryGetValue(model, out var wanted))
+        {
+            return false;
+        }
+
+        var work = Work(model, wanted);
+        await work.Gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (engine.GetStatus(model)?.Version != from || !store.GetInstalledVersions(model).Contains(to))
+            {
+                return false;
+            }
+
+            return await activation.ReinstateAsync(model, wanted, work, from, to, reason, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            work.Gate.Release();
+        }
+    }
+
     private void OnDesiredChanged(object? sender, DesiredSnapshot snapshot) => Wake();
 
     /// <summary>Serves each desired model's active version from disk, before any network call.</summary>

@@ -18,6 +18,10 @@ internal static class ProbationServiceCollectionExtensions
         services.TryAddSingleton<ProbationService>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IPredictionObserver, TrafficWindows>(sp => sp.GetRequiredService<TrafficWindows>()));
         services.AddHostedService(sp => sp.GetRequiredService<ProbationService>());
+        services.TryAddSingleton<ShadowTap>();
+        services.TryAddSingleton<ShadowService>();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IPredictionObserver, ShadowTap>(sp => sp.GetRequiredService<ShadowTap>()));
+        services.AddHostedService(sp => sp.GetRequiredService<ShadowService>());
         return services;
     }
 }

@@ -124,15 +124,22 @@ internal sealed class ProvingRun(SyncHarness harness, string registry, JsonObjec
 
     public ProbationService Probation => Services.GetRequiredService<ProbationService>();
 
+    public ShadowService Shadow => Services.GetRequiredService<ShadowService>();
+
     public async Task StartAsync()
     {
         await Probation.StartAsync(_stop.Token); // subscribes before sync serves anything
+        await Shadow.StartAsync(_stop.Token);
         await harness.StartAsync();
         await harness.WaitForActiveAsync(ProbationTests.Model, 1);
         var pipeline = Services.GetRequiredService<PredictionPipeline>();
         _callers = [.. Enumerable.Range(0, 3).Select(i => Task.Run(() => CallAsync(pipeline, i, _stopLoad.Token)))];
         await Eventually.UntilAsync(() => Services.GetRequiredService<TrafficWindows>().Find(ProbationTests.Model, 1)?.Requests >= 600, "600 requests on v1");
     }
+
+    /// <summary>Sets the twin's desired entry of the model (with the registry); returns at once.</summary>
+    public void SetDesired(JsonObject entry) =>
+        harness.ApplyTwin(++_twinVersion, new JsonObject { ["registry"] = registry, ["models"] = new JsonObject { [ProbationTests.Model] = entry } });
 
     /// <summary>Sets the twin's desired version (keeping the registry and probation settings) and waits for the model's state to match.</summary>
     public async Task<ModelSyncState> PromoteAndWaitAsync(long version, Func<ModelSyncState, bool> match, JsonObject? extra = null)
@@ -178,6 +185,7 @@ internal sealed class ProvingRun(SyncHarness harness, string registry, JsonObjec
         await Task.WhenAll(_callers);
         await _stop.CancelAsync();
         using var guard = new CancellationTokenSource(SyncHarness.Guard);
+        await Shadow.StopAsync(guard.Token);
         await Probation.StopAsync(guard.Token);
         await harness.DisposeAsync();
         _stopLoad.Dispose();

@@ -3,6 +3,7 @@ using EdgeMl.Agent.Capture;
 using EdgeMl.Agent.Desired;
 using EdgeMl.Agent.Drift;
 using EdgeMl.Agent.Events;
+using EdgeMl.Agent.Probation;
 using EdgeMl.Agent.Serving;
 using EdgeMl.Agent.Sync;
 using EdgeMl.CloudSync.Health;
@@ -39,6 +40,7 @@ internal sealed class HealthCollector : IDisposable
     private readonly ServingReadiness? _readiness;
     private readonly DesiredStateSource? _desired;
     private readonly AcceleratorSelfCheck? _accelerators;
+    private readonly ProvingStatus? _proving;
     private string? _hubError;
 
     public HealthCollector(InferenceEngine engine, RequestStatistics requests, IOptions<AgentOptions> options, TimeProvider time, IServiceProvider services)
@@ -60,6 +62,7 @@ internal sealed class HealthCollector : IDisposable
         _readiness = services.GetService<ServingReadiness>();
         _desired = services.GetService<DesiredStateSource>();
         _accelerators = services.GetService<AcceleratorSelfCheck>();
+        _proving = services.GetService<ProvingStatus>();
 
         _engine.Activated += OnActivated;
         if (_sync is not null)
@@ -107,7 +110,10 @@ internal sealed class HealthCollector : IDisposable
         var ready = _readiness?.Server() ?? Readiness.Ready;
         var desired = Name(_desired?.Current.Origin ?? DesiredOrigin.Embedded);
         return new AgentHealth(_options.DeviceId, Status(models, sync, hub, broker), new ReadyHealth(ready.IsReady, ready.Reason), desired, StartedAt, _time.GetUtcNow(), AgentVersion,
-            models, sync, hub, broker, Disk(_options.DataPath()), Capture(), (_accelerators ?? AcceleratorSelfCheck.Shared).Health);
+            models, sync, hub, broker, Disk(_options.DataPath()), Capture(), (_accelerators ?? AcceleratorSelfCheck.Shared).Health)
+        {
+            Proving = _proving?.Health(),
+        };
     }
 
     public void Dispose()

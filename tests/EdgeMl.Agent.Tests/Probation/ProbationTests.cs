@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text.Json.Nodes;
 using EdgeMl.Agent.Events;
+using EdgeMl.Agent.Health;
 using EdgeMl.Agent.Probation;
 using EdgeMl.Agent.Serving;
 using EdgeMl.Agent.Sync;
@@ -164,6 +165,15 @@ internal sealed class ProvingRun(SyncHarness harness, string registry, JsonObjec
         Assert.DoesNotContain(refused, Services.GetRequiredService<GoodVersions>().Read(ProbationTests.Model).Good);
         Assert.Equal(ProbationPhase.RolledBack, Proving.ProbationOf(ProbationTests.Model)!.Phase);
         Assert.Contains(Services.GetRequiredService<AgentEventLog>().Recent(), e => e.Kind == AgentEventKinds.RolledBack && e.Message.Contains(reason, StringComparison.Ordinal));
+
+        // The verdict as health, the twin and the page read it.
+        var health = Services.GetRequiredService<HealthCollector>().Collect();
+        foreach (var document in new[] { HealthJson.ToNode(health), HealthJson.ToTwin(health) })
+        {
+            var probation = document["proving"]!["probation"]![0]!;
+            Assert.Equal("rolledBack", probation["phase"]!.GetValue<string>());
+            Assert.Equal(reason, probation["message"]!.GetValue<string>());
+        }
 
         // The next passes keep the refusal: v2 is not promoted again under the same settings.
         Time.Advance(TimeSpan.FromSeconds(1));

@@ -58,6 +58,10 @@ public sealed class ShadowTests : IDisposable
         Assert.StartsWith("v2 runs as a shadow of v1", shadow.Message, StringComparison.Ordinal);
         Assert.Equal(1, run.Harness.Engine.GetStatus(Model)!.Version);
         Assert.DoesNotContain(run.Services.GetRequiredService<AgentEventLog>().Recent(), e => e.Kind == AgentEventKinds.ShadowPromoted);
+        var twin = EdgeMl.Agent.Health.HealthJson.ToTwin(run.Services.GetRequiredService<EdgeMl.Agent.Health.HealthCollector>().Collect());
+        var reported = twin["proving"]!["shadows"]![0]!;
+        Assert.Equal(2, reported["version"]!.GetValue<long>());
+        Assert.True(reported["agreement"]!.GetValue<double>() < 0.95);
     }
 
     [Fact]

@@ -1,14 +1,24 @@
 using System.Collections.Concurrent;
+using System.Text.Json.Serialization;
 
 namespace EdgeMl.Agent.Probation;
 
 /// <summary>Where a model's newest version stands: on probation, passed (good), or rolled back.</summary>
+[JsonConverter(typeof(JsonStringEnumConverter<ProbationPhase>))]
 internal enum ProbationPhase
 {
+    [JsonStringEnumMemberName("onProbation")]
     OnProbation,
+
+    [JsonStringEnumMemberName("passed")]
     Passed,
+
+    [JsonStringEnumMemberName("rolledBack")]
     RolledBack,
 }
+
+/// <summary>Probation and shadows in the health document (<c>proving</c>): on every transport, the twin and the page.</summary>
+internal sealed record ProvingHealth(IReadOnlyList<ProbationState> Probation, IReadOnlyList<ShadowState> Shadows);
 
 /// <summary>One model's probation as health, the twin and the page show it.</summary>
 internal sealed record ProbationState(string Model, long Version, long? Previous, ProbationPhase Phase, long Requests, string Message, DateTimeOffset Since);
@@ -31,6 +41,9 @@ internal sealed class ProvingStatus
     public IReadOnlyList<ProbationState> Probation => [.. _probation.Values.OrderBy(p => p.Model, StringComparer.Ordinal)];
 
     public IReadOnlyList<ShadowState> Shadows => [.. _shadows.Values.OrderBy(s => s.Model, StringComparer.Ordinal)];
+
+    /// <summary>Null when no model has a probation or a shadow yet, so the health document stays as it was.</summary>
+    public ProvingHealth? Health() => _probation.IsEmpty && _shadows.IsEmpty ? null : new(Probation, Shadows);
 
     public ProbationState? ProbationOf(string model) => _probation.GetValueOrDefault(model);
 

@@ -131,6 +131,20 @@ internal sealed class ProbationService : BackgroundService
 
     private void OnPromoted(object? sender, ModelPromotion promotion)
     {
+        try
+        {
+            StartTrial(promotion);
+        }
+        catch (Exception e) when (e is IOException or InvalidDataException or UnauthorizedAccessException)
+        {
+            // Raised inside model sync's activation: a probation record that cannot be read or written must not
+            // fail the activation; the version serves without probation and the log says why.
+            Log.ProbationFailed(_logger, e, promotion.Model);
+        }
+    }
+
+    private void StartTrial(ModelPromotion promotion)
+    {
         var (name, version) = (promotion.Model, promotion.Version);
         _trials.TryRemove(name, out _);
         var record = _good.Read(name);

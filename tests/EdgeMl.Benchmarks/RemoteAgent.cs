@@ -90,7 +90,7 @@ internal sealed class RemoteAgent : IAsyncDisposable
     {
         var http = FreePort();
         var info = Command(_agentDll);
-        foreach (var arg in (string[])["run", $"--EdgeMl:Http:Urls=http://127.0.0.1:{http}", $"--EdgeMl:MetricsUrls=http://127.0.0.1:{FreePort()}", $"--EdgeMl:Mqtt:EmbeddedPort={FreePort()}", .. _settings])
+        foreach (var arg in (string[])["run", $"--EdgeMl:Http:Urls=http://127.0.0.1:{http}", $"--EdgeMl:MetricsUrls=http://127.0.0.1:{FreePort()}", $"--EdgeMl:Mqtt:EmbeddedPort={FreePort()}", $"--EdgeMl:Grpc:Urls=http://127.0.0.1:{FreePort()}", .. _settings])
         {
             info.ArgumentList.Add(arg);
         }

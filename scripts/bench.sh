@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs the benchmarks (bare ONNX Runtime against the engine, in one run). Arguments go to BenchmarkDotNet,
 # e.g. scripts/bench.sh --filter '*EngineBenchmarks*'. Results land in BenchmarkDotNet.Artifacts/results.
-# latency-remote [rounds] measures a published `edgeml run` from a client process, startup compares its start-up and
-# memory with a baseline publish, fleet [N] rolls a version out across N real agents (docs/benchmarks.md).
+# latency-remote [rounds] measures a published `edgeml run` from a client process, shadow-cost [rounds] the same
+# with and without a shadow version, startup compares its start-up and memory with a baseline publish, fleet [N]
+# rolls a version out across N real agents (docs/benchmarks.md).
 # --flavour gpu|system first builds on that ONNX Runtime flavour (default cpu), e.g. the engine on the gpu flavour's
 # CPU provider: scripts/bench.sh --flavour gpu --filter '*EngineBenchmarks*'.
 set -euo pipefail
@@ -25,7 +26,7 @@ if [[ ${1:-} == fleet ]]; then
 fi
 # latency-remote [rounds] [--starts N]: publishes the agent as the module image does (into artifacts/bench/edgeml)
 # and measures it from a client in a separate process (tests/EdgeMl.Benchmarks/RemoteLatencyHarness.cs).
-if [[ ${1:-} == latency-remote ]]; then
+if [[ ${1:-} == latency-remote || ${1:-} == shadow-cost ]]; then
   published=$root/artifacts/bench/edgeml
   rm -rf "$published"
   dotnet publish agent/EdgeMl.Agent.csproj -c Release -r linux-x64 --self-contained false \

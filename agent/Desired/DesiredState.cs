@@ -63,6 +63,12 @@ internal sealed record DesiredModel
     /// <summary>Capture policy for this model; null keeps the configured one.</summary>
     public CaptureOptions? Capture { get; init; }
 
+    /// <summary>How a newly promoted version is watched before it counts as good.</summary>
+    public ProbationSettings Probation { get; init; } = ProbationSettings.Default;
+
+    /// <summary>A version evaluated beside the active one; null when none.</summary>
+    public ShadowSettings? Shadow { get; init; }
+
     public string VersionText => Version?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "latest";
 
     /// <summary>
@@ -71,7 +77,8 @@ internal sealed record DesiredModel
     /// changed (and end an operator's hold).
     /// </summary>
     public bool Equals(DesiredModel? other) =>
-        other is not null && Version == other.Version && Pinned == other.Pinned && SameRuntimeSettings(other) && SameCapture(Capture, other.Capture);
+        other is not null && Version == other.Version && Pinned == other.Pinned && SameRuntimeSettings(other) && SameCapture(Capture, other.Capture)
+        && Probation == other.Probation && Shadow == other.Shadow;
 
     public override int GetHashCode() => HashCode.Combine(Version, Pinned, Policy, Batching, BatchingAuto, MaxBatchSize, Threads, MaxConcurrency);
 

@@ -32,7 +32,9 @@ internal sealed record DesiredParseResult(DesiredState State, IReadOnlyList<Desi
 /// { "registry": "https://models.example.com/edgeml",
 ///   "models": { "ocr-cls": { "version": "latest" | 3, "pinned": false, "providers": ["tensorrt","cuda","cpu"] | "cuda,cpu",
 ///                            "policy": "prefer" | "require" | "strict", "batching": "auto" | { "enabled": true | "auto", "maxBatchSize": 8, "maxDelayMs": 2 },
-///                            "threads": 1, "maxConcurrency": 2, "capture": { "sampleRate": 0.01, … } } },
+///                            "threads": 1, "maxConcurrency": 2, "capture": { "sampleRate": 0.01, … },
+///                            "probation": { "enabled": true, "duration": "00:10:00", "minRequests": 200, "maxP95Ratio": 1.5, … },
+///                            "shadow": { "version": 4, "sampleRate": 0.1, "promoteWhen": { "agreement": 0.98, "samples": 500 } } } },
 ///   "healthReportInterval": "00:00:10", "telemetryInterval": 60, "pollInterval": "00:05:00" }
 /// </code>
 /// Every problem is named by its path; nothing throws for a bad document.
@@ -40,7 +42,10 @@ internal sealed record DesiredParseResult(DesiredState State, IReadOnlyList<Desi
 internal static class DesiredStateParser
 {
     private static readonly string[] TopLevel = ["registry", "models", "healthReportInterval", "telemetryInterval", "pollInterval"];
-    private static readonly string[] ModelKeys = ["version", "pinned", "providers", "policy", "batching", "threads", "maxConcurrency", "capture"];
+    private static readonly string[] ModelKeys = ["version", "pinned", "providers", "policy", "batching", "threads", "maxConcurrency", "capture", "probation", "shadow"];
+    private static readonly string[] ProbationKeys = ["enabled", "duration", "minRequests", "maxErrorRate", "maxErrorRateIncrease", "maxP95Ratio", "minP95IncreaseMs", "maxPsi", "maxMemoryGrowthMb"];
+    private static readonly string[] ShadowKeys = ["version", "sampleRate", "promoteWhen", "tolerance", "cpuBudget"];
+    private static readonly string[] PromoteKeys = ["agreement", "samples"];
     private static readonly string[] BatchingKeys = ["enabled", "maxBatchSize", "maxDelayMs"];
     private static readonly string[] CaptureKeys = ["enabled", "sampleRate", "driftingSampleRate", "lowConfidenceThreshold", "confidenceOutput", "captureErrors", "maxRecordBytes"];
 
@@ -199,6 +204,87 @@ internal static class DesiredStateParser
             Threads = Int(o["threads"], $"{path}.threads", 0, 256, issues) ?? 0,
             MaxConcurrency = Int(o["maxConcurrency"], $"{path}.maxConcurrency", 1, 256, issues),
             Capture = o["capture"] is { } c ? Capture(c, $"{path}.capture", issues) : null,
+            Probation = o["probation"] is { } pr ? Probation(pr, $"{path}.probation", issues) : ProbationSettings.Default,
+            Shadow = o["shadow"] is { } sh ? Shadow(sh, $"{path}.shadow", version, issues) : null,
+        };
+    }
+
+    private static ProbationSettings Probation(JsonNode node, string path, List<DesiredIssue> issues)
+    {
+        var defaults = ProbationSettings.Default;
+        if (node is not JsonObject o)
+        {
+            issues.Add(new(path, "must be an object such as {\"duration\": \"00:10:00\", \"minRequests\": 200}"));
+            return defaults;
+        }
+
+        Unknown(o, path, ProbationKeys, issues);
+        return new ProbationSettings
+        {
+            Enabled = Bool(o["enabled"], $"{path}.enabled", issues) ?? defaults.Enabled,
+            Duration = Interval(o["duration"], $"{path}.duration", TimeSpan.Zero, TimeSpan.FromDays(7), issues) ?? defaults.Duration,
+            MinRequests = Int(o["minRequests"], $"{path}.minRequests", 1, 10_000_000, issues) ?? defaults.MinRequests,
+            MaxErrorRate = Number(o["maxErrorRate"], $"{path}.maxErrorRate", 0, 1, issues) ?? defaults.MaxErrorRate,
+            MaxErrorRateIncrease = Number(o["maxErrorRateIncrease"], $"{path}.maxErrorRateIncrease", 0, 1, issues) ?? defaults.MaxErrorRateIncrease,
+            MaxP95Ratio = Number(o["maxP95Ratio"], $"{path}.maxP95Ratio", 1, 1000, issues) ?? defaults.MaxP95Ratio,
+            MinP95IncreaseMs = Number(o["minP95IncreaseMs"], $"{path}.minP95IncreaseMs", 0, 60_000, issues) ?? defaults.MinP95IncreaseMs,
+            MaxPsi = Number(o["maxPsi"], $"{path}.maxPsi", 0, 100, issues) ?? defaults.MaxPsi,
+            MaxMemoryGrowthMb = Number(o["maxMemoryGrowthMb"], $"{path}.maxMemoryGrowthMb", 1, 1024 * 1024, issues) ?? defaults.MaxMemoryGrowthMb,
+        };
+    }
+
+    private static ShadowSettings? Shadow(JsonNode node, string path, long? active, List<DesiredIssue> issues)
+    {
+        if (node is not JsonObject o)
+        {
+            issues.Add(new(path, "must be an object such as {\"version\": 4, \"sampleRate\": 0.1}"));
+            return null;
+        }
+
+        Unknown(o, path, ShadowKeys, issues);
+        var defaults = new ShadowSettings();
+        long version = 0;
+        if (o["version"] is JsonValue v && Whole(v) is { } number && number > 0)
+        {
+            version = number;
+        }
+        else
+        {
+            issues.Add(new($"{path}.version", $"must be a positive integer, not {o["version"]?.ToJsonString() ?? "missing"}"));
+        }
+
+        if (active is { } pinned && version == pinned)
+        {
+            issues.Add(new($"{path}.version", $"is the desired version itself; a shadow runs a different version beside it"));
+        }
+
+        double? agreement = defaults.PromoteAgreement;
+        var samples = defaults.PromoteSamples;
+        switch (o["promoteWhen"])
+        {
+            case null:
+                break;
+            case JsonObject p:
+                Unknown(p, $"{path}.promoteWhen", PromoteKeys, issues);
+                agreement = Number(p["agreement"], $"{path}.promoteWhen.agreement", 0, 1, issues) ?? agreement;
+                samples = Int(p["samples"], $"{path}.promoteWhen.samples", 1, 10_000_000, issues) ?? samples;
+                break;
+            case JsonValue p when p.GetValueKind() == JsonValueKind.False:
+                agreement = null; // measured only, never promoted
+                break;
+            default:
+                issues.Add(new($"{path}.promoteWhen", "must be an object such as {\"agreement\": 0.98, \"samples\": 500}, or false"));
+                break;
+        }
+
+        return new ShadowSettings
+        {
+            Version = version,
+            SampleRate = Number(o["sampleRate"], $"{path}.sampleRate", 0, 1, issues) ?? defaults.SampleRate,
+            PromoteAgreement = agreement,
+            PromoteSamples = samples,
+            Tolerance = Number(o["tolerance"], $"{path}.tolerance", 0, 1e9, issues) ?? defaults.Tolerance,
+            CpuBudget = Number(o["cpuBudget"], $"{path}.cpuBudget", 0.01, 64, issues) ?? defaults.CpuBudget,
         };
     }
 

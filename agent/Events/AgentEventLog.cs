@@ -10,6 +10,8 @@ internal static class AgentEventKinds
     public const string Activated = "activated";
     public const string Refused = "refused";
     public const string RolledBack = "rolledBack";
+    public const string ProbationPassed = "probationPassed";
+    public const string ShadowPromoted = "shadowPromoted";
     public const string Degraded = "degraded";
     public const string Unloaded = "unloaded";
     public const string SyncFailed = "syncFailed";

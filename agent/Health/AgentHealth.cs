@@ -24,7 +24,11 @@ internal sealed record AgentHealth(
     BrokerHealth Broker,
     DiskHealth Disk,
     CaptureHealth? Capture,
-    AcceleratorsHealth Accelerators);
+    AcceleratorsHealth Accelerators)
+{
+    /// <summary>Each model's probation verdict and shadow figures; null when there are none.</summary>
+    public ProvingHealth? Proving { get; init; }
+}
 
 internal static class HealthStatus
 {

@@ -35,11 +35,17 @@ internal sealed class HealthDocument(string deviceId, DateTimeOffset startedAt, 
 
     public AcceleratorsHealth? Accelerators { get; set; }
 
+    /// <summary>Each model's probation verdict and shadow figures; null when there are none.</summary>
+    public ProvingHealth? Proving { get; set; }
+
     public AgentHealth Build()
     {
         var models = Models.Select(Annotated).ToArray();
         return new AgentHealth(deviceId, Status(models, Sync, Hub, Broker), Ready, Desired, startedAt, at, version, models, Sync, Hub, Broker,
-            Disk ?? new DiskHealth("", null, null), Capture, Accelerators ?? throw new InvalidOperationException("No contributor wrote the accelerators."));
+            Disk ?? new DiskHealth("", null, null), Capture, Accelerators ?? throw new InvalidOperationException("No contributor wrote the accelerators."))
+        {
+            Proving = Proving,
+        };
     }
 
     /// <summary>

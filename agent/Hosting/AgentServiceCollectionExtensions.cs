@@ -6,6 +6,7 @@ using EdgeMl.Agent.Grpc;
 using EdgeMl.Agent.Health;
 using EdgeMl.Agent.Http;
 using EdgeMl.Agent.Methods;
+using EdgeMl.Agent.Probation;
 using EdgeMl.Agent.Serving;
 using EdgeMl.Agent.Sync;
 using EdgeMl.Agent.Telemetry;
@@ -25,6 +26,7 @@ internal static class AgentServiceCollectionExtensions
         ArgumentNullException.ThrowIfNull(configuration);
         services.AddAgentOptions(configuration);
         services.AddModelSync(configuration);
+        services.AddProbation();
         services.AddHttpApi(configuration);
         services.AddGrpcApi(configuration);
         services.AddServing();

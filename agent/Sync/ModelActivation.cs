@@ -21,6 +21,12 @@ internal sealed class ModelActivation(
     ILogger<ModelActivation> logger,
     DriftRegistry drift)
 {
+    /// <summary>
+    /// Raised when a different version starts serving a model (a promotion, a start from disk, a rollback), after the
+    /// sync status says so; probation listens. Handlers must not block.
+    /// </summary>
+    public event EventHandler<ModelPromotion>? Promoted;
+
     /// <summary>The runtime's load, warm-up and golden check with the model's settings, then the swap.</summary>
     public EngineValidator Validator(DesiredModel model) => new(engine, settings.For(model));
 
@@ -98,6 +104,10 @@ internal sealed class ModelActivation(
         }
 
         SetState(name, model, SyncPhase.Active, version, version, why);
+        if (previous != version)
+        {
+            Promoted?.Invoke(this, new ModelPromotion(name, version, previous, model));
+        }
     }
 
     public void Refused(string name, DesiredModel model, ModelWork work, long? version, string reason, bool remember = true)
@@ -127,6 +137,33 @@ internal sealed class ModelActivation(
         }
     }
 
+    /// <summary>
+    /// Serves <paramref name="good"/> again in place of <paramref name="refused"/> (a failed probation): loaded and
+    /// swapped in beside the running version, so no request fails; <paramref name="refused"/> is remembered as
+    /// refused with <paramref name="reason"/>, on disk too, so neither the next pass nor a restart promotes it again.
+    /// </summary>
+    public async Task<bool> ReinstateAsync(string name, DesiredModel model, ModelWork work, long refused, long good, string reason, CancellationToken cancellationToken)
+    {
+        var outcome = await store.ReinstateAsync(name, good, refused, "probation", reason, Validator(model), cancellationToken).ConfigureAwait(false);
+        if (!outcome.Activated)
+        {
+            return false;
+        }
+
+        work.Override = null;
+        work.ServingVersion = good;
+        work.ServingSettings = model;
+        work.Refusal = (refused, model, reason);
+        ActivateDrift(name, good);
+        SetState(name, model, SyncPhase.Refused, good, refused, reason);
+        events.Add(AgentEventKinds.RolledBack, name, good, $"{name} {reason}");
+        Promoted?.Invoke(this, new ModelPromotion(name, good, refused, model));
+        return true;
+    }
+
     public void SetState(string name, DesiredModel model, SyncPhase phase, long? active, long? target, string? message, double? progress = null) =>
         status.Set(new ModelSyncState(name, model.VersionText, phase, active, target, message, time.GetUtcNow()) { Progress = progress });
 }
+
+/// <summary>A version that now serves a model in place of <paramref name="Previous"/> (null at start-up), under <paramref name="Settings"/>.</summary>
+internal sealed record ModelPromotion(string Model, long Version, long? Previous, DesiredModel Settings);

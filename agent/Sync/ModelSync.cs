@@ -88,7 +88,11 @@ internal sealed class ModelSync(
         }
     }
 
-    public async Task<ModelControlResult> ActivateAsync(string model, long version, CancellationToken cancellationToken)
+    public Task<ModelControlResult> ActivateAsync(string model, long version, CancellationToken cancellationToken) =>
+        ActivateAsync(model, version, "activated by an operator", cancellationToken);
+
+    /// <summary>Activates a version like an operator does, saying why (<paramref name="why"/>: a shadow that met its promotion rule).</summary>
+    public async Task<ModelControlResult> ActivateAsync(string model, long version, string why, CancellationToken cancellationToken)
     {
         if (!desired.Current.State.Models.TryGetValue(model, out var wanted))
         {
@@ -117,7 +121,7 @@ internal sealed class ModelSync(
             }
 
             work.Override = version;
-            activation.Served(model, wanted, work, version, "activated by an operator");
+            activation.Served(model, wanted, work, version, why);
             return new(200, $"{model} v{version} serves (held until the desired entry changes)", version);
         }
         catch (Exception e) when (e is PackageVerificationException or RegistryException or DownloadException or InsufficientSpaceException or IOException)
@@ -161,6 +165,63 @@ internal sealed class ModelSync(
             events.Add(AgentEventKinds.RolledBack, model, previous, $"{model} rolled back from v{from} to v{previous} by an operator");
             activation.SetState(model, wanted, SyncPhase.Active, previous, previous, $"rolled back from v{from} by an operator");
             return new(200, $"{model} rolled back from v{from} to v{previous}", previous);
+        }
+        finally
+        {
+            work.Gate.Release();
+        }
+    }
+
+    /// <summary>Installs a version without activating it (a shadow's), pulling it from the registry when it is not on disk.</summary>
+    /// <returns>Null when installed; otherwise why not.</returns>
+    public async Task<string?> InstallAsync(string model, long version, CancellationToken cancellationToken)
+    {
+        if (store.GetInstalledVersions(model).Contains(version))
+        {
+            return null;
+        }
+
+        if (!desired.Current.State.Models.TryGetValue(model, out var wanted) || Registry(desired.Current.State.Registry) is not { } registry)
+        {
+            return $"v{version} is not installed and no registry is configured";
+        }
+
+        try
+        {
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            timeout.CancelAfter(_options.PullTimeout);
+            await Puller(registry).PullAsync(new PullRequest(model, version) { Pinned = true, InstallOnly = true }, activation.Validator(wanted), null, timeout.Token).ConfigureAwait(false);
+            return null;
+        }
+        catch (Exception e) when (e is PackageVerificationException or RegistryException or DownloadException or InsufficientSpaceException or IOException or HttpRequestException
+                                  || (e is OperationCanceledException && !cancellationToken.IsCancellationRequested))
+        {
+            return e.Message;
+        }
+    }
+
+    /// <summary>
+    /// Takes <paramref name="from"/> back after a failed probation: <paramref name="to"/> (a good version on disk)
+    /// serves again and <paramref name="from"/> is refused with <paramref name="reason"/> until the desired entry changes.
+    /// </summary>
+    /// <returns>False when <paramref name="from"/> no longer serves (something else moved on) or <paramref name="to"/> does not load.</returns>
+    public async Task<bool> RollBackFailedProbationAsync(string model, long from, long to, string reason, CancellationToken cancellationToken)
+    {
+        if (!desired.Current.State.Models.TryGetValue(model, out var wanted))
+        {
+            return false;
+        }
+
+        var work = Work(model, wanted);
+        await work.Gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (engine.GetStatus(model)?.Version != from || !store.GetInstalledVersions(model).Contains(to))
+            {
+                return false;
+            }
+
+            return await activation.ReinstateAsync(model, wanted, work, from, to, reason, cancellationToken).ConfigureAwait(false);
         }
         finally
         {

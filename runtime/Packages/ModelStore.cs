@@ -213,6 +213,28 @@ public sealed class ModelStore
         return new ActivationOutcome(version, version, verdict);
     }
 
+    /// <summary>
+    /// Makes <paramref name="good"/> active again in place of <paramref name="refused"/> once <paramref name="validator"/>
+    /// accepts it, and records <paramref name="refused"/> in <c>rejected.json</c>; <paramref name="refused"/> leaves
+    /// the history of good versions. Nothing changes when the validator refuses.
+    /// </summary>
+    public async Task<ActivationOutcome> ReinstateAsync(string name, long good, long refused, string stage, string reason, IPackageValidator validator, CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(validator);
+        var current = GetActive(name);
+        var verdict = await validator.ValidateAsync(ModelPackage.Open(VersionFolder(name, good)), ct).ConfigureAwait(false);
+        if (!verdict.Accepted)
+        {
+            return new ActivationOutcome(current?.Version, good, verdict);
+        }
+
+        Durable.WriteAllBytes(Path.Combine(ModelFolder(name), "rejected.json"), System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(
+            new RejectionRecord(refused, stage, reason, _time.GetUtcNow()), StoreJsonContext.Default.RejectionRecord));
+        WriteActive(name, new ActiveRecord(good, (current?.History ?? []).Where(v => v != good && v != refused).ToArray(), _time.GetUtcNow()));
+        Log.RolledBack(_logger, name, refused, good);
+        return new ActivationOutcome(good, good, verdict);
+    }
+
     /// <summary>Makes the previous good version active again; null when there is none.</summary>
     public ActiveRecord? Rollback(string name)
     {

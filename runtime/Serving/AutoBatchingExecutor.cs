@@ -18,7 +18,7 @@ internal sealed class AutoBatchingExecutor : IRequestExecutor
     private readonly TimeProvider _time;
     private readonly int _window;
     private readonly int _maxBatch;
-    private readonly Action<BatchingChoice>? _changed;
+    private readonly Action<BatchingChoice> _changed;
     private readonly Lock _gate = new();
     private BatchingMode _mode;
     private int _inFlight;
@@ -27,7 +27,7 @@ internal sealed class AutoBatchingExecutor : IRequestExecutor
     private long _completed;
 
     /// <param name="changed">Told when the better mode changes, with the figures that changed it.</param>
-    public AutoBatchingExecutor(ModelSession session, RuntimeMetrics metrics, TimeProvider time, Action<BatchingChoice>? changed = null)
+    public AutoBatchingExecutor(ModelSession session, RuntimeMetrics metrics, TimeProvider time, Action<BatchingChoice> changed)
     {
         _direct = new DirectExecutor(session, metrics);
         _batched = new BatchingExecutor(session, metrics, time);
@@ -125,7 +125,7 @@ internal sealed class AutoBatchingExecutor : IRequestExecutor
 
         if (changed is not null)
         {
-            _changed?.Invoke(changed);
+            _changed(changed);
         }
     }
 

@@ -26,6 +26,12 @@ if (args.Length > 0 && args[0] == "startup")
     return;
 }
 
+if (args.Length > 0 && args[0] == "shadow-cost")
+{
+    await RemoteLatencyHarness.CompareShadowAsync(args);
+    return;
+}
+
 if (args.Length > 0 && args[0] == "latency-remote")
 {
     await RemoteLatencyHarness.RunAsync(args);

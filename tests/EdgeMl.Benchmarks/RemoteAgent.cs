@@ -78,6 +78,16 @@ internal sealed class RemoteAgent : IAsyncDisposable
         return new RemoteAgent(agentDll, root, settings);
     }
 
+    /// <summary>Packs, signs and publishes one more version of a model (a shadow's) with the build's own CLI.</summary>
+    public async Task PublishAsync(string name, string file, long version)
+    {
+        var keys = Path.Combine(_root, "keys");
+        var package = Path.Combine(_root, $"pkg-{name}-{version}");
+        await CliAsync(_agentDll, "model", "pack", file, "--name", name, "--version", version.ToString(System.Globalization.CultureInfo.InvariantCulture), "--out", package, "--golden", "1");
+        await CliAsync(_agentDll, "model", "sign", package, "--key", Path.Combine(keys, "bench.key.pem"));
+        await CliAsync(_agentDll, "model", "publish", package, "--registry", Path.Combine(_root, "registry"), "--key", Path.Combine(keys, "bench.key.pem"));
+    }
+
     /// <summary>Starts <c>edgeml run</c> on fresh loopback ports and waits for <c>/v2/health/ready</c>.</summary>
     /// <returns>From the process start to the first ready answer.</returns>
     public async Task<TimeSpan> StartAsync()

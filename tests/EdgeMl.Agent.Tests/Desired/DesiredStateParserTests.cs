@@ -57,6 +57,37 @@ public sealed class DesiredStateParserTests
     }
 
     [Fact]
+    public void Parse_ProbationAndShadow_SettingsReadDefaultsElsewhere()
+    {
+        var result = Parse("""
+            {
+              "models": {
+                "a": { "version": 3, "probation": { "enabled": true, "duration": "00:30:00", "minRequests": 1000, "maxErrorRate": 0.1,
+                                                    "maxErrorRateIncrease": 0.02, "maxP95Ratio": 2, "minP95IncreaseMs": 0.5, "maxPsi": 0.5, "maxMemoryGrowthMb": 256 },
+                       "shadow": { "version": 4, "sampleRate": 0.25, "promoteWhen": { "agreement": 0.99, "samples": 2000 }, "tolerance": 0.01, "cpuBudget": 0.5 } },
+                "b": { "version": 1, "probation": { "enabled": false }, "shadow": { "version": 2, "promoteWhen": false } },
+                "c": { "version": 1 }
+              }
+            }
+            """);
+
+        Assert.True(result.IsValid, string.Join("; ", result.Issues));
+        var a = result.State.Models["a"];
+        Assert.Equal(new ProbationSettings { Duration = TimeSpan.FromMinutes(30), MinRequests = 1000, MaxErrorRate = 0.1, MaxErrorRateIncrease = 0.02, MaxP95Ratio = 2, MinP95IncreaseMs = 0.5, MaxPsi = 0.5, MaxMemoryGrowthMb = 256 }, a.Probation);
+        Assert.Equal(new ShadowSettings { Version = 4, SampleRate = 0.25, PromoteAgreement = 0.99, PromoteSamples = 2000, Tolerance = 0.01, CpuBudget = 0.5 }, a.Shadow);
+        var b = result.State.Models["b"];
+        Assert.False(b.Probation.Enabled);
+        Assert.Equal(ProbationSettings.Default.Duration, b.Probation.Duration);
+        Assert.Null(b.Shadow!.PromoteAgreement);
+        Assert.Equal(ProbationSettings.Default, result.State.Models["c"].Probation);
+        Assert.Null(result.State.Models["c"].Shadow);
+
+        // A changed probation or shadow entry is a changed desired entry (model sync works on it again).
+        Assert.NotEqual(a, a with { Probation = a.Probation with { MaxPsi = 0.4 } });
+        Assert.NotEqual(a, a with { Shadow = null });
+    }
+
+    [Fact]
     public void Parse_EmptyDocument_DefaultsAndNoIssues()
     {
         var result = Parse("{}");
@@ -182,6 +213,19 @@ public sealed class DesiredStateParserTests
     [InlineData("""{"capture":{"enabled":"true"}}""", "models.cls.capture.enabled", "true or false")]
     [InlineData("""{"capture":{"confidenceOutput":3}}""", "models.cls.capture.confidenceOutput", "must be a string")]
     [InlineData("""{"capture":{"maxRecordBytes":10}}""", "models.cls.capture.maxRecordBytes", "from 256")]
+    [InlineData("""{"probation":false}""", "models.cls.probation", "must be an object")]
+    [InlineData("""{"probation":{"minRequests":0}}""", "models.cls.probation.minRequests", "from 1 to")]
+    [InlineData("""{"probation":{"maxP95Ratio":0.5}}""", "models.cls.probation.maxP95Ratio", "from 1 to 1000")]
+    [InlineData("""{"probation":{"minP95IncreaseMs":-1}}""", "models.cls.probation.minP95IncreaseMs", "from 0 to 60000")]
+    [InlineData("""{"probation":{"maxErrorRate":2}}""", "models.cls.probation.maxErrorRate", "from 0 to 1")]
+    [InlineData("""{"probation":{"duration":"soon"}}""", "models.cls.probation.duration", "must be a duration")]
+    [InlineData("""{"probation":{"window":10}}""", "models.cls.probation.window", "unknown property")]
+    [InlineData("""{"shadow":4}""", "models.cls.shadow", "must be an object")]
+    [InlineData("""{"shadow":{"sampleRate":0.1}}""", "models.cls.shadow.version", "positive integer")]
+    [InlineData("""{"version":4,"shadow":{"version":4}}""", "models.cls.shadow.version", "the desired version itself")]
+    [InlineData("""{"shadow":{"version":4,"sampleRate":2}}""", "models.cls.shadow.sampleRate", "from 0 to 1")]
+    [InlineData("""{"shadow":{"version":4,"promoteWhen":{"agreement":1.1}}}""", "models.cls.shadow.promoteWhen.agreement", "from 0 to 1")]
+    [InlineData("""{"shadow":{"version":4,"promoteWhen":"soon"}}""", "models.cls.shadow.promoteWhen", "or false")]
     public void Parse_WrongTypeOrRange_IssueNamesThePath(string entry, string path, string expected)
     {
         var result = ParseModel(entry);

@@ -185,7 +185,7 @@ public sealed class HealthCollectorTests : IAsyncLifetime
         using var json = JsonDocument.Parse(HealthJson.Serialize(_kit.Collector.Collect()));
 
         var root = json.RootElement;
-        Assert.Equal(["deviceId", "status", "ready", "desired", "startedAt", "at", "version", "models", "sync", "hub", "broker", "disk", "capture", "accelerators"], Names(root));
+        Assert.Equal(["deviceId", "status", "ready", "desired", "startedAt", "at", "version", "models", "sync", "hub", "broker", "disk", "capture", "accelerators", "proving"], Names(root));
         Assert.Equal(["ready", "reason"], Names(root.GetProperty("ready")));
         var model = root.GetProperty("models")[0];
         Assert.Equal(["name", "state", "version", "provider", "requestedProviders", "chain", "degraded", "degradedReason", "building", "batching", "latencyMs", "requests", "errors", "lastFailure", "drift"], Names(model));

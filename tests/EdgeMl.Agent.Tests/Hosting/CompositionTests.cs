@@ -24,7 +24,9 @@ public sealed class CompositionTests : IDisposable
         var observers = services.GetServices<IPredictionObserver>().ToList();
 
         Assert.Same(pipeline, services.GetRequiredService<PredictionPipeline>());
-        Assert.Equal(3, observers.Count);
+        Assert.Equal(5, observers.Count);
+        Assert.Contains(services.GetRequiredService<EdgeMl.Agent.Probation.TrafficWindows>(), observers);
+        Assert.Contains(services.GetRequiredService<EdgeMl.Agent.Probation.ShadowTap>(), observers);
         Assert.Contains(observers, o => o is DriftPredictionObserver);
         Assert.Contains(observers, o => o is CapturePredictionObserver);
         // GPIO triggers replay what the pipeline served: the cache they read is the observer, not a second copy.

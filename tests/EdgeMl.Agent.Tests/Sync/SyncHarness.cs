@@ -49,7 +49,7 @@ internal sealed class SyncHarness : IAsyncDisposable
     public DesiredStateSource Desired => _services.GetRequiredService<DesiredStateSource>();
 
     public static SyncHarness Create(string dataDirectory, string trustedKeyFile, IDictionary<string, string?> desired, bool allowUnsigned = false,
-        Action<IServiceCollection>? configure = null)
+        Action<IServiceCollection>? configure = null, FakeTimeProvider? time = null)
     {
         var config = new Dictionary<string, string?>
         {
@@ -66,7 +66,7 @@ internal sealed class SyncHarness : IAsyncDisposable
         }
 
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(config).Build();
-        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        time ??= new FakeTimeProvider(DateTimeOffset.UtcNow);
         var services = new ServiceCollection();
         services.AddLogging(l => l.SetMinimumLevel(LogLevel.Warning));
         services.AddSingleton<TimeProvider>(time);

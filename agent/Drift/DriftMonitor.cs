@@ -53,7 +53,11 @@ internal sealed class DriftMonitor
         _time = time;
         _inputs = baseline.Inputs.Select(d => new Tracked(d, "input", options)).ToArray();
         _outputs = baseline.Outputs.Select(d => new Tracked(d, "output", options)).ToArray();
+        OutputBaseline = baseline.Outputs;
     }
+
+    /// <summary>The package's output distributions this version is watched against.</summary>
+    public IReadOnlyList<BaselineDistribution> OutputBaseline { get; }
 
     public string Model { get; }
 

@@ -4,8 +4,9 @@ using EdgeMl.Agent.Desired;
 namespace EdgeMl.Agent.Probation;
 
 /// <summary>What a version did on live traffic in a window: requests, engine errors, p95, the PSI of each output.</summary>
-/// <param name="Psi">Each output's population stability index against the previous version's last window; empty when there is nothing to compare.</param>
-internal sealed record WindowFigures(long Requests, long Errors, double? P95Ms, IReadOnlyDictionary<string, double> Psi)
+/// <param name="Psi">Each output's population stability index against <paramref name="PsiAgainst"/>; empty when there is nothing to compare.</param>
+/// <param name="PsiAgainst">What the outputs were compared with: the previous version's last window (null), or the package's output baseline.</param>
+internal sealed record WindowFigures(long Requests, long Errors, double? P95Ms, IReadOnlyDictionary<string, double> Psi, string? PsiAgainst)
 {
     public double ErrorRate => Requests == 0 ? 0 : (double)Errors / Requests;
 }
@@ -73,7 +74,7 @@ internal static class ProbationJudge
 
         if (candidate.Psi.Count > 0 && candidate.Psi.MaxBy(p => p.Value) is var (output, psi) && psi > settings.MaxPsi)
         {
-            breaches.Add($"output {output} PSI {Number(psi, "0.00")} against {was} (limit {Number(settings.MaxPsi, "0.00")})");
+            breaches.Add($"output {output} PSI {Number(psi, "0.00")} against {candidate.PsiAgainst ?? was} (limit {Number(settings.MaxPsi, "0.00")})");
         }
 
         if (figures.MemoryGrowthMb > settings.MaxMemoryGrowthMb)
@@ -92,7 +93,9 @@ internal static class ProbationJudge
         }
 
         var compared = baseline is null ? $"no recent figures of {was} to compare with" : $"p95 {Ratio(candidate.P95Ms, baseline.P95Ms)}× {was}";
-        var psiText = candidate.Psi.Count > 0 ? $", largest output PSI {Number(candidate.Psi.Values.Max(), "0.00")}" : "";
+        var psiText = candidate.Psi.Count > 0
+            ? $", largest output PSI {Number(candidate.Psi.Values.Max(), "0.00")}{(candidate.PsiAgainst is { } against ? $" against {against}" : "")}"
+            : "";
         return new ProbationVerdict.Passed($"{v} passed probation after {candidate.Requests} requests: error rate {Percent(candidate.ErrorRate)}, {compared}{psiText}");
     }
 

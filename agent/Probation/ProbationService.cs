@@ -1,8 +1,10 @@
 using System.Collections.Concurrent;
 using EdgeMl.Agent.Desired;
+using EdgeMl.Agent.Drift;
 using EdgeMl.Agent.Events;
 using EdgeMl.Agent.Health;
 using EdgeMl.Agent.Sync;
+using EdgeMl.Runtime.Packages;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
@@ -26,15 +28,16 @@ internal sealed class ProbationService : BackgroundService
     private readonly ProvingStatus _status;
     private readonly AgentEventLog _events;
     private readonly ProvingMetrics _metrics;
+    private readonly DriftRegistry _drift;
     private readonly TimeProvider _time;
     private readonly ILogger<ProbationService> _logger;
 
     public ProbationService(
         ModelActivation activation, ModelSync sync, DesiredStateSource desired, TrafficWindows windows, GoodVersions good, ProvingStatus status,
-        AgentEventLog events, ProvingMetrics metrics, TimeProvider time, ILogger<ProbationService> logger)
+        AgentEventLog events, ProvingMetrics metrics, DriftRegistry drift, TimeProvider time, ILogger<ProbationService> logger)
     {
         ArgumentNullException.ThrowIfNull(activation);
-        (_sync, _desired, _windows, _good, _status, _events, _metrics, _time, _logger) = (sync, desired, windows, good, status, events, metrics, time, logger);
+        (_sync, _desired, _windows, _good, _status, _events, _metrics, _drift, _time, _logger) = (sync, desired, windows, good, status, events, metrics, drift, time, logger);
 
         // In the constructor: the host builds every hosted service before starting any, so the versions model sync
         // serves from disk at start-up are seen too.
@@ -86,7 +89,7 @@ internal sealed class ProbationService : BackgroundService
     {
         var settings = _desired.Current.State.Models.TryGetValue(trial.Model, out var model) ? model.Probation : trial.Settings;
         var baseline = _windows.Find(trial.Model, trial.Previous);
-        var candidate = trial.Window.Figures(baseline);
+        var candidate = trial.Window.Figures(baseline, trial.PackageOutputs);
         var figures = new ProbationFigures(
             trial.Version, trial.Previous, candidate, baseline?.Figures(), _time.GetUtcNow() - trial.Since, (Environment.WorkingSet - trial.WorkingSetAtSwap) / MiB);
         var verdict = ProbationJudge.Judge(settings, figures);
@@ -178,11 +181,15 @@ internal sealed class ProbationService : BackgroundService
 
         _good.Write(name, record with { OnProbation = version, Previous = previous });
         var window = _windows.Restart(name, version, keep: previous);
-        var trial = new Trial(name, version, previous.Value, promotion.Settings.Probation, window, _time.GetUtcNow(), Environment.WorkingSet);
+        var packageOutputs = _drift.Find(name) is { Version: var monitored } monitor && monitored == version ? monitor.OutputBaseline : [];
+        var trial = new Trial(name, version, previous.Value, promotion.Settings.Probation, window, _time.GetUtcNow(), Environment.WorkingSet, packageOutputs);
         _trials[name] = trial;
         _status.Set(new ProbationState(name, version, previous, ProbationPhase.OnProbation, 0, $"v{version} on probation against v{previous}", trial.Since));
         Log.ProbationStarted(_logger, name, version, previous.Value);
     }
 
-    private sealed record Trial(string Model, long Version, long Previous, ProbationSettings Settings, VersionWindow Window, DateTimeOffset Since, long WorkingSetAtSwap);
+    /// <param name="PackageOutputs">The output distributions of the version's package (its drift baseline): what the outputs are compared with when the previous version has no window.</param>
+    private sealed record Trial(
+        string Model, long Version, long Previous, ProbationSettings Settings, VersionWindow Window, DateTimeOffset Since, long WorkingSetAtSwap,
+        IReadOnlyList<BaselineDistribution> PackageOutputs);
 }

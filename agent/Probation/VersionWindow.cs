@@ -1,3 +1,4 @@
+using EdgeMl.Runtime.Packages;
 using EdgeMl.Runtime.Tensors;
 
 namespace EdgeMl.Agent.Probation;
@@ -63,9 +64,19 @@ internal sealed class VersionWindow(long version)
         }
     }
 
-    /// <summary>The figures of this window; PSI of each output against <paramref name="baseline"/>'s when given.</summary>
-    public WindowFigures Figures(VersionWindow? baseline = null)
+    /// <summary>What the figures name when outputs were compared with the package's baseline.</summary>
+    public const string PackageBaseline = "the package's output baseline";
+
+    /// <summary>The figures of this window alone, with no comparison of outputs.</summary>
+    public WindowFigures Figures() => Figures(null, []);
+
+    /// <summary>
+    /// The figures of this window; PSI of each output against <paramref name="baseline"/>'s window when it has enough
+    /// observations, else against the package's <paramref name="packageOutputs"/> (its drift baseline) when there are some.
+    /// </summary>
+    public WindowFigures Figures(VersionWindow? baseline, IReadOnlyList<BaselineDistribution> packageOutputs)
     {
+        ArgumentNullException.ThrowIfNull(packageOutputs);
         double? p95;
         long requests, errors;
         Dictionary<string, OutputRing> outputs;
@@ -90,7 +101,20 @@ internal sealed class VersionWindow(long version)
             }
         }
 
-        return new WindowFigures(requests, errors, p95, psi);
+        if (psi.Count > 0 || packageOutputs.Count == 0)
+        {
+            return new WindowFigures(requests, errors, p95, psi, null);
+        }
+
+        foreach (var (name, ring) in outputs)
+        {
+            if (packageOutputs.FirstOrDefault(d => d.Tensor == name && OutputPsi.Comparable(d, ring)) is { } expected && OutputPsi.Compute(expected, ring) is { } value)
+            {
+                psi[name] = value;
+            }
+        }
+
+        return new WindowFigures(requests, errors, p95, psi, psi.Count > 0 ? PackageBaseline : null);
     }
 
     private OutputRing? Output(string name)
@@ -188,6 +212,50 @@ internal static class OutputPsi
         }
 
         return expected.IsClass && actual.IsClass ? Classes(expected.Values, actual.Values) : Deciles(expected.Values, actual.Values);
+    }
+
+    /// <summary>
+    /// Whether a package's distribution describes what the window observes of an output: class counts for a
+    /// classifier's top class, binned values (the <c>value</c> statistic) for a score.
+    /// </summary>
+    public static bool Comparable(BaselineDistribution expected, VersionWindow.OutputRing actual)
+    {
+        ArgumentNullException.ThrowIfNull(expected);
+        ArgumentNullException.ThrowIfNull(actual);
+        return actual.IsClass ? expected.Statistic == BaselineStatistic.Class : expected is { Statistic: BaselineStatistic.Value, Edges: not null };
+    }
+
+    /// <summary>PSI of an output's window against the package's distribution of it; null on too few observations.</summary>
+    public static double? Compute(BaselineDistribution expected, VersionWindow.OutputRing actual)
+    {
+        ArgumentNullException.ThrowIfNull(expected);
+        ArgumentNullException.ThrowIfNull(actual);
+        if (actual.Values.Length < MinObservations || !Comparable(expected, actual))
+        {
+            return null;
+        }
+
+        var counts = new double[expected.Counts.Count];
+        foreach (var v in actual.Values)
+        {
+            if (expected.Edges is { } edges)
+            {
+                // Values outside the edges fall into the first or last bin, as drift bins them.
+                var i = 0;
+                while (i < counts.Length - 1 && v >= edges[i + 1])
+                {
+                    i++;
+                }
+
+                counts[i]++;
+            }
+            else if (v >= 0 && v < counts.Length)
+            {
+                counts[(int)v]++;
+            }
+        }
+
+        return counts.Sum() == 0 ? null : Drift.DriftStatistics.PopulationStabilityIndex(expected.Counts.ToArray(), counts);
     }
 
     private static double Classes(ReadOnlySpan<double> expected, ReadOnlySpan<double> actual)

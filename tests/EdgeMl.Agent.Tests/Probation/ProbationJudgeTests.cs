@@ -42,6 +42,18 @@ public sealed class ProbationJudgeTests
         Assert.Contains(contains, result.Message, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData(0.8, 10, "Breached", "v3 rolled back after 300 requests: output y PSI 0.80 against the package's output baseline (limit 0.25)")]
+    [InlineData(0.05, 11, "Passed", "largest output PSI 0.05 against the package's output baseline")]
+    public void Judges_OutputsAgainstThePackagesBaseline_SaysSo(double psi, double minutes, string verdict, string contains)
+    {
+        var candidate = W(300, 0, 1, psi) with { PsiAgainst = VersionWindow.PackageBaseline };
+        var result = ProbationJudge.Judge(Settings, new ProbationFigures(3, 2, candidate, null, TimeSpan.FromMinutes(minutes), 0));
+
+        Assert.Equal(verdict, result.GetType().Name);
+        Assert.Contains(contains, result.Message, StringComparison.Ordinal);
+    }
+
     private static WindowFigures W(long requests, long errors, double p95, double? psi) =>
-        new(requests, errors, p95, psi is { } value ? new Dictionary<string, double> { ["y"] = value } : NoPsi);
+        new(requests, errors, p95, psi is { } value ? new Dictionary<string, double> { ["y"] = value } : NoPsi, null);
 }

@@ -49,7 +49,7 @@ internal sealed partial class IoTHubClient : BackgroundService, IIoTHubClient
         _metrics = new IoTHubMetrics(meterFactory);
         _environment = environment;
         // Full jitter: a fleet that lost the same hub comes back spread over the window, not in step (docs/benchmarks.md).
-        _backoff = BackOff.Full(_options.ReconnectMinDelay, _options.ReconnectMaxDelay, random);
+        _backoff = BackOff.Full(_options.ReconnectMinDelay, _options.ReconnectMaxDelay, _options.ReconnectSpread, random);
         _authBackoff = new BackOff(_options.AuthenticationFailureMinDelay, _options.AuthenticationFailureMaxDelay, random: random);
         _telemetry = CreateTelemetryQueue(_options.TelemetryQueueCapacity);
         _inputs = Channel.CreateBounded<IoTHubMessage>(new BoundedChannelOptions(_options.InputQueueCapacity) { SingleReader = true });

@@ -55,7 +55,17 @@ public sealed class IoTHubClientOptions
     public TimeSpan ReconnectMinDelay { get; set; } = TimeSpan.FromMilliseconds(100);
 
     [Range(typeof(TimeSpan), "00:00:01", "01:00:00")]
-    public TimeSpan ReconnectMaxDelay { get; set; } = TimeSpan.FromMinutes(2);
+    public TimeSpan ReconnectMaxDelay { get; set; } = TimeSpan.FromMinutes(4);
+
+    /// <summary>
+    /// Once a reconnect has failed (the hub is down, not just this link), every further wait is drawn over at least
+    /// this window (within <see cref="ReconnectMaxDelay"/>). Waits drawn uniformly over a window W bring a fleet of N
+    /// devices back at N ÷ (W/2) a second, so the default 4 min keeps 10,000 devices that lost the same hub, for a
+    /// moment or for an hour, at about 83 new connections a second, within one S1 unit's 100. Size it as devices ÷ 50
+    /// seconds; zero lets the window start at <see cref="ReconnectMinDelay"/> and double.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00", "01:00:00")]
+    public TimeSpan ReconnectSpread { get; set; } = TimeSpan.FromMinutes(4);
 
     /// <summary>Floor on the delay after the hub refused our credentials, so a wrong key does not hammer it.</summary>
     [Range(typeof(TimeSpan), "00:00:01", "01:00:00")]

@@ -24,6 +24,8 @@ public sealed class FleetHarnessTests(ITestOutputHelper output)
             SteadyWindow = TimeSpan.FromSeconds(1),
             PhaseTimeout = TimeSpan.FromMinutes(5),
         };
+        // Three agents need no 2 min reconnect spread (it is sized for 10,000); the restart stays short.
+        options.AgentSettings.Add("--EdgeMl:IoTHub:ReconnectSpread=00:00:03");
         using var log = new StringWriter();
 
         var report = await new FleetRollout(options, log).RunAsync(CancellationToken.None);

@@ -57,7 +57,7 @@ public sealed class BackOffTests
     public void Full_ThousandClientsFailingTogether_SpreadOverTheWholeWindowTheCapIncluded()
     {
         var random = new Random(12);
-        var backOff = BackOff.Full(TimeSpan.FromMilliseconds(100), TimeSpan.FromSeconds(120), random.NextDouble);
+        var backOff = BackOff.Full(TimeSpan.FromMilliseconds(100), TimeSpan.FromSeconds(120), TimeSpan.Zero, random.NextDouble);
 
         // At the cap: the plain back-off sends everyone at exactly the maximum, in step.
         var atCap = Enumerable.Range(0, 1000).Select(_ => backOff.Delay(30).TotalSeconds).ToArray();
@@ -73,6 +73,43 @@ public sealed class BackOffTests
         Assert.All(early, d => Assert.InRange(d, 0.1, 0.8));
         Assert.True(early.Max() - early.Min() > 0.6);
         Assert.Equal(TimeSpan.Zero, backOff.Delay(0));
+    }
+
+    [Theory]
+    [InlineData(0, 5, false)] // doubling from 100 ms: the fleet comes back within a few seconds of the hub
+    [InlineData(120, 600, false)] // a 2 min window: 10,000 devices retry at 10,000 / 60 s, 167 a second
+    [InlineData(240, 5, true)] // the default spread: every wait after a failed attempt is drawn over 4 min
+    [InlineData(240, 600, true)]
+    public void Full_TenThousandDevicesHubDownForAWhile_BackWithinTheNewConnectionThrottleOnlyWithTheSpread(int spreadSeconds, double outageSeconds, bool within)
+    {
+        var random = new Random(7);
+        var backOff = BackOff.Full(TimeSpan.FromMilliseconds(100), TimeSpan.FromSeconds(Math.Max(spreadSeconds, 120)), TimeSpan.FromSeconds(spreadSeconds), random.NextDouble);
+
+        // Each device retries at once when its connection drops (t = 0) and fails while the hub is down; the first
+        // attempt at or after the hub's return is the one that connects.
+        var arrivals = new int[400];
+        for (var device = 0; device < 10_000; device++)
+        {
+            var (at, failures) = (0.0, 0);
+            while (at < outageSeconds)
+            {
+                at += backOff.Delay(++failures).TotalSeconds;
+            }
+
+            arrivals[(int)(at - outageSeconds)]++;
+        }
+
+        // IoT Hub shapes a short burst above its throttle; what must stay within it is the rate over a few seconds.
+        var busiest = Enumerable.Range(0, arrivals.Length - 10).Max(s => arrivals.AsSpan(s, 10).ToArray().Sum()) / 10.0;
+        Assert.True(within == busiest <= 100, $"busiest 10 s after the hub came back: {busiest} connections a second (busiest second {arrivals.Max()})");
+    }
+
+    [Fact]
+    public void Full_SpreadAboveTheMaximum_KeptWithinIt()
+    {
+        var backOff = BackOff.Full(TimeSpan.FromMilliseconds(100), TimeSpan.FromSeconds(2), TimeSpan.FromMinutes(2), () => 0.999999);
+
+        Assert.InRange(backOff.Delay(1).TotalSeconds, 1.99, 2);
     }
 
     [Fact]

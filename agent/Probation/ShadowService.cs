@@ -42,7 +42,10 @@ internal sealed class ShadowService(
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         desired.Changed += OnDesiredChanged;
-        var worker = Task.Run(() => CompareAsync(stoppingToken), CancellationToken.None);
+        // The shadow's runs (one intra-op thread, on the calling thread) go to a thread of the lowest priority, so
+        // they take only the CPU that serving leaves.
+        using var lowPriority = new LowPriorityWorker("edgeml shadow");
+        var worker = Task.Run(() => CompareAsync(lowPriority, stoppingToken), CancellationToken.None);
         try
         {
             while (!stoppingToken.IsCancellationRequested)
@@ -190,7 +193,7 @@ internal sealed class ShadowService(
     }
 
     /// <summary>The one worker that runs shadow copies, off every caller's path.</summary>
-    private async Task CompareAsync(CancellationToken cancellationToken)
+    private async Task CompareAsync(LowPriorityWorker lowPriority, CancellationToken cancellationToken)
     {
         try
         {
@@ -204,7 +207,7 @@ internal sealed class ShadowService(
                 }
 
                 var started = time.GetTimestamp();
-                var outputs = run.Run(copy.Inputs);
+                var outputs = lowPriority.Run(() => run.Run(copy.Inputs));
                 var elapsed = time.GetElapsedTime(started);
                 run.Spend(elapsed);
                 if (outputs is null)

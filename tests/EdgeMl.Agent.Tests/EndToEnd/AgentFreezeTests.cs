@@ -54,6 +54,10 @@ public sealed class AgentFreezeTests : IDisposable
             "--EdgeMl:RetryMaxDelay=00:00:01",
             $"--EdgeMl:Desired:registry={registry}",
             $"--EdgeMl:Desired:models:{Model}:version=latest",
+
+            // The list and its signature are two files: a look between their writes sees a pair that does not
+            // match, refused until the next look.
+            "--EdgeMl:Desired:pollInterval=00:00:05",
         ]);
         agent.Http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", Token);
         await agent.WaitUntilLiveAsync();

@@ -41,6 +41,7 @@ internal sealed class HubHarness : IAsyncDisposable
             ConnectionString = simulator.ConnectionString(module),
             TrustedCaCertificatePath = caFile,
             OperationTimeout = TimeSpan.FromSeconds(30),
+            ReconnectSpread = TimeSpan.Zero, // one device: the fleet's spread is BackOffTests' subject
         };
         var meters = new TestMeterFactory();
         var client = new IoTHubClient(Options.Create(options), TimeProvider.System, NullLogger<IoTHubClient>.Instance, meters, _ => null, () => 0.5);

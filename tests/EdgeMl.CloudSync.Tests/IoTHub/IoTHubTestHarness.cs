@@ -53,6 +53,7 @@ internal sealed class IoTHubTestHarness : IAsyncDisposable
             ConnectionString = connectionString,
             TrustedCaCertificatePath = caFile,
             OperationTimeout = TimeSpan.FromSeconds(30),
+            ReconnectSpread = TimeSpan.Zero, // one device: the fleet's spread is BackOffTests' subject
         };
         configure?.Invoke(options);
         var meters = new TestMeterFactory();

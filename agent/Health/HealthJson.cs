@@ -99,6 +99,33 @@ internal static class HealthJson
             model.Remove("requests");
             model.Remove("errors");
             (model["drift"] as JsonObject)?.Remove("maxPsi");
+
+            // batching: auto's rates move with every window; which mode serves is what matters.
+            if (model["batching"] is JsonObject batching)
+            {
+                batching.Remove("reason");
+                batching.Remove("unbatchedRate");
+                batching.Remove("batchedRate");
+            }
+        }
+
+        // A probation's request count and countdown, and a shadow's figures, move with every request; a phase or a
+        // shadow's state does not.
+        foreach (var probation in Items(node["proving"]?["probation"]))
+        {
+            probation.Remove("requests");
+            if (probation["phase"]?.GetValue<string>() == "onProbation")
+            {
+                probation.Remove("message");
+            }
+        }
+
+        foreach (var shadow in Items(node["proving"]?["shadows"]))
+        {
+            foreach (var figure in (string[])["compared", "agreed", "dropped", "agreement", "activeP95Ms", "shadowP95Ms"])
+            {
+                shadow.Remove(figure);
+            }
         }
 
         (node["sync"] as JsonObject)?.Remove("lastReconcileAt");

@@ -17,6 +17,23 @@ public sealed class HealthJsonTests
     }
 
     [Fact]
+    public void Fingerprint_OnlyProbationShadowAndBatchingFiguresMoved_UnchangedUntilAPhaseChanges()
+    {
+        static AgentHealth With(long requests, string phase, long compared, double rate) =>
+            Health(Model("m") with { Batching = new BatchingHealth("unbatched", $"unbatched: {rate} predictions per busy second against 1 batched", rate, 1) }) with
+            {
+                Proving = new ProvingHealth(
+                    [new ProbationState("m", 2, 1, phase == "passed" ? ProbationPhase.Passed : ProbationPhase.OnProbation, requests, $"v2 on probation: {requests} requests, 3 min to go", T0)],
+                    [new ShadowState("m", 3, 2, compared, compared / 2, 1, 0.5, 0.7, "v3 runs as a shadow of v2")]),
+            };
+
+        var print = HealthJson.Fingerprint(HealthJson.ToTwin(With(10, "onProbation", 100, 2870)));
+
+        Assert.Equal(print, HealthJson.Fingerprint(HealthJson.ToTwin(With(5000, "onProbation", 900, 2990.5))));
+        Assert.NotEqual(print, HealthJson.Fingerprint(HealthJson.ToTwin(With(5000, "passed", 900, 2990.5))));
+    }
+
+    [Fact]
     public void Fingerprint_StateOrLinkChanged_Differs()
     {
         var before = Health(Model("m"));

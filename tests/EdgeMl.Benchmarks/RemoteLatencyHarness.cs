@@ -268,16 +268,22 @@ internal static class RemoteLatencyHarness
             }
         }
 
+        // The server's CPU time in each path's rounds, so the paths share the machine's load as their latencies do.
+        var serverCpu = new TimeSpan[paths.Count];
         for (var round = 0; round < rounds; round++)
         {
-            foreach (var (_, call, samples) in paths)
+            for (var p = 0; p < paths.Count; p++)
             {
+                var (_, call, samples) = paths[p];
+                var cpuBefore = agent.CpuTime();
                 for (var i = 0; i < PerRound; i++)
                 {
                     var started = Stopwatch.GetTimestamp();
                     await call();
                     samples.Add(Stopwatch.GetElapsedTime(started).TotalMicroseconds);
                 }
+
+                serverCpu[p] += agent.CpuTime() - cpuBefore;
             }
 
             Console.Error.Write($"\r{model.Name}: round {round + 1}/{rounds}");
@@ -291,15 +297,16 @@ internal static class RemoteLatencyHarness
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"### {model.Name}: input {string.Join('×', model.Shape)} FP32 ({model.InputBytes / 1024.0:F1} KB); {rounds * PerRound} requests per path, taking turns in rounds of {PerRound}; load average {LoadAverage()}"));
         Console.WriteLine();
-        Console.WriteLine("| path | P50 µs | P99 µs | P99.9 µs | added P50 over bare µs | P99 ratio to bare P99 |");
-        Console.WriteLine("| --- | ---: | ---: | ---: | ---: | ---: |");
-        foreach (var (name, _, samples) in paths)
+        Console.WriteLine("| path | P50 µs | P99 µs | P99.9 µs | added P50 over bare µs | P99 ratio to bare P99 | server CPU µs per request |");
+        Console.WriteLine("| --- | ---: | ---: | ---: | ---: | ---: | ---: |");
+        for (var p = 0; p < paths.Count; p++)
         {
+            var (name, _, samples) = paths[p];
             var p50 = Percentile(samples, 50);
             var added = name.StartsWith("floor", StringComparison.Ordinal) ? "—" : (p50 - bareP50).ToString("F1", CultureInfo.InvariantCulture);
             var ratio = name.StartsWith("floor", StringComparison.Ordinal) ? "—" : (Percentile(samples, 99) / bareP99).ToString("F2", CultureInfo.InvariantCulture);
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"| {name} | {p50:F1} | {Percentile(samples, 99):F1} | {Percentile(samples, 99.9):F1} | {added} | {ratio} |"));
+                $"| {name} | {p50:F1} | {Percentile(samples, 99):F1} | {Percentile(samples, 99.9):F1} | {added} | {ratio} | {serverCpu[p].TotalMicroseconds / samples.Count:F0} |"));
         }
 
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,

@@ -38,14 +38,16 @@ internal sealed class GrpcGate(GrpcFrontDoor door) : Interceptor
             throw new RpcException(new Status(StatusCode.Unavailable, "the agent is starting"));
         }
 
-        var host = context.GetHttpContext().Request.Host.Host;
+        var request = context.GetHttpContext().Request;
+        var host = request.Host.Host;
         if (host.Length > 0 && !_callers.IsAllowedHost(host))
         {
             throw new RpcException(new Status(StatusCode.PermissionDenied,
                 $"this agent does not answer to the host name '{host}'; callers use localhost or an IP address, or the name is added to EdgeMl:Http:AllowedHosts"));
         }
 
-        if (_expected is not null && !IsHealth(context.Method) && !HasToken(context.RequestHeaders.GetValue("authorization")))
+        // From the HTTP/2 headers themselves: ServerCallContext.RequestHeaders would build a Metadata of every header on each call.
+        if (_expected is not null && !IsHealth(context.Method) && !HasToken(request.Headers.Authorization is { Count: 1 } authorization ? authorization[0] : null))
         {
             throw new RpcException(new Status(StatusCode.Unauthenticated, "a bearer token is required (metadata authorization: Bearer …)"));
         }

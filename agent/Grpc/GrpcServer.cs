@@ -45,18 +45,23 @@ internal sealed partial class GrpcServer(IServiceProvider services, IOptions<Grp
         builder.Logging.ClearProviders();
         builder.Services.AddSingleton(loggers);
         builder.WebHost.UseUrls(urls);
+        var limit = (int)Math.Min(http.Value.MaxRequestBodyBytes, int.MaxValue);
         builder.WebHost.ConfigureKestrel(k =>
         {
             k.AddServerHeader = false;
             k.ConfigureEndpointDefaults(listen => listen.Protocols = HttpProtocols.Http2);
+            GrpcTransport.Apply(k.Limits.Http2, limit);
         });
+        builder.WebHost.UseSockets(GrpcTransport.Apply);
 
-        var limit = (int)Math.Min(http.Value.MaxRequestBodyBytes, int.MaxValue);
         builder.Services.AddGrpc(grpc =>
         {
             grpc.MaxReceiveMessageSize = limit;
             grpc.MaxSendMessageSize = null;
             grpc.EnableDetailedErrors = false;
+
+            // Answers are tensors: compressing them costs more CPU than loopback or a LAN saves, whatever the client accepts.
+            grpc.ResponseCompressionAlgorithm = null;
             grpc.Interceptors.Add<GrpcGate>();
         });
         // One gate for every call: an interceptor not in the container is built anew for each call (the token's bytes

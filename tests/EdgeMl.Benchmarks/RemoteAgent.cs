@@ -26,8 +26,36 @@ internal sealed class RemoteAgent : IAsyncDisposable
 
     public HttpClient Http { get; private set; } = null!;
 
-    /// <summary>A channel to the agent's gRPC port, one HTTP/2 connection reused by every call, as a long-lived client keeps it.</summary>
+    /// <summary>
+    /// A channel to the agent's gRPC port as a tuned long-lived client keeps it (<see cref="TunedGrpcHandler"/>): one
+    /// HTTP/2 connection reused by every call.
+    /// </summary>
     public GrpcChannel Grpc { get; private set; } = null!;
+
+    /// <summary>
+    /// A channel with Grpc.Net.Client's defaults, what <c>GrpcChannel.ForAddress(url)</c> gives a user who sets nothing
+    /// (its own <c>SocketsHttpHandler</c> with <c>EnableMultipleHttp2Connections</c>, 64 KB initial stream window).
+    /// </summary>
+    public GrpcChannel GrpcDefault { get; private set; } = null!;
+
+    /// <summary>
+    /// What a tuned .NET client sets: no proxy lookup, more HTTP/2 connections when one is full, a 1 MB initial receive
+    /// window per stream (answers larger than the 64 KB default arrive without waiting for WINDOW_UPDATE), pooled
+    /// connections kept, and keep-alive pings so an idle connection is not found dead by the next call.
+    /// </summary>
+    /// <remarks>
+    /// SocketsHttpHandler sends DATA frames of 16 KB whatever frame size the server advertises, so the agent's larger
+    /// SETTINGS_MAX_FRAME_SIZE helps other clients (grpc C-core as in tritonclient, grpc-go, grpc-java), not this one.
+    /// </remarks>
+    public static SocketsHttpHandler TunedGrpcHandler() => new()
+    {
+        UseProxy = false,
+        EnableMultipleHttp2Connections = true,
+        InitialHttp2StreamWindowSize = 1024 * 1024,
+        PooledConnectionIdleTimeout = Timeout.InfiniteTimeSpan,
+        KeepAlivePingDelay = TimeSpan.FromSeconds(60),
+        KeepAlivePingTimeout = TimeSpan.FromSeconds(30),
+    };
 
     public int Pid => _process?.Id ?? throw new InvalidOperationException("not started");
 
@@ -109,7 +137,9 @@ internal sealed class RemoteAgent : IAsyncDisposable
         Http?.Dispose();
         Http = new HttpClient(new SocketsHttpHandler { UseProxy = false }) { BaseAddress = new Uri($"http://127.0.0.1:{http}"), Timeout = TimeSpan.FromSeconds(30) };
         Grpc?.Dispose();
-        Grpc = GrpcChannel.ForAddress($"http://127.0.0.1:{grpc}", new GrpcChannelOptions { HttpHandler = new SocketsHttpHandler { UseProxy = false } });
+        Grpc = GrpcChannel.ForAddress($"http://127.0.0.1:{grpc}", new GrpcChannelOptions { HttpHandler = TunedGrpcHandler(), DisposeHttpClient = true });
+        GrpcDefault?.Dispose();
+        GrpcDefault = GrpcChannel.ForAddress($"http://127.0.0.1:{grpc}");
         var started = Stopwatch.StartNew();
         _process = Process.Start(info) ?? throw new InvalidOperationException("edgeml did not start");
         _process.OutputDataReceived += (_, _) => { };
@@ -204,6 +234,7 @@ internal sealed class RemoteAgent : IAsyncDisposable
         await StopAsync();
         Http?.Dispose();
         Grpc?.Dispose();
+        GrpcDefault?.Dispose();
         Directory.Delete(_root, recursive: true);
     }
 

@@ -248,15 +248,16 @@ internal static class RemoteLatencyHarness
 
     private static async Task MeasureModelAsync(RemoteAgent agent, ServerGcWatch gc, Model model, int rounds)
     {
-        using var client = new ModelClient(agent.Http, agent.Grpc, model);
+        using var client = new ModelClient(agent.Http, agent.Grpc, model, agent.GrpcDefault);
         List<(string Name, Func<Task> Call, List<double> Samples)> paths =
         [
             ("bare ONNX Runtime Run (client process, 1 thread)", () => { client.Bare(); return Task.CompletedTask; }, []),
             ("HTTP v2 binary", client.BinaryAsync, []),
             ("HTTP v2 JSON", client.JsonAsync, []),
-            ("gRPC ModelInfer, raw contents", client.GrpcRawAsync, []),
+            ("gRPC ModelInfer, raw contents (tuned client)", client.GrpcRawAsync, []),
+            ("gRPC ModelInfer, raw contents (default client)", client.GrpcRawDefaultAsync, []),
             ("floor: GET /v2/health/live (no body)", client.FloorAsync, []),
-            ("floor: gRPC ServerLive (no body)", client.GrpcFloorAsync, []),
+            ("floor: gRPC ServerLive (no body, tuned client)", client.GrpcFloorAsync, []),
         ];
 
         foreach (var (_, call, _) in paths)
@@ -267,16 +268,22 @@ internal static class RemoteLatencyHarness
             }
         }
 
+        // The server's CPU time in each path's rounds, so the paths share the machine's load as their latencies do.
+        var serverCpu = new TimeSpan[paths.Count];
         for (var round = 0; round < rounds; round++)
         {
-            foreach (var (_, call, samples) in paths)
+            for (var p = 0; p < paths.Count; p++)
             {
+                var (_, call, samples) = paths[p];
+                var cpuBefore = agent.CpuTime();
                 for (var i = 0; i < PerRound; i++)
                 {
                     var started = Stopwatch.GetTimestamp();
                     await call();
                     samples.Add(Stopwatch.GetElapsedTime(started).TotalMicroseconds);
                 }
+
+                serverCpu[p] += agent.CpuTime() - cpuBefore;
             }
 
             Console.Error.Write($"\r{model.Name}: round {round + 1}/{rounds}");
@@ -285,30 +292,31 @@ internal static class RemoteLatencyHarness
         Console.Error.WriteLine();
         var bare = paths[0].Samples;
         var (bareP50, bareP99) = (Percentile(bare, 50), Percentile(bare, 99));
-        var floor = Percentile(paths[4].Samples, 50);
+        var floor = Percentile(paths[5].Samples, 50);
         Console.WriteLine();
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"### {model.Name}: input {string.Join('×', model.Shape)} FP32 ({model.InputBytes / 1024.0:F1} KB); {rounds * PerRound} requests per path, taking turns in rounds of {PerRound}; load average {LoadAverage()}"));
         Console.WriteLine();
-        Console.WriteLine("| path | P50 µs | P99 µs | P99.9 µs | added P50 over bare µs | P99 ratio to bare P99 |");
-        Console.WriteLine("| --- | ---: | ---: | ---: | ---: | ---: |");
-        foreach (var (name, _, samples) in paths)
+        Console.WriteLine("| path | P50 µs | P99 µs | P99.9 µs | added P50 over bare µs | P99 ratio to bare P99 | server CPU µs per request |");
+        Console.WriteLine("| --- | ---: | ---: | ---: | ---: | ---: | ---: |");
+        for (var p = 0; p < paths.Count; p++)
         {
+            var (name, _, samples) = paths[p];
             var p50 = Percentile(samples, 50);
             var added = name.StartsWith("floor", StringComparison.Ordinal) ? "—" : (p50 - bareP50).ToString("F1", CultureInfo.InvariantCulture);
             var ratio = name.StartsWith("floor", StringComparison.Ordinal) ? "—" : (Percentile(samples, 99) / bareP99).ToString("F2", CultureInfo.InvariantCulture);
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"| {name} | {p50:F1} | {Percentile(samples, 99):F1} | {Percentile(samples, 99.9):F1} | {added} | {ratio} |"));
+                $"| {name} | {p50:F1} | {Percentile(samples, 99):F1} | {Percentile(samples, 99.9):F1} | {added} | {ratio} | {serverCpu[p].TotalMicroseconds / samples.Count:F0} |"));
         }
 
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"HTTP binary adds {Percentile(paths[1].Samples, 50) - bareP50:F1} µs at P50, of which the floor (a bodiless round trip) is {floor:F1} µs"));
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"gRPC raw against HTTP binary at P50: {Percentile(paths[3].Samples, 50) - Percentile(paths[1].Samples, 50):+0.0;-0.0} µs (floors: gRPC {Percentile(paths[5].Samples, 50):F1}, HTTP {floor:F1} µs)"));
+            $"gRPC raw against HTTP binary at P50: tuned client {Percentile(paths[3].Samples, 50) - Percentile(paths[1].Samples, 50):+0.0;-0.0} µs, default client {Percentile(paths[4].Samples, 50) - Percentile(paths[1].Samples, 50):+0.0;-0.0} µs (floors: gRPC {Percentile(paths[6].Samples, 50):F1}, HTTP {floor:F1} µs)"));
 
         // Steady load on each binary path alone: what the server collects, allocates and spends of CPU per request.
         // CPU time (user + system, from /proc) holds up under a loaded machine better than wall time does.
-        foreach (var (name, call) in new (string, Func<Task>)[] { ("HTTP binary", client.BinaryAsync), ("gRPC raw", client.GrpcRawAsync) })
+        foreach (var (name, call) in new (string, Func<Task>)[] { ("HTTP binary", client.BinaryAsync), ("gRPC raw (tuned client)", client.GrpcRawAsync), ("gRPC raw (default client)", client.GrpcRawDefaultAsync) })
         {
             await Task.Delay(TimeSpan.FromSeconds(2));
             var before = gc.Now();
@@ -357,6 +365,7 @@ internal static class RemoteLatencyHarness
     {
         private readonly HttpClient _http;
         private readonly Inference.GRPCInferenceService.GRPCInferenceServiceClient _grpc;
+        private readonly Inference.GRPCInferenceService.GRPCInferenceServiceClient _grpcDefault;
         private readonly Inference.ModelInferRequest _grpcRequest;
         private readonly Model _model;
         private readonly InferenceSession _bare;
@@ -367,10 +376,12 @@ internal static class RemoteLatencyHarness
         private readonly byte[] _jsonBody;
         private readonly string _infer;
 
-        public ModelClient(HttpClient http, Grpc.Net.Client.GrpcChannel grpc, Model model)
+        /// <param name="grpcDefault">A second channel for the same calls (default client settings); the tuned one when not given.</param>
+        public ModelClient(HttpClient http, Grpc.Net.Client.GrpcChannel grpc, Model model, Grpc.Net.Client.GrpcChannel? grpcDefault = null)
         {
             _http = http;
             _grpc = new Inference.GRPCInferenceService.GRPCInferenceServiceClient(grpc);
+            _grpcDefault = new Inference.GRPCInferenceService.GRPCInferenceServiceClient(grpcDefault ?? grpc);
             _model = model;
             using (var options = new SessionOptions { IntraOpNumThreads = 1 })
             {
@@ -418,9 +429,13 @@ internal static class RemoteLatencyHarness
             await response.EnsureSuccessStatusCode().Content.ReadAsByteArrayAsync();
         }
 
-        public async Task GrpcRawAsync()
+        public Task GrpcRawAsync() => RawAsync(_grpc);
+
+        public Task GrpcRawDefaultAsync() => RawAsync(_grpcDefault);
+
+        private async Task RawAsync(Inference.GRPCInferenceService.GRPCInferenceServiceClient grpc)
         {
-            var response = await _grpc.ModelInferAsync(_grpcRequest);
+            var response = await grpc.ModelInferAsync(_grpcRequest);
             if (response.RawOutputContents.Count != 1)
             {
                 throw new InvalidOperationException("the gRPC answer has no raw output");

@@ -276,6 +276,82 @@ public sealed class GrpcInferenceServiceTests : IAsyncLifetime
         Assert.Contains("set EdgeMl:Http:Token (16 characters or more)", e.Message, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Http2Settings_AdvertiseLargeFramesAndWindowsForTheLargestMessage()
+    {
+        // The host's limit is 1,000,000 bytes: windows of the whole message and its 5-byte prefix, no WINDOW_UPDATE needed.
+        using var connection = await RawHttp2.ConnectAsync(_host.GrpcAddress);
+
+        Assert.Equal(GrpcTransport.MaxFrameSize, connection.Settings[RawHttp2.MaxFrameSizeSetting]);
+        Assert.Equal(262_144, GrpcTransport.MaxFrameSize);
+        Assert.Equal(1_000_005, connection.Settings[RawHttp2.InitialWindowSizeSetting]);
+        Assert.Equal(1_048_576, connection.ConnectionWindow);
+        Assert.Equal(100, connection.Settings[RawHttp2.MaxConcurrentStreamsSetting]);
+        Assert.Equal((786_432, 1_048_576), GrpcTransport.Windows(1000));
+        Assert.Equal((64 * 1024 * 1024 + 5, 64 * 1024 * 1024 + 5), GrpcTransport.Windows(64 * 1024 * 1024));
+        Assert.Equal((int.MaxValue, int.MaxValue), GrpcTransport.Windows(int.MaxValue));
+    }
+
+    [Fact]
+    public async Task ModelInfer_WholeRequestInOneDataFrame_IsAnswered()
+    {
+        // As a client that follows SETTINGS_MAX_FRAME_SIZE sends it: the classifier's 110 KB request in one DATA frame
+        // (with the protocol's 16 KB, the server would end the connection with FRAME_SIZE_ERROR).
+        var input = ModelFixtures.SampleInput(ModelFixtures.ClassifierShape, 51);
+        var message = Raw(input).ToByteArray();
+        using var connection = await RawHttp2.ConnectAsync(_host.GrpcAddress);
+
+        var answer = await connection.UnaryAsync("/inference.GRPCInferenceService/ModelInfer", message);
+
+        Assert.True(message.Length + GrpcTransport.MessagePrefix > 16_384);
+        var response = ModelInferResponse.Parser.ParseFrom(answer);
+        Assert.Equal(await HttpBinaryInfer(input), Assert.Single(response.RawOutputContents).ToByteArray());
+    }
+
+    [Fact]
+    public async Task MaxSizeMessage_IsServed_OneByteMore_IsResourceExhaustedAsBefore()
+    {
+        // The limit (EdgeMl:Http:MaxRequestBodyBytes, here 1,000,000) is the message's: the larger windows change nothing of it.
+        var atLimit = Padded(Raw(ModelFixtures.SampleInput(ModelFixtures.ClassifierShape, 52)), 1_000_000);
+        var beyond = Padded(Raw(ModelFixtures.SampleInput(ModelFixtures.ClassifierShape, 52)), 1_000_001);
+
+        var served = await _host.Client.ModelInferAsync(atLimit);
+        var refused = await Assert.ThrowsAsync<RpcException>(async () => await _host.Client.ModelInferAsync(beyond));
+
+        Assert.Equal(atLimit.Id, served.Id);
+        Assert.Single(served.RawOutputContents);
+        Assert.Equal(StatusCode.ResourceExhausted, refused.StatusCode);
+    }
+
+    [Fact]
+    public async Task Answers_AreNotCompressed_WhenTheClientAcceptsGzip()
+    {
+        using var call = _host.Client.ModelInferAsync(Raw(ModelFixtures.SampleInput(ModelFixtures.ClassifierShape, 53)), new Metadata { { "grpc-accept-encoding", "gzip,identity" } });
+
+        var headers = await call.ResponseHeadersAsync;
+        _ = await call.ResponseAsync;
+
+        Assert.True(headers.GetValue("grpc-encoding") is null or "identity");
+    }
+
+    /// <summary>The request with an <c>id</c> long enough to make the whole message exactly <paramref name="size"/> bytes.</summary>
+    private static ModelInferRequest Padded(ModelInferRequest request, int size)
+    {
+        request.Id = new string('p', size - request.CalculateSize() - 4);
+        while (request.CalculateSize() < size)
+        {
+            request.Id += "p";
+        }
+
+        while (request.CalculateSize() > size)
+        {
+            request.Id = request.Id[..^1];
+        }
+
+        Assert.Equal(size, request.CalculateSize());
+        return request;
+    }
+
     [Theory]
     [InlineData(InferenceErrorKind.InvalidInput, StatusCode.InvalidArgument)]
     [InlineData(InferenceErrorKind.ModelNotFound, StatusCode.NotFound)]

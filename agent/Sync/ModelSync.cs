@@ -25,6 +25,7 @@ internal sealed class ModelSync(
     InferenceEngine engine,
     ModelStore store,
     FileDownloader downloader,
+    IModelRegistryFactory registries,
     DesiredStateSource desired,
     ModelSyncStatus status,
     AgentEventLog events,
@@ -446,7 +447,7 @@ internal sealed class ModelSync(
         return work;
     }
 
-    private IModelRegistry? Registry(string? target) => target is null ? null : _registries.GetOrAdd(target, t => RegistryTarget.Create(t, downloader.Options, time));
+    private IModelRegistry? Registry(string? target) => target is null ? null : _registries.GetOrAdd(target, registries.Create);
 
     private ModelPuller Puller(IModelRegistry registry) => new(registry, store, trust, downloader, time, pullerLogger, metrics);
 

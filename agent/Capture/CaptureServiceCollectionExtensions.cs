@@ -62,7 +62,7 @@ internal static class CaptureServiceCollectionExtensions
         {
             var writer = ActivatorUtilities.CreateInstance<CaptureWriterService>(sp);
             // New records wake the uploader instead of waiting for its idle interval.
-            if (sp.GetService<CaptureUploader>() is { } uploader)
+            if (sp.GetService<ICaptureUploadTrigger>() is { } uploader)
             {
                 writer.Committed = uploader.Wake;
             }

@@ -6,13 +6,13 @@ using Microsoft.Extensions.Options;
 
 namespace EdgeMl.CloudSync.Upload;
 
-/// <summary>
-/// Registration of the capture uploader. The agent registers the <see cref="ICaptureUploadSource"/> (its capture
-/// store); the uploader runs as a hosted service and can be woken (<see cref="CaptureUploader.Wake"/>) when
-/// records arrive or the network comes back.
-/// </summary>
-internal static class UploadServiceCollectionExtensions
+public static class UploadServiceCollectionExtensions
 {
+    /// <summary>
+    /// The capture uploader from the <c>Upload</c> section of <paramref name="configuration"/>, validated at start.
+    /// The caller registers the <see cref="ICaptureUploadSource"/> (the agent's capture store); the uploader runs as a
+    /// hosted service and is woken through <see cref="ICaptureUploadTrigger"/> when records arrive or the network comes back.
+    /// </summary>
     public static IServiceCollection AddCaptureUpload(this IServiceCollection services, IConfiguration configuration)
     {
         ArgumentNullException.ThrowIfNull(services);
@@ -26,6 +26,7 @@ internal static class UploadServiceCollectionExtensions
         services.TryAddSingleton<UploadMetrics>();
         services.TryAddSingleton<ICaptureBlobSink>(sp => AzureBlobCaptureSink.Create(sp.GetRequiredService<IOptions<UploadOptions>>().Value));
         services.TryAddSingleton<CaptureUploader>();
+        services.TryAddSingleton<ICaptureUploadTrigger>(sp => sp.GetRequiredService<CaptureUploader>());
         services.AddHostedService(sp => sp.GetRequiredService<CaptureUploader>());
         return services;
     }

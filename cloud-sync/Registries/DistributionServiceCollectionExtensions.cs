@@ -15,8 +15,10 @@ public static class DistributionServiceCollectionExtensions
     public static IServiceCollection AddModelDistribution(
         this IServiceCollection services, Action<ModelStoreOptions> configureStore, Action<DownloadOptions>? configureDownload = null)
     {
-        services.AddOptions<ModelStoreOptions>().Configure(configureStore).ValidateDataAnnotations().ValidateOnStart();
-        services.AddOptions<DownloadOptions>().Configure(configureDownload ?? (_ => { })).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptionsWithValidateOnStart<ModelStoreOptions>().Configure(configureStore);
+        services.AddOptionsWithValidateOnStart<DownloadOptions>().Configure(configureDownload ?? (_ => { }));
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ModelStoreOptions>, ModelStoreOptionsValidator>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<DownloadOptions>, DownloadOptionsValidator>());
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<DistributionMetrics>();
         services.TryAddSingleton(sp => new ModelStore(

@@ -68,39 +68,7 @@ internal static class DesiredStateParser
             registry = String(r, "registry", issues) is { } text && text.Trim().Length > 0 ? text.Trim() : null;
         }
 
-        var models = new Dictionary<string, DesiredModel>(StringComparer.Ordinal);
-        switch (desired["models"])
-        {
-            case null:
-                break;
-            case JsonObject map:
-                foreach (var (name, entry) in map)
-                {
-                    var path = $"models.{name}";
-                    if (!ManifestRules.IsValidName(name))
-                    {
-                        issues.Add(new(path, "a model name is 1-64 characters of a-z, 0-9, '-', '_' or '.', starting with a letter or digit"));
-                        continue;
-                    }
-
-                    if (entry is null)
-                    {
-                        continue; // a deleted model (a twin patch sets it to null)
-                    }
-
-                    var before = issues.Count;
-                    var model = Model(entry, path, issues);
-                    if (model is not null && issues.Count == before)
-                    {
-                        models[name] = model;
-                    }
-                }
-
-                break;
-            default:
-                issues.Add(new("models", "must be an object of model name → settings"));
-                break;
-        }
+        var models = Models(desired["models"], issues);
 
         var state = new DesiredState
         {
@@ -328,6 +296,46 @@ internal static class DesiredStateParser
         }
 
         return names.Select(n => n.ToLowerInvariant()).ToArray();
+    }
+
+    /// <summary>The models that read without an issue; one with an issue is left out (its issues say why).</summary>
+    private static Dictionary<string, DesiredModel> Models(JsonNode? node, List<DesiredIssue> issues)
+    {
+        var models = new Dictionary<string, DesiredModel>(StringComparer.Ordinal);
+        if (node is null)
+        {
+            return models;
+        }
+
+        if (node is not JsonObject map)
+        {
+            issues.Add(new("models", "must be an object of model name → settings"));
+            return models;
+        }
+
+        foreach (var (name, entry) in map)
+        {
+            var path = $"models.{name}";
+            if (!ManifestRules.IsValidName(name))
+            {
+                issues.Add(new(path, "a model name is 1-64 characters of a-z, 0-9, '-', '_' or '.', starting with a letter or digit"));
+                continue;
+            }
+
+            if (entry is null)
+            {
+                continue; // a deleted model (a twin patch sets it to null)
+            }
+
+            var before = issues.Count;
+            var model = Model(entry, path, issues);
+            if (model is not null && issues.Count == before)
+            {
+                models[name] = model;
+            }
+        }
+
+        return models;
     }
 
     private static CaptureOptions? Capture(JsonNode node, string path, List<DesiredIssue> issues)

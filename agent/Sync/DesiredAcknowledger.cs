@@ -96,17 +96,7 @@ internal sealed class DesiredAcknowledger(
                 }
                 else
                 {
-                    var state = sync.Find(name);
-                    var (code, description) = state?.Phase switch
-                    {
-                        SyncPhase.Active => (200, state.Message is { } m ? $"v{state.ActiveVersion} serves; {m}" : $"v{state.ActiveVersion} serves"),
-                        SyncPhase.Refused or SyncPhase.Failed => (500, state.Message ?? state.Phase.ToString()),
-                        SyncPhase.Invalid => (400, state.Message ?? "invalid"),
-                        SyncPhase.Downloading when state.Progress is { } done =>
-                            // In quarters: the twin hears of a download a handful of times, not once per percent.
-                            (202, $"downloading v{state.TargetVersion?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "latest"}: {(int)(Math.Floor(done * 4) * 25)} %"),
-                        _ => (202, state?.Message ?? "pending"),
-                    };
+                    var (code, description) = Acknowledgement(sync.Find(name));
                     models[name] = WritablePropertyResponse.Create(value, code, version, description);
                 }
             }
@@ -123,6 +113,18 @@ internal sealed class DesiredAcknowledger(
         SecretRedactor.Redact(acks);
         return acks;
     }
+
+    /// <summary>A model's acknowledgement code and description, from where its sync stands.</summary>
+    private static (int Code, string Description) Acknowledgement(ModelSyncState? state) => state?.Phase switch
+    {
+        SyncPhase.Active => (200, state.Message is { } m ? $"v{state.ActiveVersion} serves; {m}" : $"v{state.ActiveVersion} serves"),
+        SyncPhase.Refused or SyncPhase.Failed => (500, state.Message ?? state.Phase.ToString()),
+        SyncPhase.Invalid => (400, state.Message ?? "invalid"),
+        SyncPhase.Downloading when state.Progress is { } done =>
+            // In quarters: the twin hears of a download a handful of times, not once per percent.
+            (202, $"downloading v{state.TargetVersion?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "latest"}: {(int)(Math.Floor(done * 4) * 25)} %"),
+        _ => (202, state?.Message ?? "pending"),
+    };
 
     private async Task SendChangesAsync(CancellationToken cancellationToken)
     {

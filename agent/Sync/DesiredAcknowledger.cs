@@ -114,6 +114,17 @@ internal sealed class DesiredAcknowledger(
         return acks;
     }
 
+    /// <summary>Puts <paramref name="value"/> in <paramref name="patch"/> unless it is what was last sent under <paramref name="sentKey"/>.</summary>
+    private void AddIfChanged(JsonObject patch, string name, string sentKey, JsonNode? value, List<(string Key, string Text)> pending)
+    {
+        var text = value?.ToJsonString() ?? "null";
+        if (!_sent.TryGetValue(sentKey, out var before) || before != text)
+        {
+            patch[name] = value?.DeepClone();
+            pending.Add((sentKey, text));
+        }
+    }
+
     /// <summary>A model's acknowledgement code and description, from where its sync stands.</summary>
     private static (int Code, string Description) Acknowledgement(ModelSyncState? state) => state?.Phase switch
     {
@@ -148,13 +159,7 @@ internal sealed class DesiredAcknowledger(
                 var changed = new JsonObject();
                 foreach (var (name, ack) in models)
                 {
-                    var text = ack?.ToJsonString() ?? "null";
-                    var sentKey = $"models.{name}";
-                    if (!_sent.TryGetValue(sentKey, out var before) || before != text)
-                    {
-                        changed[name] = ack?.DeepClone();
-                        pending.Add((sentKey, text));
-                    }
+                    AddIfChanged(changed, name, $"models.{name}", ack, pending);
                 }
 
                 if (changed.Count > 0)
@@ -165,12 +170,7 @@ internal sealed class DesiredAcknowledger(
                 continue;
             }
 
-            var valueText = value?.ToJsonString() ?? "null";
-            if (!_sent.TryGetValue(key, out var previous) || previous != valueText)
-            {
-                patch[key] = value?.DeepClone();
-                pending.Add((key, valueText));
-            }
+            AddIfChanged(patch, key, key, value, pending);
         }
 
         if (patch.Count == 0)

@@ -28,13 +28,9 @@ public sealed partial class MethodLengthTests
         "cloud-sync/IoTHub/IoTHubClient.cs:ExecuteAsync",
         "runtime/Packages/PackageBuilder.cs:Pack",
         "agent/Protocol/InferRequestReader.cs:Read",
-        "agent/Sync/DesiredAcknowledger.cs:SendChangesAsync",
         "agent/Http/PooledBody.cs:ReadAsync",
         "runtime/Providers/CudaDriver.cs:Query",
-        "cloud-sync/Registries/FileDownloader.cs:DownloadCoreAsync",
         "cloud-sync/IoTHub/IoTHubClient.Connect.cs:ConnectOnceAsync",
-        "agent/Capture/CaptureStore.Open.cs:TryOpen",
-        "agent/Capture/CaptureStore.Batches.cs:FormBatch",
         "agent/Protocol/InferRequestReader.cs:ReadInput",
         "runtime/Serving/InferenceEngine.cs:InferAsync",
     };

@@ -26,7 +26,6 @@ public sealed partial class MethodLengthTests
         "agent/Drift/TensorObservations.cs:Extract",
         "agent/Capture/CaptureStore.cs:Append",
         "cloud-sync/IoTHub/IoTHubClient.cs:ExecuteAsync",
-        "runtime/Packages/PackageBuilder.cs:Pack",
         "agent/Protocol/InferRequestReader.cs:Read",
         "agent/Http/PooledBody.cs:ReadAsync",
         "runtime/Providers/CudaDriver.cs:Query",

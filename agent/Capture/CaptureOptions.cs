@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using Microsoft.Extensions.Options;
 
 namespace EdgeMl.Agent.Capture;
 
@@ -9,6 +10,7 @@ public sealed class CaptureSettings
 
     /// <summary>The policy of models without their own entry in <see cref="Models"/>.</summary>
     [Required]
+    [ValidateObjectMembers]
     public CaptureOptions Defaults { get; set; } = new();
 
     /// <summary>Per-model policies, by model name.</summary>
@@ -19,12 +21,13 @@ public sealed class CaptureSettings
     public int ChannelCapacity { get; set; } = 8192;
 
     [Required]
+    [ValidateObjectMembers]
     public CaptureStoreOptions Store { get; set; } = new();
 
     public CaptureOptions For(string model) => Models.GetValueOrDefault(model) ?? Defaults;
 }
 
-/// <summary>What of one model's traffic is captured.</summary>
+/// <summary>What of one model's traffic is captured (<c>Capture:Defaults</c>, <c>Capture:Models:NAME</c>, or a desired model's <c>capture</c>).</summary>
 public sealed class CaptureOptions
 {
     public bool Enabled { get; set; } = true;
@@ -107,4 +110,42 @@ public sealed class CaptureStoreOptions
 
     /// <summary>Run <c>PRAGMA integrity_check</c> on start; a corrupt database is moved aside.</summary>
     public bool IntegrityCheckOnStart { get; set; } = true;
+}
+
+/// <summary>The annotations of <see cref="CaptureSettings"/>, its default policy and its store.</summary>
+[OptionsValidator]
+internal sealed partial class CaptureSettingsValidator : IValidateOptions<CaptureSettings>;
+
+/// <summary>The annotations of one model's policy; configuration's per-model entries and the twin's <c>capture</c> both go through it.</summary>
+[OptionsValidator]
+internal sealed partial class CaptureOptionsValidator : IValidateOptions<CaptureOptions>;
+
+/// <summary>What the annotations cannot reach: the per-model policies, a dictionary's values, each checked by <see cref="CaptureOptionsValidator"/>.</summary>
+internal sealed class CaptureSettingsRules : IValidateOptions<CaptureSettings>
+{
+    private static readonly CaptureOptionsValidator Policy = new();
+
+    public ValidateOptionsResult Validate(string? name, CaptureSettings options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var failures = new List<string>();
+        foreach (var (model, policy) in options.Models)
+        {
+            var path = $"{nameof(CaptureSettings)}.{nameof(CaptureSettings.Models)}[{model}]";
+            failures.AddRange(policy is null ? [$"{path} is required"] : Check(path, policy).Select(p => $"{p.Member}: {p.Message}"));
+        }
+
+        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+
+    /// <summary>Each annotation of <see cref="CaptureOptions"/> that <paramref name="policy"/> breaks: the member, and the message naming it under <paramref name="path"/>.</summary>
+    public static IEnumerable<(string Member, string Message)> Check(string path, CaptureOptions policy)
+    {
+        var result = Policy.Validate(path, policy);
+        return result.Failed ? (result.Failures ?? []).Select(Split) : [];
+    }
+
+    // The generated validator says "Member: message".
+    private static (string Member, string Message) Split(string failure) =>
+        failure.IndexOf(": ", StringComparison.Ordinal) is var colon and > 0 ? (failure[..colon], failure[(colon + 2)..]) : ("", failure);
 }

@@ -1,4 +1,3 @@
-using System.ComponentModel.DataAnnotations;
 using EdgeMl.Agent.Drift;
 using EdgeMl.Agent.Events;
 using EdgeMl.Agent.Health;
@@ -27,6 +26,7 @@ internal static class CaptureServiceCollectionExtensions
         services.AddOptionsWithValidateOnStart<CaptureSettings>().Bind(configuration.GetSection(CaptureSettings.Section));
         services.AddOptionsSection<CaptureSettings>(configuration.GetSection(CaptureSettings.Section));
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<CaptureSettings>, CaptureSettingsValidator>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<CaptureSettings>, CaptureSettingsRules>());
         services.AddDrift(configuration);
 
         services.TryAddSingleton<CaptureMetrics>();
@@ -62,7 +62,7 @@ internal static class CaptureServiceCollectionExtensions
         {
             var writer = ActivatorUtilities.CreateInstance<CaptureWriterService>(sp);
             // New records wake the uploader instead of waiting for its idle interval.
-            if (sp.GetService<CaptureUploader>() is { } uploader)
+            if (sp.GetService<ICaptureUploadTrigger>() is { } uploader)
             {
                 writer.Committed = uploader.Wake;
             }
@@ -91,39 +91,5 @@ internal static class CaptureServiceCollectionExtensions
         }
 
         return services;
-    }
-}
-
-/// <summary>Checks the capture settings, nested policies included, and reports every problem together.</summary>
-internal sealed class CaptureSettingsValidator : IValidateOptions<CaptureSettings>
-{
-    public ValidateOptionsResult Validate(string? name, CaptureSettings options)
-    {
-        ArgumentNullException.ThrowIfNull(options);
-        var failures = new List<string>();
-        Check(options, "Capture", failures);
-        Check(options.Defaults, "Capture:Defaults", failures);
-        Check(options.Store, "Capture:Store", failures);
-        foreach (var (model, policy) in options.Models)
-        {
-            Check(policy, $"Capture:Models:{model}", failures);
-        }
-
-        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
-    }
-
-    private static void Check(object? value, string path, List<string> failures)
-    {
-        if (value is null)
-        {
-            failures.Add($"{path} is required");
-            return;
-        }
-
-        var results = new List<ValidationResult>();
-        if (!Validator.TryValidateObject(value, new ValidationContext(value), results, validateAllProperties: true))
-        {
-            failures.AddRange(results.Select(r => $"{path}: {r.ErrorMessage}"));
-        }
     }
 }

@@ -9,6 +9,9 @@ namespace EdgeMl.Agent.Capture;
 /// </summary>
 internal sealed partial class CaptureStore
 {
+    // One model version and one hour per batch: its blob path names both.
+    private const string UnbatchedFilter = "batch_id IS NULL AND model = $model AND version = $version AND ts >= $from AND ts < $to";
+
     private const long MicrosPerHour = 3_600_000_000;
 
     /// <summary>The pending batch, or a new one from the oldest unassigned records; null when nothing waits.</summary>
@@ -67,71 +70,77 @@ internal sealed partial class CaptureStore
 
     private UploadBatch? FormBatch(int maxRecords, long maxBytes)
     {
-        string model;
-        long version;
-        long hour;
-        using (var first = _connection.CreateCommand())
+        if (OldestUnbatched() is not { } oldest)
         {
-            first.CommandText = "SELECT model, version, ts FROM records WHERE batch_id IS NULL ORDER BY id LIMIT 1";
-            using var reader = first.ExecuteReader();
-            if (!reader.Read())
-            {
-                return null;
-            }
-
-            (model, version, hour) = (reader.GetString(0), reader.GetInt64(1), reader.GetInt64(2) / MicrosPerHour * MicrosPerHour);
+            return null;
         }
 
-        // One model version and one hour per batch: its blob path names both.
-        const string Filter = "batch_id IS NULL AND model = $model AND version = $version AND ts >= $from AND ts < $to";
-        long firstId = -1, lastId = -1, bytes = 0;
-        var count = 0;
-        using (var select = _connection.CreateCommand())
-        {
-            select.CommandText = $"SELECT id, size FROM records WHERE {Filter} ORDER BY id LIMIT $limit";
-            AddFilter(select, model, version, hour);
-            select.Parameters.AddWithValue("$limit", maxRecords);
-            using var reader = select.ExecuteReader();
-            while (reader.Read())
-            {
-                var size = reader.GetInt64(1);
-                if (count > 0 && bytes + size > maxBytes)
-                {
-                    break;
-                }
-
-                lastId = reader.GetInt64(0);
-                firstId = firstId < 0 ? lastId : firstId;
-                bytes += size;
-                count++;
-            }
-        }
-
+        var (model, version, hour) = oldest;
+        var (firstId, lastId) = NextRange(model, version, hour, maxRecords, maxBytes);
         var batchId = $"{StoreId}-{firstId:D12}-{lastId:D12}";
-        using (var tx = _connection.BeginTransaction())
-        {
-            using var insert = _connection.CreateCommand();
-            insert.Transaction = tx;
-            insert.CommandText = "INSERT INTO batches(id, model, version, hour, created) VALUES($id, $model, $version, $hour, $created)";
-            insert.Parameters.AddWithValue("$id", batchId);
-            insert.Parameters.AddWithValue("$model", model);
-            insert.Parameters.AddWithValue("$version", version);
-            insert.Parameters.AddWithValue("$hour", hour);
-            insert.Parameters.AddWithValue("$created", ToMicros(_time.GetUtcNow()));
-            insert.ExecuteNonQuery();
-
-            using var assign = _connection.CreateCommand();
-            assign.Transaction = tx;
-            assign.CommandText = $"UPDATE records SET batch_id = $batch WHERE {Filter} AND id <= $last";
-            AddFilter(assign, model, version, hour);
-            assign.Parameters.AddWithValue("$batch", batchId);
-            assign.Parameters.AddWithValue("$last", lastId);
-            assign.ExecuteNonQuery();
-            tx.Commit();
-        }
-
+        Assign(batchId, model, version, hour, lastId);
         var records = ReadRecords("batch_id = $batch", ("$batch", batchId), int.MaxValue);
         return new UploadBatch(batchId, model, version, FromMicros(hour), records);
+    }
+
+    /// <summary>The model version and hour of the oldest record in no batch; null when every record is in one.</summary>
+    private (string Model, long Version, long Hour)? OldestUnbatched()
+    {
+        using var first = _connection.CreateCommand();
+        first.CommandText = "SELECT model, version, ts FROM records WHERE batch_id IS NULL ORDER BY id LIMIT 1";
+        using var reader = first.ExecuteReader();
+        return reader.Read() ? (reader.GetString(0), reader.GetInt64(1), reader.GetInt64(2) / MicrosPerHour * MicrosPerHour) : null;
+    }
+
+    /// <summary>The ids of the next batch: the oldest unbatched records of one version and hour, within the count and byte limits.</summary>
+    private (long FirstId, long LastId) NextRange(string model, long version, long hour, int maxRecords, long maxBytes)
+    {
+        long firstId = -1, lastId = -1, bytes = 0;
+        var count = 0;
+        using var select = _connection.CreateCommand();
+        select.CommandText = $"SELECT id, size FROM records WHERE {UnbatchedFilter} ORDER BY id LIMIT $limit";
+        AddFilter(select, model, version, hour);
+        select.Parameters.AddWithValue("$limit", maxRecords);
+        using var reader = select.ExecuteReader();
+        while (reader.Read())
+        {
+            var size = reader.GetInt64(1);
+            if (count > 0 && bytes + size > maxBytes)
+            {
+                break;
+            }
+
+            lastId = reader.GetInt64(0);
+            firstId = firstId < 0 ? lastId : firstId;
+            bytes += size;
+            count++;
+        }
+
+        return (firstId, lastId);
+    }
+
+    /// <summary>Records the batch and puts its records in it, in one transaction.</summary>
+    private void Assign(string batchId, string model, long version, long hour, long lastId)
+    {
+        using var tx = _connection.BeginTransaction();
+        using var insert = _connection.CreateCommand();
+        insert.Transaction = tx;
+        insert.CommandText = "INSERT INTO batches(id, model, version, hour, created) VALUES($id, $model, $version, $hour, $created)";
+        insert.Parameters.AddWithValue("$id", batchId);
+        insert.Parameters.AddWithValue("$model", model);
+        insert.Parameters.AddWithValue("$version", version);
+        insert.Parameters.AddWithValue("$hour", hour);
+        insert.Parameters.AddWithValue("$created", ToMicros(_time.GetUtcNow()));
+        insert.ExecuteNonQuery();
+
+        using var assign = _connection.CreateCommand();
+        assign.Transaction = tx;
+        assign.CommandText = $"UPDATE records SET batch_id = $batch WHERE {UnbatchedFilter} AND id <= $last";
+        AddFilter(assign, model, version, hour);
+        assign.Parameters.AddWithValue("$batch", batchId);
+        assign.Parameters.AddWithValue("$last", lastId);
+        assign.ExecuteNonQuery();
+        tx.Commit();
     }
 
     private static void AddFilter(SqliteCommand command, string model, long version, long hour)

@@ -88,26 +88,9 @@ internal sealed partial class CaptureStore
             }
         }
 
-        using (var tx = _connection.BeginTransaction())
+        if (EnsureSchema() is { } schemaProblem)
         {
-            using var create = _connection.CreateCommand();
-            create.Transaction = tx;
-            create.CommandText = Schema;
-            create.ExecuteNonQuery();
-            var version = Meta("schema_version", tx);
-            if (version is null)
-            {
-                SetMeta("schema_version", SchemaVersion.ToString(CultureInfo.InvariantCulture), tx);
-                SetMeta("store_id", Guid.NewGuid().ToString("N")[..12], tx);
-                SetMeta("created", _time.GetUtcNow().ToString("O"), tx);
-            }
-            else if (version != SchemaVersion.ToString(CultureInfo.InvariantCulture))
-            {
-                return $"schema version {version} is not {SchemaVersion}";
-            }
-
-            StoreId = Meta("store_id", tx) ?? "store";
-            tx.Commit();
+            return schemaProblem;
         }
 
         using (var totals = _connection.CreateCommand())
@@ -119,6 +102,38 @@ internal sealed partial class CaptureStore
             _usedBytes = reader.GetInt64(1);
         }
 
+        PrepareInsert();
+        return null;
+    }
+
+    /// <summary>Creates the schema in a new store, or checks an existing store's version; null when it can be used, else why not.</summary>
+    private string? EnsureSchema()
+    {
+        using var tx = _connection.BeginTransaction();
+        using var create = _connection.CreateCommand();
+        create.Transaction = tx;
+        create.CommandText = Schema;
+        create.ExecuteNonQuery();
+        var version = Meta("schema_version", tx);
+        if (version is null)
+        {
+            SetMeta("schema_version", SchemaVersion.ToString(CultureInfo.InvariantCulture), tx);
+            SetMeta("store_id", Guid.NewGuid().ToString("N")[..12], tx);
+            SetMeta("created", _time.GetUtcNow().ToString("O"), tx);
+        }
+        else if (version != SchemaVersion.ToString(CultureInfo.InvariantCulture))
+        {
+            return $"schema version {version} is not {SchemaVersion}";
+        }
+
+        StoreId = Meta("store_id", tx) ?? "store";
+        tx.Commit();
+        return null;
+    }
+
+    /// <summary>The one prepared insert every record goes through.</summary>
+    private void PrepareInsert()
+    {
         _insert = _connection.CreateCommand();
         _insert.CommandText = """
             INSERT INTO records(model, version, ts, latency_ms, provider, reason, confidence, error, size, payload)
@@ -135,7 +150,6 @@ internal sealed partial class CaptureStore
         }
 
         _insert.Prepare();
-        return null;
     }
 
     /// <summary>How many corrupt databases moved aside are kept for a look; older ones are removed.</summary>

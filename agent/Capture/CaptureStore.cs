@@ -103,35 +103,10 @@ internal sealed partial class CaptureStore : IDisposable
             return default;
         }
 
-        var payloads = new byte[records.Count][];
-        var sizes = new long[records.Count];
-        for (var i = 0; i < records.Count; i++)
-        {
-            payloads[i] = CapturePayload.Encode(records[i]);
-            sizes[i] = payloads[i].Length + RowOverhead + records[i].Model.Length + records[i].Provider.Length + (records[i].Error?.Length ?? 0);
-        }
-
+        var (payloads, sizes) = Encode(records);
         lock (_gate)
         {
-            var accept = new bool[records.Count];
-            long needed = 0;
-            var rejected = 0;
-            for (var i = 0; i < records.Count; i++)
-            {
-                var fits = _options.Overflow == CaptureOverflowPolicy.EvictOldest
-                    ? needed + sizes[i] <= _options.QuotaBytes
-                    : _usedBytes + needed + sizes[i] <= _options.QuotaBytes;
-                accept[i] = fits;
-                if (fits)
-                {
-                    needed += sizes[i];
-                }
-                else
-                {
-                    rejected++;
-                }
-            }
-
+            var (accept, needed, rejected) = Admit(sizes);
             var evicted = 0;
             long freed = 0;
             var stored = 0;
@@ -174,6 +149,48 @@ internal sealed partial class CaptureStore : IDisposable
             PublishGauges();
             return new AppendResult(stored, evicted, rejected, 0, 0);
         }
+    }
+
+    /// <summary>Each record's payload, and the bytes it counts against the quota.</summary>
+    private static (byte[][] Payloads, long[] Sizes) Encode(IReadOnlyList<CaptureRecord> records)
+    {
+        var payloads = new byte[records.Count][];
+        var sizes = new long[records.Count];
+        for (var i = 0; i < records.Count; i++)
+        {
+            payloads[i] = CapturePayload.Encode(records[i]);
+            sizes[i] = payloads[i].Length + RowOverhead + records[i].Model.Length + records[i].Provider.Length + (records[i].Error?.Length ?? 0);
+        }
+
+        return (payloads, sizes);
+    }
+
+    /// <summary>
+    /// Which records the quota takes: under evict-oldest, all that fit in the quota on their own (older rows make room);
+    /// under reject-new, those that fit beside what is stored. Called under the gate.
+    /// </summary>
+    private (bool[] Accept, long Needed, int Rejected) Admit(long[] sizes)
+    {
+        var accept = new bool[sizes.Length];
+        long needed = 0;
+        var rejected = 0;
+        for (var i = 0; i < sizes.Length; i++)
+        {
+            var fits = _options.Overflow == CaptureOverflowPolicy.EvictOldest
+                ? needed + sizes[i] <= _options.QuotaBytes
+                : _usedBytes + needed + sizes[i] <= _options.QuotaBytes;
+            accept[i] = fits;
+            if (fits)
+            {
+                needed += sizes[i];
+            }
+            else
+            {
+                rejected++;
+            }
+        }
+
+        return (accept, needed, rejected);
     }
 
     /// <summary>Runs <c>PRAGMA integrity_check</c>; "ok" when the database is sound.</summary>

@@ -3,6 +3,8 @@ using System.Globalization;
 using EdgeMl.CloudSync.Registries;
 using EdgeMl.Runtime.Packages;
 using EdgeMl.Runtime.Sessions;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 
 namespace EdgeMl.Agent.Cli;
 
@@ -25,7 +27,8 @@ internal static class ModelTransferCommands
         command.SetAction(async (parse, ct) => await RunAsync("publish", async () =>
         {
             using var signing = SigningKey.FromPem(await File.ReadAllTextAsync(parse.GetValue(key)!.FullName, ct));
-            var target = RegistryTarget.Create(parse.GetValue(registry)!);
+            await using var registries = Registries(new DownloadOptions());
+            var target = registries.GetRequiredService<IModelRegistryFactory>().Create(parse.GetValue(registry)!);
             var publisher = new ModelPublisher(target)
             {
                 TrustedKeyPems = [.. (parse.GetValue(trust) ?? []).Select(f => File.ReadAllText(f.FullName))],
@@ -79,7 +82,8 @@ internal static class ModelTransferCommands
                 MinBytesPerSecond = parse.GetValue(minRate),
                 StallWindow = TimeSpan.FromSeconds(parse.GetValue(stall)),
             };
-            var puller = new ModelPuller(RegistryTarget.Create(parse.GetValue(registry)!, limits), store, new TrustPolicy(keys, parse.GetValue(allowUnsigned)), new FileDownloader(limits));
+            await using var registries = Registries(limits);
+            var puller = new ModelPuller(registries.GetRequiredService<IModelRegistryFactory>().Create(parse.GetValue(registry)!), store, new TrustPolicy(keys, parse.GetValue(allowUnsigned)), new FileDownloader(limits));
             var result = await puller.PullAsync(
                 new PullRequest(parse.GetValue(name)!, wanted) { Pinned = parse.GetValue(pin) }, new LoaderValidator(new ModelLoader()), ConsoleProgress.ForConsole(), ct);
             if (result.AlreadyActive)
@@ -125,6 +129,10 @@ internal static class ModelTransferCommands
         }));
         return command;
     }
+
+    /// <summary>The registry kinds the agent chooses from, for a verb that runs without the host; disposed when the verb ends.</summary>
+    private static ServiceProvider Registries(DownloadOptions limits) =>
+        new ServiceCollection().AddLogging().AddSingleton(Options.Create(limits)).AddModelRegistries().BuildServiceProvider();
 
     private static async Task<int> RunAsync(string verb, Func<Task<int>> action, CancellationToken ct)
     {

@@ -83,24 +83,37 @@ internal static class PredictCommand
         var providers = activation.Providers!;
         await error.WriteLineAsync($"{definition} on {providers.Effective}{(providers.IsDegraded ? $" (degraded: {providers.DegradedReason})" : "")}; nodes by provider: {string.Join(", ", providers.NodesByProvider.Select(p => $"{p.Key}={p.Value}"))}");
 
-        var latencies = new double[options.Count];
-        InferenceResult? last = null;
-        for (var i = 0; i < options.Count; i++)
+        var (last, latencies) = await TimeAsync(engine, definition.Name, inputs, options.Count, cancellationToken);
+        if (last is { IsSuccess: false })
         {
-            var started = Stopwatch.GetTimestamp();
-            last = await engine.InferAsync(definition.Name, new InferenceRequest(inputs), cancellationToken: cancellationToken);
-            latencies[i] = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
-            if (!last.IsSuccess)
-            {
-                await error.WriteLineAsync($"edgeml predict: {last.Error}");
-                return 1;
-            }
+            await error.WriteLineAsync($"edgeml predict: {last.Error}");
+            return 1;
         }
 
         await output.WriteLineAsync(PredictionJson.Format(last!));
         Array.Sort(latencies);
         await error.WriteLineAsync($"{options.Count} predictions: p50 {Percentile(latencies, 0.50):F3} ms, p99 {Percentile(latencies, 0.99):F3} ms");
         return 0;
+    }
+
+    /// <summary>Runs the inputs <paramref name="count"/> times, timing each run; stops at the first failure, which it returns.</summary>
+    private static async Task<(InferenceResult? Last, double[] Latencies)> TimeAsync(
+        InferenceEngine engine, string model, InferenceTensor[] inputs, int count, CancellationToken cancellationToken)
+    {
+        var latencies = new double[count];
+        InferenceResult? last = null;
+        for (var i = 0; i < count; i++)
+        {
+            var started = Stopwatch.GetTimestamp();
+            last = await engine.InferAsync(model, new InferenceRequest(inputs), cancellationToken: cancellationToken);
+            latencies[i] = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+            if (!last.IsSuccess)
+            {
+                break;
+            }
+        }
+
+        return (last, latencies);
     }
 
     private static ModelDefinition Define(PredictOptions options, InferenceTensor[] inputs)

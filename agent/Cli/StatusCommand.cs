@@ -36,6 +36,39 @@ internal static class StatusCommand
         return ExitCodes.Ok;
     }
 
+    /// <summary>One served model's lines: state, provider, latency, and what is wrong with it.</summary>
+    private static IEnumerable<string> Model(JsonElement m)
+    {
+        var requested = string.Join(",", m.Items("requestedProviders").Select(p => p.ValueKind == JsonValueKind.String ? p.GetString() : p.GetRawText()));
+        var latency = m.Get("latencyMs") ?? default;
+        yield return $"  {m.Text("name")}: {m.Text("state")} {m.Version("version")} on {m.Text("provider")}{(requested.Length > 0 ? $" (asked {requested})" : "")}, "
+            + $"p50 {HealthText.Ms(latency.Number("p50"))}, p99 {HealthText.Ms(latency.Number("p99"))}, {m.Text("requests")} requests, {m.Text("errors")} errors";
+        foreach (var p in m.Items("chain").Where(p => p.Text("state") != "inUse"))
+        {
+            yield return $"    {p.Text("provider")}: {p.Text("state")}{(p.Text("reason") is var why && why != HealthText.Missing ? $": {why}" : "")}";
+        }
+
+        if (m.Flag("degraded") || m.Text("degradedReason") != HealthText.Missing)
+        {
+            yield return $"    degraded: {m.Text("degradedReason")}";
+        }
+
+        if (m.Get("building") is { } building && building.ValueKind is not JsonValueKind.False)
+        {
+            yield return $"    building: {m.Text("building")}";
+        }
+
+        if (m.Get("lastFailure") is { } f)
+        {
+            yield return $"    last failure: {f.Version("version")} at {f.Text("stage")}: {f.Text("reason")} ({f.Time("at")})";
+        }
+
+        if (m.Get("drift") is { } d)
+        {
+            yield return $"    drift: {d.Text("level")}, max PSI {d.Text("maxPsi")}";
+        }
+    }
+
     internal static IEnumerable<string> Summary(JsonElement health)
     {
         yield return $"{health.Text("deviceId")}: {health.Text("status")} (agent {health.Text("version")}, up since {health.Time("startedAt")}, at {health.Time("at")})";
@@ -51,36 +84,9 @@ internal static class StatusCommand
             yield return "  none loaded";
         }
 
-        foreach (var m in models)
+        foreach (var line in models.SelectMany(Model))
         {
-            var requested = string.Join(",", m.Items("requestedProviders").Select(p => p.ValueKind == JsonValueKind.String ? p.GetString() : p.GetRawText()));
-            var latency = m.Get("latencyMs") ?? default;
-            yield return $"  {m.Text("name")}: {m.Text("state")} {m.Version("version")} on {m.Text("provider")}{(requested.Length > 0 ? $" (asked {requested})" : "")}, "
-                + $"p50 {HealthText.Ms(latency.Number("p50"))}, p99 {HealthText.Ms(latency.Number("p99"))}, {m.Text("requests")} requests, {m.Text("errors")} errors";
-            foreach (var p in m.Items("chain").Where(p => p.Text("state") != "inUse"))
-            {
-                yield return $"    {p.Text("provider")}: {p.Text("state")}{(p.Text("reason") is var why && why != HealthText.Missing ? $": {why}" : "")}";
-            }
-
-            if (m.Flag("degraded") || m.Text("degradedReason") != HealthText.Missing)
-            {
-                yield return $"    degraded: {m.Text("degradedReason")}";
-            }
-
-            if (m.Get("building") is { } building && building.ValueKind is not JsonValueKind.False)
-            {
-                yield return $"    building: {m.Text("building")}";
-            }
-
-            if (m.Get("lastFailure") is { } f)
-            {
-                yield return $"    last failure: {f.Version("version")} at {f.Text("stage")}: {f.Text("reason")} ({f.Time("at")})";
-            }
-
-            if (m.Get("drift") is { } d)
-            {
-                yield return $"    drift: {d.Text("level")}, max PSI {d.Text("maxPsi")}";
-            }
+            yield return line;
         }
 
         var sync = health.Get("sync") ?? default;

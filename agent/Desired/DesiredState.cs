@@ -12,7 +12,7 @@ internal sealed record DesiredState
 {
     public static DesiredState Empty { get; } = new();
 
-    /// <summary>A folder, an http(s) URL or a blob container (see <c>RegistryTarget</c>); null serves what is on disk.</summary>
+    /// <summary>A folder, an http(s) URL or a blob container (see <c>IModelRegistryFactory</c>); null serves what is on disk.</summary>
     public string? Registry { get; init; }
 
     public IReadOnlyDictionary<string, DesiredModel> Models { get; init; } = new Dictionary<string, DesiredModel>(StringComparer.Ordinal);

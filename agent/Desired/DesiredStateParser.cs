@@ -68,39 +68,7 @@ internal static class DesiredStateParser
             registry = String(r, "registry", issues) is { } text && text.Trim().Length > 0 ? text.Trim() : null;
         }
 
-        var models = new Dictionary<string, DesiredModel>(StringComparer.Ordinal);
-        switch (desired["models"])
-        {
-            case null:
-                break;
-            case JsonObject map:
-                foreach (var (name, entry) in map)
-                {
-                    var path = $"models.{name}";
-                    if (!ManifestRules.IsValidName(name))
-                    {
-                        issues.Add(new(path, "a model name is 1-64 characters of a-z, 0-9, '-', '_' or '.', starting with a letter or digit"));
-                        continue;
-                    }
-
-                    if (entry is null)
-                    {
-                        continue; // a deleted model (a twin patch sets it to null)
-                    }
-
-                    var before = issues.Count;
-                    var model = Model(entry, path, issues);
-                    if (model is not null && issues.Count == before)
-                    {
-                        models[name] = model;
-                    }
-                }
-
-                break;
-            default:
-                issues.Add(new("models", "must be an object of model name → settings"));
-                break;
-        }
+        var models = Models(desired["models"], issues);
 
         var state = new DesiredState
         {
@@ -330,6 +298,46 @@ internal static class DesiredStateParser
         return names.Select(n => n.ToLowerInvariant()).ToArray();
     }
 
+    /// <summary>The models that read without an issue; one with an issue is left out (its issues say why).</summary>
+    private static Dictionary<string, DesiredModel> Models(JsonNode? node, List<DesiredIssue> issues)
+    {
+        var models = new Dictionary<string, DesiredModel>(StringComparer.Ordinal);
+        if (node is null)
+        {
+            return models;
+        }
+
+        if (node is not JsonObject map)
+        {
+            issues.Add(new("models", "must be an object of model name → settings"));
+            return models;
+        }
+
+        foreach (var (name, entry) in map)
+        {
+            var path = $"models.{name}";
+            if (!ManifestRules.IsValidName(name))
+            {
+                issues.Add(new(path, "a model name is 1-64 characters of a-z, 0-9, '-', '_' or '.', starting with a letter or digit"));
+                continue;
+            }
+
+            if (entry is null)
+            {
+                continue; // a deleted model (a twin patch sets it to null)
+            }
+
+            var before = issues.Count;
+            var model = Model(entry, path, issues);
+            if (model is not null && issues.Count == before)
+            {
+                models[name] = model;
+            }
+        }
+
+        return models;
+    }
+
     private static CaptureOptions? Capture(JsonNode node, string path, List<DesiredIssue> issues)
     {
         if (node is not JsonObject o)
@@ -340,16 +348,20 @@ internal static class DesiredStateParser
 
         Unknown(o, path, CaptureKeys, issues);
         var defaults = new CaptureOptions();
-        return new CaptureOptions
+        var capture = new CaptureOptions
         {
             Enabled = Bool(o["enabled"], $"{path}.enabled", issues) ?? defaults.Enabled,
-            SampleRate = Number(o["sampleRate"], $"{path}.sampleRate", 0, 1, issues) ?? defaults.SampleRate,
-            DriftingSampleRate = Number(o["driftingSampleRate"], $"{path}.driftingSampleRate", 0, 1, issues) ?? defaults.DriftingSampleRate,
-            LowConfidenceThreshold = Number(o["lowConfidenceThreshold"], $"{path}.lowConfidenceThreshold", 0, 1, issues) ?? defaults.LowConfidenceThreshold,
+            SampleRate = Number(o["sampleRate"], $"{path}.sampleRate", issues) ?? defaults.SampleRate,
+            DriftingSampleRate = Number(o["driftingSampleRate"], $"{path}.driftingSampleRate", issues) ?? defaults.DriftingSampleRate,
+            LowConfidenceThreshold = Number(o["lowConfidenceThreshold"], $"{path}.lowConfidenceThreshold", issues) ?? defaults.LowConfidenceThreshold,
             ConfidenceOutput = o["confidenceOutput"] is { } co ? String(co, $"{path}.confidenceOutput", issues) : defaults.ConfidenceOutput,
             CaptureErrors = Bool(o["captureErrors"], $"{path}.captureErrors", issues) ?? defaults.CaptureErrors,
-            MaxRecordBytes = Int(o["maxRecordBytes"], $"{path}.maxRecordBytes", 256, 64 * 1024 * 1024, issues) ?? defaults.MaxRecordBytes,
+            MaxRecordBytes = Int(o["maxRecordBytes"], $"{path}.maxRecordBytes", int.MinValue, int.MaxValue, issues) ?? defaults.MaxRecordBytes,
         };
+
+        // The ranges are configuration's: the same annotations through the same generated validator, the same messages.
+        issues.AddRange(CaptureSettingsRules.Check(path, capture).Select(p => new DesiredIssue($"{path}.{JsonNamingPolicy.CamelCase.ConvertName(p.Member)}", p.Message)));
+        return capture;
     }
 
     private static void Unknown(JsonObject o, string path, string[] known, List<DesiredIssue> issues)
@@ -402,7 +414,25 @@ internal static class DesiredStateParser
             return (int)value;
         }
 
-        issues.Add(new(path, $"must be a whole number from {min} to {max}, not {node.ToJsonString()}"));
+        var range = (min, max) == (int.MinValue, int.MaxValue) ? "" : $" from {min} to {max}";
+        issues.Add(new(path, $"must be a whole number{range}, not {node.ToJsonString()}"));
+        return null;
+    }
+
+    /// <summary>Any finite number; its range is checked where the setting's annotations are.</summary>
+    private static double? Number(JsonNode? node, string path, List<DesiredIssue> issues)
+    {
+        if (node is null)
+        {
+            return null;
+        }
+
+        if (node is JsonValue v && Real(v) is { } value)
+        {
+            return value;
+        }
+
+        issues.Add(new(path, $"must be a number, not {node.ToJsonString()}"));
         return null;
     }
 

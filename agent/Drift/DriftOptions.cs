@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using Microsoft.Extensions.Options;
 
 namespace EdgeMl.Agent.Drift;
 
@@ -34,6 +35,18 @@ public sealed class DriftOptions
 
     /// <summary>The level from which capture samples at its drifting rate.</summary>
     public DriftLevel AdaptiveCaptureLevel { get; set; } = DriftLevel.Moderate;
+}
+
+[OptionsValidator]
+internal sealed partial class DriftOptionsValidator : IValidateOptions<DriftOptions>;
+
+/// <summary>Rules across fields.</summary>
+internal sealed class DriftOptionsRules : IValidateOptions<DriftOptions>
+{
+    public ValidateOptionsResult Validate(string? name, DriftOptions options) =>
+        options.ModeratePsi <= options.SignificantPsi
+            ? ValidateOptionsResult.Success
+            : ValidateOptionsResult.Fail($"{DriftOptions.Section}:ModeratePsi ({options.ModeratePsi}) must not exceed {DriftOptions.Section}:SignificantPsi ({options.SignificantPsi}).");
 }
 
 /// <summary>How far recent traffic has moved from the baseline; ordered.</summary>

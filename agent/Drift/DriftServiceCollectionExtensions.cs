@@ -3,6 +3,7 @@ using EdgeMl.Agent.Events;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
 
 namespace EdgeMl.Agent.Drift;
 
@@ -12,8 +13,9 @@ internal static class DriftServiceCollectionExtensions
     public static IServiceCollection AddDrift(this IServiceCollection services, IConfiguration configuration)
     {
         services.AddOptionsSection<DriftOptions>(configuration.GetSection(DriftOptions.Section));
-        services.AddOptionsWithValidateOnStart<DriftOptions>().Bind(configuration.GetSection(DriftOptions.Section)).ValidateDataAnnotations()
-            .Validate(o => o.ModeratePsi <= o.SignificantPsi, "Drift:ModeratePsi must not exceed Drift:SignificantPsi");
+        services.AddOptionsWithValidateOnStart<DriftOptions>().Bind(configuration.GetSection(DriftOptions.Section));
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<DriftOptions>, DriftOptionsValidator>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<DriftOptions>, DriftOptionsRules>());
         services.TryAddSingleton<AgentEventLog>();
         services.TryAddSingleton<DriftRegistry>();
         services.TryAddSingleton<IDriftSignal>(sp => sp.GetRequiredService<DriftRegistry>());

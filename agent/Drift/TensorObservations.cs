@@ -52,6 +52,7 @@ internal static class TensorObservations
         switch (distribution.Statistic)
         {
             case BaselineStatistic.Value:
+            case BaselineStatistic.Class when IsInteger(tensor.DataType):
                 foreach (var v in values)
                 {
                     observe(state, v);
@@ -60,41 +61,33 @@ internal static class TensorObservations
                 break;
             case BaselineStatistic.Feature:
                 var index = distribution.Index ?? 0;
-                for (var row = 0; row + rowLength <= values.Length; row += rowLength)
+                for (var row = 0; index < rowLength && row + rowLength <= values.Length; row += rowLength)
                 {
-                    if (index < rowLength)
-                    {
-                        observe(state, values[row + index]);
-                    }
+                    observe(state, values[row + index]);
                 }
 
                 break;
             case BaselineStatistic.Class:
-                if (IsInteger(tensor.DataType))
-                {
-                    foreach (var v in values)
-                    {
-                        observe(state, v);
-                    }
-
-                    break;
-                }
-
-                for (var row = 0; row + rowLength <= values.Length; row += rowLength)
-                {
-                    var best = 0;
-                    for (var i = 1; i < rowLength; i++)
-                    {
-                        if (values[row + i] > values[row + best])
-                        {
-                            best = i;
-                        }
-                    }
-
-                    observe(state, best);
-                }
-
+                ObserveTopClasses(values, rowLength, state, observe);
                 break;
+        }
+    }
+
+    /// <summary>Each row's class: the index of its highest score.</summary>
+    private static void ObserveTopClasses<TState>(double[] values, int rowLength, TState state, Action<TState, double> observe)
+    {
+        for (var row = 0; row + rowLength <= values.Length; row += rowLength)
+        {
+            var best = 0;
+            for (var i = 1; i < rowLength; i++)
+            {
+                if (values[row + i] > values[row + best])
+                {
+                    best = i;
+                }
+            }
+
+            observe(state, best);
         }
     }
 

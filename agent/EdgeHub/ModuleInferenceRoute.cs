@@ -5,6 +5,7 @@ using EdgeMl.Agent.Protocol;
 using EdgeMl.Agent.Serving;
 using EdgeMl.Agent.Telemetry;
 using EdgeMl.CloudSync.IoTHub;
+using EdgeMl.Runtime.Tensors;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
@@ -108,26 +109,9 @@ internal sealed class ModuleInferenceRoute(
 
     private async Task<IoTHubMessage> PredictAsync(string model, IoTHubMessage message, string? correlation, CancellationToken cancellationToken)
     {
-        long? version = null;
-        if (message.Properties.TryGetValue("version", out var v) && v is not null)
+        if (ReadProperties(message, out var version, out var headerLength) is { } refused)
         {
-            if (!long.TryParse(v, NumberStyles.None, CultureInfo.InvariantCulture, out var parsed) || parsed < 1)
-            {
-                return Error(400, $"message property 'version' '{v}' must be a positive integer", model, correlation);
-            }
-
-            version = parsed;
-        }
-
-        long? headerLength = null;
-        if (message.Properties.TryGetValue(HeaderLength, out var h) && h is not null)
-        {
-            if (!long.TryParse(h, NumberStyles.None, CultureInfo.InvariantCulture, out var parsed))
-            {
-                return Error(400, $"{HeaderLength} '{h}' is not a byte count", model, correlation);
-            }
-
-            headerLength = parsed;
+            return Error(400, refused, model, correlation);
         }
 
         // Nothing of the body is read for a model that is not here.
@@ -152,6 +136,38 @@ internal sealed class ModuleInferenceRoute(
             return Error(ProtocolException.StatusOf(result.Error!.Kind), result.Error.Message, model, correlation);
         }
 
+        return Answer(model, call, result, correlation);
+    }
+
+    /// <summary>The optional <c>version</c> and header-length properties; null when they read, else why not.</summary>
+    private static string? ReadProperties(IoTHubMessage message, out long? version, out long? headerLength)
+    {
+        (version, headerLength) = (null, null);
+        if (message.Properties.TryGetValue("version", out var v) && v is not null)
+        {
+            if (!long.TryParse(v, NumberStyles.None, CultureInfo.InvariantCulture, out var parsed) || parsed < 1)
+            {
+                return $"message property 'version' '{v}' must be a positive integer";
+            }
+
+            version = parsed;
+        }
+
+        if (message.Properties.TryGetValue(HeaderLength, out var h) && h is not null)
+        {
+            if (!long.TryParse(h, NumberStyles.None, CultureInfo.InvariantCulture, out var parsed))
+            {
+                return $"{HeaderLength} '{h}' is not a byte count";
+            }
+
+            headerLength = parsed;
+        }
+
+        return null;
+    }
+
+    private static IoTHubMessage Answer(string model, InferCall call, InferenceResult result, string? correlation)
+    {
         // Messages carry JSON only: a binary tensor would need the header length in a property of every hop.
         var response = InferResponseWriter.Build(call with { BinaryByDefault = false, BinaryOutputs = new Dictionary<string, bool>() }, result);
         return new IoTHubMessage(response.Json)

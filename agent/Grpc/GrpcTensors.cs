@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Runtime.InteropServices;
+using EdgeMl.Agent.Protocol;
 using EdgeMl.Runtime.Tensors;
 using Google.Protobuf;
 using Grpc.Core;
@@ -246,17 +247,5 @@ internal static class GrpcTensors
     internal static RpcException Invalid(string message) => new(new Status(StatusCode.InvalidArgument, message));
 
     /// <summary>BYTES elements each behind a 4-byte little-endian length, as Triton sends them raw.</summary>
-    internal static ByteString LengthPrefixed(InferenceTensor tensor)
-    {
-        var blob = new byte[tensor.Elements.Sum(e => 4 + e.Length)];
-        var offset = 0;
-        foreach (var element in tensor.Elements)
-        {
-            BinaryPrimitives.WriteUInt32LittleEndian(blob.AsSpan(offset), (uint)element.Length);
-            element.Span.CopyTo(blob.AsSpan(offset + 4));
-            offset += 4 + element.Length;
-        }
-
-        return UnsafeByteOperations.UnsafeWrap(blob);
-    }
+    internal static ByteString LengthPrefixed(InferenceTensor tensor) => UnsafeByteOperations.UnsafeWrap(InferResponseWriter.LengthPrefixed(tensor));
 }

@@ -68,7 +68,7 @@ internal static class ShadowComparison
     {
         for (var start = 0; start + row <= expected.Length; start += row)
         {
-            if (ArgMax(expected.Slice(start, row)) != ArgMax(actual.Slice(start, row)))
+            if (TopClass.Of(expected.Slice(start, row)) != TopClass.Of(actual.Slice(start, row)))
             {
                 return false;
             }
@@ -89,20 +89,5 @@ internal static class ShadowComparison
         }
 
         return true;
-    }
-
-    private static int ArgMax<T>(ReadOnlySpan<T> values)
-        where T : IComparable<T>
-    {
-        var best = 0;
-        for (var i = 1; i < values.Length; i++)
-        {
-            if (values[i].CompareTo(values[best]) > 0)
-            {
-                best = i;
-            }
-        }
-
-        return best;
     }
 }

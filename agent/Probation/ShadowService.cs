@@ -295,7 +295,7 @@ internal sealed class ShadowRun(string model, LoadedModel loaded, ShadowSettings
 
             try
             {
-                return loaded.Session.Run(inputs, []);
+                return loaded.Run(inputs, []);
             }
             catch (Microsoft.ML.OnnxRuntime.OnnxRuntimeException)
             {

@@ -142,30 +142,15 @@ internal sealed class VersionWindow(long version)
         {
             case TensorDataType.Fp32:
                 var f = output.Span<float>()[..row];
-                return row > 1 ? (true, ArgMax(f)) : (false, f[0]);
+                return row > 1 ? (true, TopClass.Of(f)) : (false, f[0]);
             case TensorDataType.Fp64:
                 var d = output.Span<double>()[..row];
-                return row > 1 ? (true, ArgMax(d)) : (false, d[0]);
+                return row > 1 ? (true, TopClass.Of(d)) : (false, d[0]);
             case TensorDataType.Int64:
                 return (true, output.Span<long>()[0]);
             default:
                 return (true, output.Span<int>()[0]);
         }
-    }
-
-    private static int ArgMax<T>(ReadOnlySpan<T> values)
-        where T : IComparable<T>
-    {
-        var best = 0;
-        for (var i = 1; i < values.Length; i++)
-        {
-            if (values[i].CompareTo(values[best]) > 0)
-            {
-                best = i;
-            }
-        }
-
-        return best;
     }
 
     internal static double Percentile(double[] values, double p)

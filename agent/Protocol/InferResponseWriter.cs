@@ -92,7 +92,8 @@ internal static class InferResponseWriter
         return json.WrittenSpan.ToArray();
     }
 
-    private static byte[] LengthPrefixed(InferenceTensor tensor)
+    /// <summary>BYTES elements each behind a 4-byte little-endian length: the binary-tensor extension's layout, and Triton's raw gRPC contents.</summary>
+    internal static byte[] LengthPrefixed(InferenceTensor tensor)
     {
         var blob = new byte[tensor.Elements.Sum(e => 4 + e.Length)];
         var offset = 0;

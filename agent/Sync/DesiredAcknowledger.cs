@@ -96,17 +96,7 @@ internal sealed class DesiredAcknowledger(
                 }
                 else
                 {
-                    var state = sync.Find(name);
-                    var (code, description) = state?.Phase switch
-                    {
-                        SyncPhase.Active => (200, state.Message is { } m ? $"v{state.ActiveVersion} serves; {m}" : $"v{state.ActiveVersion} serves"),
-                        SyncPhase.Refused or SyncPhase.Failed => (500, state.Message ?? state.Phase.ToString()),
-                        SyncPhase.Invalid => (400, state.Message ?? "invalid"),
-                        SyncPhase.Downloading when state.Progress is { } done =>
-                            // In quarters: the twin hears of a download a handful of times, not once per percent.
-                            (202, $"downloading v{state.TargetVersion?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "latest"}: {(int)(Math.Floor(done * 4) * 25)} %"),
-                        _ => (202, state?.Message ?? "pending"),
-                    };
+                    var (code, description) = Acknowledgement(sync.Find(name));
                     models[name] = WritablePropertyResponse.Create(value, code, version, description);
                 }
             }
@@ -123,6 +113,29 @@ internal sealed class DesiredAcknowledger(
         SecretRedactor.Redact(acks);
         return acks;
     }
+
+    /// <summary>Puts <paramref name="value"/> in <paramref name="patch"/> unless it is what was last sent under <paramref name="sentKey"/>.</summary>
+    private void AddIfChanged(JsonObject patch, string name, string sentKey, JsonNode? value, List<(string Key, string Text)> pending)
+    {
+        var text = value?.ToJsonString() ?? "null";
+        if (!_sent.TryGetValue(sentKey, out var before) || before != text)
+        {
+            patch[name] = value?.DeepClone();
+            pending.Add((sentKey, text));
+        }
+    }
+
+    /// <summary>A model's acknowledgement code and description, from where its sync stands.</summary>
+    private static (int Code, string Description) Acknowledgement(ModelSyncState? state) => state?.Phase switch
+    {
+        SyncPhase.Active => (200, state.Message is { } m ? $"v{state.ActiveVersion} serves; {m}" : $"v{state.ActiveVersion} serves"),
+        SyncPhase.Refused or SyncPhase.Failed => (500, state.Message ?? state.Phase.ToString()),
+        SyncPhase.Invalid => (400, state.Message ?? "invalid"),
+        SyncPhase.Downloading when state.Progress is { } done =>
+            // In quarters: the twin hears of a download a handful of times, not once per percent.
+            (202, $"downloading v{state.TargetVersion?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "latest"}: {(int)(Math.Floor(done * 4) * 25)} %"),
+        _ => (202, state?.Message ?? "pending"),
+    };
 
     private async Task SendChangesAsync(CancellationToken cancellationToken)
     {
@@ -146,13 +159,7 @@ internal sealed class DesiredAcknowledger(
                 var changed = new JsonObject();
                 foreach (var (name, ack) in models)
                 {
-                    var text = ack?.ToJsonString() ?? "null";
-                    var sentKey = $"models.{name}";
-                    if (!_sent.TryGetValue(sentKey, out var before) || before != text)
-                    {
-                        changed[name] = ack?.DeepClone();
-                        pending.Add((sentKey, text));
-                    }
+                    AddIfChanged(changed, name, $"models.{name}", ack, pending);
                 }
 
                 if (changed.Count > 0)
@@ -163,12 +170,7 @@ internal sealed class DesiredAcknowledger(
                 continue;
             }
 
-            var valueText = value?.ToJsonString() ?? "null";
-            if (!_sent.TryGetValue(key, out var previous) || previous != valueText)
-            {
-                patch[key] = value?.DeepClone();
-                pending.Add((key, valueText));
-            }
+            AddIfChanged(patch, key, key, value, pending);
         }
 
         if (patch.Count == 0)

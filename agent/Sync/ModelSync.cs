@@ -25,6 +25,7 @@ internal sealed class ModelSync(
     InferenceEngine engine,
     ModelStore store,
     FileDownloader downloader,
+    IModelRegistryFactory registries,
     DesiredStateSource desired,
     ModelSyncStatus status,
     AgentEventLog events,
@@ -261,9 +262,9 @@ internal sealed class ModelSync(
     }
 
     /// <returns>How long until the next model is due.</returns>
-    private async Task<TimeSpan> ReconcileAsync(CancellationToken cancellationToken)
+    /// <summary>Unloads what serves but is no longer desired, and forgets the status of models no longer desired.</summary>
+    private void UnloadNotDesired(DesiredState state)
     {
-        var state = desired.Current.State;
         var notDesired = new ModelDesire(null, state.PollInterval, null);
         foreach (var served in engine.GetStatuses().Where(s => !state.Models.ContainsKey(s.Name)
                      && ModelPlanner.Next(notDesired, [], s.Version, ModelHistory.Empty, time.GetUtcNow()) is ModelStep.Unload))
@@ -279,7 +280,12 @@ internal sealed class ModelSync(
         {
             status.Remove(name);
         }
+    }
 
+    private async Task<TimeSpan> ReconcileAsync(CancellationToken cancellationToken)
+    {
+        var state = desired.Current.State;
+        UnloadNotDesired(state);
         string? registryError = null;
         IModelRegistry? registry = null;
         try
@@ -446,7 +452,7 @@ internal sealed class ModelSync(
         return work;
     }
 
-    private IModelRegistry? Registry(string? target) => target is null ? null : _registries.GetOrAdd(target, t => RegistryTarget.Create(t, downloader.Options, time));
+    private IModelRegistry? Registry(string? target) => target is null ? null : _registries.GetOrAdd(target, registries.Create);
 
     private ModelPuller Puller(IModelRegistry registry) => new(registry, store, trust, downloader, time, pullerLogger, metrics);
 

@@ -5,11 +5,12 @@ using System.Text.Json.Nodes;
 namespace EdgeMl.CloudSync.IoTHub;
 
 /// <summary>The twin size rule (reference §5): UTF-8 key and string lengths, numbers 8 B, booleans 4 B.</summary>
-internal static class TwinLimits
+public static class TwinLimits
 {
-    public const int MaxSectionBytes = 32 * 1024;
-    public const int MaxStringBytes = 4 * 1024;
+    internal const int MaxSectionBytes = 32 * 1024;
+    internal const int MaxStringBytes = 4 * 1024;
 
+    /// <summary>The size IoT Hub counts for <paramref name="node"/> against a twin section's 32 KB.</summary>
     public static long Size(JsonNode? node)
     {
         switch (node)
@@ -44,7 +45,7 @@ internal static class TwinLimits
         }
     }
 
-    public static string? CheckReportedPatch(JsonObject patch)
+    internal static string? CheckReportedPatch(JsonObject patch)
     {
         var size = Size(patch);
         if (size > MaxSectionBytes)

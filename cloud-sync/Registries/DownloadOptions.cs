@@ -1,4 +1,6 @@
 using System.ComponentModel.DataAnnotations;
+using EdgeMl.Runtime.Packages;
+using Microsoft.Extensions.Options;
 
 namespace EdgeMl.CloudSync.Registries;
 
@@ -23,6 +25,13 @@ public sealed class DownloadOptions
     [Range(4096, 16 * 1024 * 1024)]
     public int BufferSize { get; set; } = 128 * 1024;
 }
+
+[OptionsValidator]
+internal sealed partial class DownloadOptionsValidator : IValidateOptions<DownloadOptions>;
+
+/// <summary>The annotations of the runtime's <see cref="ModelStoreOptions"/>, checked where the store is registered.</summary>
+[OptionsValidator]
+internal sealed partial class ModelStoreOptionsValidator : IValidateOptions<ModelStoreOptions>;
 
 /// <summary>Bytes of one file received so far, out of its declared size.</summary>
 public readonly record struct DownloadProgress(string Path, long Received, long Total);

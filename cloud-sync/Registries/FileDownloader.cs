@@ -91,14 +91,27 @@ public sealed class FileDownloader(DownloadOptions options, TimeProvider time, I
 
             if (attempt == options.MaxAttempts)
             {
-                var have = File.Exists(partial) ? new FileInfo(partial).Length : 0;
-                throw last is StallException s
-                    ? new DownloadException(DownloadFailure.Stalled, $"{remotePath} from {registry.Description} stalled: {s.Message}; {have} of {size} bytes kept for resuming", s)
-                    : new DownloadException(DownloadFailure.RegistryUnavailable,
-                        $"{remotePath} from {registry.Description} failed after {options.MaxAttempts} tries: {last?.Message}; {have} of {size} bytes kept for resuming", last);
+                throw GaveUp(registry, remotePath, partial, size, last);
             }
         }
 
+        await CompleteAsync(registry, remotePath, partial, target, size, sha256, hash, ct).ConfigureAwait(false);
+    }
+
+    /// <summary>Why the last try failed, with what is kept for resuming.</summary>
+    private DownloadException GaveUp(IModelRegistry registry, string remotePath, string partial, long size, Exception? last)
+    {
+        var have = File.Exists(partial) ? new FileInfo(partial).Length : 0;
+        return last is StallException s
+            ? new DownloadException(DownloadFailure.Stalled, $"{remotePath} from {registry.Description} stalled: {s.Message}; {have} of {size} bytes kept for resuming", s)
+            : new DownloadException(DownloadFailure.RegistryUnavailable,
+                $"{remotePath} from {registry.Description} failed after {options.MaxAttempts} tries: {last?.Message}; {have} of {size} bytes kept for resuming", last);
+    }
+
+    /// <summary>Checks the whole file's hash, then makes it durable and moves it into place; a mismatch deletes it.</summary>
+    private static async Task CompleteAsync(
+        IModelRegistry registry, string remotePath, string partial, string target, long size, string sha256, StreamingHash hash, CancellationToken ct)
+    {
         // The hash was computed while the bytes streamed in (and over the kept prefix once, on a resume).
         await hash.CatchUpAsync(partial, size, ct).ConfigureAwait(false);
         var actual = hash.Current();

@@ -18,4 +18,7 @@ internal static partial class Log
 
     [LoggerMessage(2504, LogLevel.Warning, "Starting a new versions.json for {Name} in {Registry}; the list there was not read and the versions it listed are no longer offered")]
     public static partial void NewList(ILogger logger, string name, string registry);
+
+    [LoggerMessage(2505, LogLevel.Information, "Model registry {Registry} opened as a {Kind} registry")]
+    public static partial void RegistryOpened(ILogger logger, string registry, string kind);
 }

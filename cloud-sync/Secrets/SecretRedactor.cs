@@ -9,8 +9,9 @@ namespace EdgeMl.CloudSync.Secrets;
 /// that hold secrets (passwords, tokens, keys, connection strings, headers sent to a collector), and, in every other string, the parts that look
 /// like one (<c>SharedAccessKey=…</c>, <c>AccountKey=…</c>, a SAS token or query, a URL's user-info, a bearer token).
 /// </summary>
-internal static partial class SecretRedactor
+public static partial class SecretRedactor
 {
+    /// <summary>What stands where a secret was.</summary>
     public const string Mask = "***";
 
     /// <summary>
@@ -27,6 +28,7 @@ internal static partial class SecretRedactor
             || (name.EndsWith("key", StringComparison.Ordinal) && !name.EndsWith("publickey", StringComparison.Ordinal));
     }
 
+    /// <summary>The value with every part that looks like a secret (a key, a SAS, a URL's user-info, a bearer token) masked.</summary>
     public static string RedactValue(string value)
     {
         ArgumentNullException.ThrowIfNull(value);

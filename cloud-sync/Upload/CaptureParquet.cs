@@ -76,7 +76,8 @@ public sealed class CaptureParquetRow
     [JsonPropertyName("outputs")]
     public List<CaptureParquetTensor> Outputs { get; set; } = [];
 
-    internal static CaptureParquetRow From(UploadRecord r, string deviceId, string batchId) => new()
+    /// <summary>The row of one captured record, stamped with the device and the batch (or <c>export</c>) it went out in.</summary>
+    public static CaptureParquetRow From(UploadRecord r, string deviceId, string batchId) => new()
     {
         DeviceId = deviceId,
         BatchId = batchId,

@@ -29,7 +29,7 @@ internal sealed class CaptureUploader(
     IOptions<UploadOptions> options,
     UploadMetrics metrics,
     TimeProvider time,
-    ILogger<CaptureUploader> logger) : BackgroundService
+    ILogger<CaptureUploader> logger) : BackgroundService, ICaptureUploadTrigger
 {
     private readonly SemaphoreSlim _wake = new(0, 1);
     private int _failures;

@@ -1,31 +1,15 @@
+using EdgeMl.CloudSync.IO;
+
 namespace EdgeMl.CloudSync.Upload;
 
 /// <summary>
 /// A read-only view of a stream that hands out at most a given number of bytes per second (the upload
 /// bandwidth cap). Seeking restarts the budget, so an SDK retry is throttled too.
 /// </summary>
-internal sealed class ThrottledStream(Stream inner, long bytesPerSecond, TimeProvider time) : Stream
+internal sealed class ThrottledStream(Stream inner, long bytesPerSecond, TimeProvider time) : ReadOnlyWrapperStream(inner)
 {
     private long _start = time.GetTimestamp();
     private long _sent;
-
-    public override bool CanRead => true;
-
-    public override bool CanSeek => inner.CanSeek;
-
-    public override bool CanWrite => false;
-
-    public override long Length => inner.Length;
-
-    public override long Position
-    {
-        get => inner.Position;
-        set
-        {
-            inner.Position = value;
-            Restart();
-        }
-    }
 
     public override int Read(byte[] buffer, int offset, int count) =>
         ReadAsync(buffer.AsMemory(offset, count)).AsTask().GetAwaiter().GetResult();
@@ -34,7 +18,7 @@ internal sealed class ThrottledStream(Stream inner, long bytesPerSecond, TimePro
     {
         // Small slices keep the rate smooth: at most a tenth of a second's budget per read.
         var slice = (int)Math.Clamp(bytesPerSecond / 10, 1, buffer.Length == 0 ? 1 : buffer.Length);
-        var read = await inner.ReadAsync(buffer[..Math.Min(slice, buffer.Length)], cancellationToken);
+        var read = await Inner.ReadAsync(buffer[..Math.Min(slice, buffer.Length)], cancellationToken);
         _sent += read;
         var due = TimeSpan.FromSeconds((double)_sent / bytesPerSecond);
         var elapsed = time.GetElapsedTime(_start);
@@ -46,23 +30,7 @@ internal sealed class ThrottledStream(Stream inner, long bytesPerSecond, TimePro
         return read;
     }
 
-    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-        ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
-
-    public override long Seek(long offset, SeekOrigin origin)
-    {
-        var p = inner.Seek(offset, origin);
-        Restart();
-        return p;
-    }
-
-    public override void Flush()
-    {
-    }
-
-    public override void SetLength(long value) => throw new NotSupportedException();
-
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+    protected override void Repositioned(long position) => Restart();
 
     private void Restart()
     {

@@ -16,6 +16,13 @@ public interface ICaptureUploadSource
     ValueTask AcknowledgeAsync(UploadBatch batch, CancellationToken cancellationToken);
 }
 
+/// <summary>Wakes the capture uploader, registered only when upload is configured.</summary>
+public interface ICaptureUploadTrigger
+{
+    /// <summary>New records are waiting, or the network came back: the uploader stops sleeping or backing off now.</summary>
+    void Wake();
+}
+
 /// <summary>Records of one model version and one UTC hour, under a deterministic id.</summary>
 public sealed record UploadBatch(string BatchId, string Model, long Version, DateTimeOffset Hour, IReadOnlyList<UploadRecord> Records);
 

@@ -1,4 +1,6 @@
 using System.ComponentModel.DataAnnotations;
+using Azure.Storage.Blobs;
+using Microsoft.Extensions.Options;
 
 namespace EdgeMl.CloudSync.Upload;
 
@@ -49,4 +51,52 @@ public sealed class UploadOptions
     /// <summary>Upload bandwidth cap in bytes per second; 0 for none.</summary>
     [Range(0, long.MaxValue)]
     public long MaxBytesPerSecond { get; set; }
+}
+
+[OptionsValidator]
+internal sealed partial class UploadOptionsValidator : IValidateOptions<UploadOptions>;
+
+/// <summary>Rules across fields, and the connection string as the storage SDK reads it, reported together.</summary>
+internal sealed class UploadOptionsRules : IValidateOptions<UploadOptions>
+{
+    public ValidateOptionsResult Validate(string? name, UploadOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var problems = new List<string>();
+        if (options.Enabled && options.ConnectionString is null && options.ContainerUri is null)
+        {
+            problems.Add("Upload needs a ConnectionString or a ContainerUri");
+        }
+
+        if (options.RetryMinDelay > options.RetryMaxDelay)
+        {
+            problems.Add("Upload:RetryMinDelay must not exceed Upload:RetryMaxDelay");
+        }
+
+        if (options.ConnectionString is { } connection && !IsConnectionString(connection))
+        {
+            problems.Add("Upload:ConnectionString is not a storage connection string (AccountName=…;AccountKey=…;… or UseDevelopmentStorage=true)");
+        }
+
+        if (options.ContainerUri is { } container && !(container.IsAbsoluteUri && container.Scheme is "https" or "http"))
+        {
+            problems.Add("Upload:ContainerUri must be an https:// container URL (with a SAS)");
+        }
+
+        return problems.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(problems);
+    }
+
+    /// <summary>The storage SDK's own parse, so what passes here is what the uploader can use; the value itself is never echoed (it holds the key).</summary>
+    private static bool IsConnectionString(string value)
+    {
+        try
+        {
+            _ = new BlobServiceClient(value);
+            return true;
+        }
+        catch (Exception e) when (e is FormatException or ArgumentException or InvalidOperationException)
+        {
+            return false;
+        }
+    }
 }

@@ -4,9 +4,9 @@ using EdgeMl.Runtime.Tensors;
 namespace EdgeMl.Runtime.Packages;
 
 /// <summary>The schema rules of <c>edgeml.model/v1</c> that JSON alone does not enforce.</summary>
-internal static partial class ManifestRules
+public static partial class ManifestRules
 {
-    public static List<string> Check(ModelManifest m)
+    internal static List<string> Check(ModelManifest m)
     {
         var problems = new List<string>();
         if (m.Schema != ModelManifest.SchemaV1)
@@ -109,7 +109,7 @@ internal static partial class ManifestRules
     public static bool IsValidName(string? name) => name is not null && ModelName().IsMatch(name);
 
     /// <summary>A path inside the package folder: relative, '/'-separated, no '..', '.' or empty segment.</summary>
-    public static bool IsSafeRelativePath(string? path)
+    internal static bool IsSafeRelativePath(string? path)
     {
         if (string.IsNullOrEmpty(path) || path.Contains('\\', StringComparison.Ordinal) || path.Contains('\0', StringComparison.Ordinal)
             || path[0] == '/' || Path.IsPathRooted(path))

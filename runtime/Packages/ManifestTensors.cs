@@ -26,20 +26,7 @@ public static class ManifestTensors
 
         if (tensor.File is { } file)
         {
-            if (!ManifestRules.IsSafeRelativePath(file))
-            {
-                throw Problem(tensor, $"file '{file}' is not a safe relative path");
-            }
-
-            var bytes = File.ReadAllBytes(Path.Combine(packageFolder, file));
-            if (type == TensorDataType.Bytes)
-            {
-                throw Problem(tensor, "BYTES tensors must be inline");
-            }
-
-            return bytes.LongLength == count * type.ElementSize()
-                ? InferenceTensor.FromBytes(tensor.Name, type, shape, bytes)
-                : throw Problem(tensor, $"file '{file}' has {bytes.LongLength} bytes; shape needs {count * type.ElementSize()}");
+            return FromFile(tensor, file, packageFolder, type, shape, count);
         }
 
         var data = tensor.Data ?? throw Problem(tensor, "has neither data nor file");
@@ -71,6 +58,25 @@ public static class ManifestTensors
         }
 
         return InferenceTensor.FromBytes(tensor.Name, type, shape, buffer);
+    }
+
+    /// <summary>A tensor whose raw little-endian data is a file of the package.</summary>
+    private static InferenceTensor FromFile(ManifestTensor tensor, string file, string packageFolder, TensorDataType type, long[] shape, long count)
+    {
+        if (!ManifestRules.IsSafeRelativePath(file))
+        {
+            throw Problem(tensor, $"file '{file}' is not a safe relative path");
+        }
+
+        var bytes = File.ReadAllBytes(Path.Combine(packageFolder, file));
+        if (type == TensorDataType.Bytes)
+        {
+            throw Problem(tensor, "BYTES tensors must be inline");
+        }
+
+        return bytes.LongLength == count * type.ElementSize()
+            ? InferenceTensor.FromBytes(tensor.Name, type, shape, bytes)
+            : throw Problem(tensor, $"file '{file}' has {bytes.LongLength} bytes; shape needs {count * type.ElementSize()}");
     }
 
     /// <summary>A manifest tensor holding the values inline.</summary>

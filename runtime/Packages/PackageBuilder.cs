@@ -53,10 +53,9 @@ public static class PackageBuilder
     public static ModelManifest Pack(string onnxPath, string outFolder, PackageBuildOptions options, TimeProvider? time = null)
     {
         ArgumentNullException.ThrowIfNull(options);
-        var files = new List<ManifestFile>();
-        var golden = new List<ManifestGoldenSample>();
         IReadOnlyList<ManifestTensorSpec> inputs, outputs;
-        IReadOnlyList<ManifestTensor> warmUpInputs = [];
+        IReadOnlyList<ManifestTensor> warmUpInputs;
+        List<ManifestGoldenSample> golden;
         Dictionary<string, long[]> shapes;
         IReadOnlyList<ManifestStatePair> states;
         using (var session = new InferenceSession(onnxPath))
@@ -70,35 +69,10 @@ public static class PackageBuilder
             Directory.CreateDirectory(outFolder);
             File.Copy(onnxPath, Path.Combine(outFolder, ModelFileName), overwrite: true);
             WriteInitialStates(states, options.InitialStates, outFolder);
-            if (options.Samples.Count > 0)
-            {
-                warmUpInputs = WriteSample(options.Samples[0], options.GoldenSamples > 0 ? "golden/0" : "warmup", outFolder);
-                for (var i = 0; options.GoldenSamples > 0 && i < options.Samples.Count; i++)
-                {
-                    golden.Add(RecordSample(session, options.Samples[i], i == 0 ? warmUpInputs : WriteSample(options.Samples[i], $"golden/{i}", outFolder)));
-                }
-            }
-            else
-            {
-                for (var i = 0; i < options.GoldenSamples; i++)
-                {
-                    golden.Add(RecordGolden(session, inputs, options, i, outFolder));
-                }
-            }
+            (warmUpInputs, golden) = WriteSamples(session, inputs, options, outFolder);
         }
 
-        foreach (var path in Directory.EnumerateFiles(outFolder, "*", SearchOption.AllDirectories).Order(StringComparer.Ordinal))
-        {
-            var relative = Path.GetRelativePath(outFolder, path).Replace(Path.DirectorySeparatorChar, '/');
-            if (relative is ModelManifest.FileName or DetachedSignature.ManifestFileName)
-            {
-                continue;
-            }
-
-            using var stream = File.OpenRead(path);
-            files.Add(new ManifestFile(relative, Convert.ToHexStringLower(SHA256.HashData(stream)), stream.Length));
-        }
-
+        var files = ListFiles(outFolder);
         var manifest = new ModelManifest
         {
             Name = options.Name,
@@ -124,6 +98,50 @@ public static class PackageBuilder
         File.WriteAllBytes(Path.Combine(outFolder, ModelManifest.FileName), bytes);
         File.Delete(Path.Combine(outFolder, DetachedSignature.ManifestFileName));
         return parsed;
+    }
+
+    /// <summary>The warm-up input and the golden samples: the given samples (the first also warms up), or generated ones.</summary>
+    private static (IReadOnlyList<ManifestTensor> WarmUp, List<ManifestGoldenSample> Golden) WriteSamples(
+        InferenceSession session, IReadOnlyList<ManifestTensorSpec> inputs, PackageBuildOptions options, string outFolder)
+    {
+        IReadOnlyList<ManifestTensor> warmUp = [];
+        var golden = new List<ManifestGoldenSample>();
+        if (options.Samples.Count > 0)
+        {
+            warmUp = WriteSample(options.Samples[0], options.GoldenSamples > 0 ? "golden/0" : "warmup", outFolder);
+            for (var i = 0; options.GoldenSamples > 0 && i < options.Samples.Count; i++)
+            {
+                golden.Add(RecordSample(session, options.Samples[i], i == 0 ? warmUp : WriteSample(options.Samples[i], $"golden/{i}", outFolder)));
+            }
+        }
+        else
+        {
+            for (var i = 0; i < options.GoldenSamples; i++)
+            {
+                golden.Add(RecordGolden(session, inputs, options, i, outFolder));
+            }
+        }
+
+        return (warmUp, golden);
+    }
+
+    /// <summary>Every file of the package but the manifest and its signature, in path order, with its hash and size.</summary>
+    private static List<ManifestFile> ListFiles(string outFolder)
+    {
+        var files = new List<ManifestFile>();
+        foreach (var path in Directory.EnumerateFiles(outFolder, "*", SearchOption.AllDirectories).Order(StringComparer.Ordinal))
+        {
+            var relative = Path.GetRelativePath(outFolder, path).Replace(Path.DirectorySeparatorChar, '/');
+            if (relative is ModelManifest.FileName or DetachedSignature.ManifestFileName)
+            {
+                continue;
+            }
+
+            using var stream = File.OpenRead(path);
+            files.Add(new ManifestFile(relative, Convert.ToHexStringLower(SHA256.HashData(stream)), stream.Length));
+        }
+
+        return files;
     }
 
     /// <summary>Signs the exact bytes of the folder's <c>manifest.json</c> into <c>manifest.sig</c>.</summary>

@@ -4,10 +4,17 @@ namespace EdgeMl.Runtime.Providers;
 
 /// <summary>One native library an accelerator needs, and whether the loader finds it here.</summary>
 /// <param name="Detail">The loader's reason when it is not found.</param>
-internal sealed record LibraryProbe(string Name, bool Found, string? Detail);
+public sealed record LibraryProbe(string Name, bool Found, string? Detail);
 
 /// <summary>What this device offers for inference, as found at start: facts, never failures.</summary>
-internal sealed record AcceleratorReport(
+/// <param name="OnnxRuntimeVersion">The version of the ONNX Runtime this build loaded.</param>
+/// <param name="Flavour">Which ONNX Runtime package the build carries: cpu, gpu or system.</param>
+/// <param name="NativeLibrary">Where the native ONNX Runtime library was loaded from, when known.</param>
+/// <param name="Providers">The execution providers the build offers, by their EdgeMl names.</param>
+/// <param name="Libraries">Each accelerator library family and whether the loader finds it.</param>
+/// <param name="Cuda">What the CUDA driver says.</param>
+/// <param name="TensorRtVersion">TensorRT's version when its library loads.</param>
+public sealed record AcceleratorReport(
     string OnnxRuntimeVersion,
     string Flavour,
     string? NativeLibrary,
@@ -22,7 +29,7 @@ internal sealed record AcceleratorReport(
 /// <see cref="System.Runtime.InteropServices.NativeLibrary"/> load or a driver call; nothing is spawned. Absent hardware
 /// is reported as absent.
 /// </summary>
-internal static class AcceleratorCheck
+public static class AcceleratorCheck
 {
     /// <summary>Each family of libraries, with the sonames tried when the build's providers do not name the one they need.</summary>
     private static readonly (string Family, string[] Candidates)[] Families =
@@ -34,6 +41,7 @@ internal static class AcceleratorCheck
         ("libnvinfer.so", ["libnvinfer.so.10", "libnvinfer.so.8"]),
     ];
 
+    /// <summary>Probes this device now; never throws for absent hardware or libraries.</summary>
     public static AcceleratorReport Run()
     {
         var needed = new[] { ProviderNames.Cuda, ProviderNames.TensorRt }

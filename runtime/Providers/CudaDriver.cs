@@ -5,13 +5,13 @@ using System.Text;
 namespace EdgeMl.Runtime.Providers;
 
 /// <summary>One GPU as the CUDA driver describes it.</summary>
-internal sealed record CudaDevice(int Ordinal, string Name, long TotalMemoryBytes, string ComputeCapability);
+public sealed record CudaDevice(int Ordinal, string Name, long TotalMemoryBytes, string ComputeCapability);
 
 /// <summary>What the CUDA driver (<c>libcuda.so.1</c>) says about this machine; every part may be absent.</summary>
 /// <param name="LoadError">Why the driver library does not load (no NVIDIA driver, or the GPU not passed into the container).</param>
 /// <param name="DriverVersion">The CUDA version the driver supports, such as <c>13.0</c>.</param>
 /// <param name="Error">Why the driver found no usable device, such as <c>CUDA_ERROR_NO_DEVICE: no CUDA-capable device is detected</c>.</param>
-internal sealed record CudaDriverState(string? LoadError, string? DriverVersion, string? Error, IReadOnlyList<CudaDevice> Devices)
+public sealed record CudaDriverState(string? LoadError, string? DriverVersion, string? Error, IReadOnlyList<CudaDevice> Devices)
 {
     public bool Loaded => LoadError is null;
 

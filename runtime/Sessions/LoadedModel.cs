@@ -27,5 +27,11 @@ public sealed class LoadedModel : IDisposable
 
     internal ModelSession Session { get; }
 
+    /// <summary>Runs the model outside the engine (a shadow beside the active version): no batching, no slot.</summary>
+    /// <param name="inputs">Inputs already validated against <see cref="Signature"/>; borrowed for the call, not copied.</param>
+    /// <param name="outputs">The outputs to return by name; empty returns them all.</param>
+    /// <exception cref="Microsoft.ML.OnnxRuntime.OnnxRuntimeException">ONNX Runtime failed.</exception>
+    public InferenceTensor[] Run(IReadOnlyList<InferenceTensor> inputs, IReadOnlyList<string> outputs) => Session.Run(inputs, outputs);
+
     public void Dispose() => Session.Dispose();
 }

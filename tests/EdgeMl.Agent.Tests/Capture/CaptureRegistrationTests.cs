@@ -59,16 +59,28 @@ public sealed class CaptureRegistrationTests : IDisposable
 
         var e = Assert.Throws<OptionsValidationException>(() => services.GetRequiredService<IOptions<CaptureSettings>>().Value);
         Assert.Equal(3, e.Failures.Count());
-        Assert.Contains(e.Failures, f => f.StartsWith("Capture:Defaults:", StringComparison.Ordinal));
-        Assert.Contains(e.Failures, f => f.StartsWith("Capture:Models:cls:", StringComparison.Ordinal));
-        Assert.Contains(e.Failures, f => f.StartsWith("Capture:Store:", StringComparison.Ordinal));
+        Assert.Contains(e.Failures, f => f.Contains("CaptureSettings.Defaults.SampleRate must be between 0 and 1", StringComparison.Ordinal));
+        Assert.Contains(e.Failures, f => f.Contains("CaptureSettings.Models[cls].MaxRecordBytes must be between 256 and 67108864", StringComparison.Ordinal));
+        Assert.Contains(e.Failures, f => f.Contains("CaptureSettings.Store.QuotaBytes must be between", StringComparison.Ordinal));
     }
 
     [Fact]
     public void AddCapture_ModerateAboveSignificant_Refused()
     {
         using var services = Build(new() { ["Drift:ModeratePsi"] = "0.3" });
-        Assert.Throws<OptionsValidationException>(() => services.GetRequiredService<IOptions<DriftOptions>>().Value);
+        var e = Assert.Throws<OptionsValidationException>(() => services.GetRequiredService<IOptions<DriftOptions>>().Value);
+        Assert.Equal("Drift:ModeratePsi (0.3) must not exceed Drift:SignificantPsi (0.2).", Assert.Single(e.Failures));
+    }
+
+    [Fact]
+    public void AddCapture_DriftOutOfRange_EveryProblemReported()
+    {
+        using var services = Build(new() { ["Drift:Window"] = "00:00:01", ["Drift:MinSamples"] = "0" });
+
+        var e = Assert.Throws<OptionsValidationException>(() => services.GetRequiredService<IOptions<DriftOptions>>().Value);
+        Assert.Equal(2, e.Failures.Count());
+        Assert.Contains(e.Failures, f => f.Contains("DriftOptions.Window must be between", StringComparison.Ordinal));
+        Assert.Contains(e.Failures, f => f.Contains("DriftOptions.MinSamples must be between", StringComparison.Ordinal));
     }
 
     [Fact]

@@ -1,6 +1,8 @@
 using System.Text.Json.Nodes;
+using EdgeMl.Agent.Capture;
 using EdgeMl.Agent.Desired;
 using EdgeMl.Runtime.Providers;
+using Microsoft.Extensions.Configuration;
 
 namespace EdgeMl.Agent.Tests.Desired;
 
@@ -209,10 +211,12 @@ public sealed class DesiredStateParserTests
     [InlineData("""{"batching":{"maxDelayMs":1001}}""", "models.cls.batching.maxDelayMs", "from 0 to 1000")]
     [InlineData("""{"batching":{"maxDelayMs":"2"}}""", "models.cls.batching.maxDelayMs", "a number")]
     [InlineData("""{"capture":"on"}""", "models.cls.capture", "must be an object")]
-    [InlineData("""{"capture":{"sampleRate":1.5}}""", "models.cls.capture.sampleRate", "from 0 to 1")]
+    [InlineData("""{"capture":{"sampleRate":1.5}}""", "models.cls.capture.sampleRate", "must be between 0 and 1")]
+    [InlineData("""{"capture":{"sampleRate":"high"}}""", "models.cls.capture.sampleRate", "must be a number, not \"high\"")]
     [InlineData("""{"capture":{"enabled":"true"}}""", "models.cls.capture.enabled", "true or false")]
     [InlineData("""{"capture":{"confidenceOutput":3}}""", "models.cls.capture.confidenceOutput", "must be a string")]
-    [InlineData("""{"capture":{"maxRecordBytes":10}}""", "models.cls.capture.maxRecordBytes", "from 256")]
+    [InlineData("""{"capture":{"maxRecordBytes":10}}""", "models.cls.capture.maxRecordBytes", "must be between 256 and 67108864")]
+    [InlineData("""{"capture":{"lowConfidenceThreshold":-0.5}}""", "models.cls.capture.lowConfidenceThreshold", "must be between 0 and 1")]
     [InlineData("""{"probation":false}""", "models.cls.probation", "must be an object")]
     [InlineData("""{"probation":{"minRequests":0}}""", "models.cls.probation.minRequests", "from 1 to")]
     [InlineData("""{"probation":{"maxP95Ratio":0.5}}""", "models.cls.probation.maxP95Ratio", "from 1 to 1000")]
@@ -234,6 +238,22 @@ public sealed class DesiredStateParserTests
         Assert.Equal(path, issue.Path);
         Assert.Contains(expected, issue.Message, StringComparison.Ordinal);
         Assert.Empty(result.State.Models);
+    }
+
+    [Theory]
+    [InlineData("SampleRate", "sampleRate", "1.5")]
+    [InlineData("DriftingSampleRate", "driftingSampleRate", "-1")]
+    [InlineData("LowConfidenceThreshold", "lowConfidenceThreshold", "2")]
+    [InlineData("MaxRecordBytes", "maxRecordBytes", "10")]
+    public void Parse_CaptureOutOfRange_SameRuleAndMessageAsConfiguration(string property, string twinName, string value)
+    {
+        var configured = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?> { [property] = value }).Build().Get<CaptureOptions>()!;
+        var fromConfiguration = Assert.Single(new CaptureSettingsRules().Validate(null, new CaptureSettings { Models = { ["cls"] = configured } }).Failures!);
+
+        var fromTwin = Assert.Single(ParseModel($$$"""{"capture":{"{{{twinName}}}":{{{value}}}}}""").Issues);
+
+        Assert.Equal($"models.cls.capture.{twinName}", fromTwin.Path);
+        Assert.Equal(fromConfiguration[fromConfiguration.IndexOf(" must ", StringComparison.Ordinal)..], fromTwin.Message[fromTwin.Message.IndexOf(" must ", StringComparison.Ordinal)..]);
     }
 
     [Theory]

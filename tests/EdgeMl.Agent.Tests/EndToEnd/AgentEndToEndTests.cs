@@ -77,7 +77,7 @@ public sealed class AgentEndToEndTests(ITestOutputHelper output) : IAsyncLifetim
         // Registries: v1 in a folder; v1, v2 and a v3 that fails its golden check in Azurite.
         var folderRegistry = Path.Combine(_root, "registry");
         var blobRegistry = _azurite.ConnectionString + "Container=models";
-        var publisher = new ModelPublisher(RegistryTarget.Create(blobRegistry));
+        var publisher = new ModelPublisher(TestRegistries.Create(blobRegistry));
         for (var version = 1; version <= 3; version++)
         {
             var package = TestPackages.Classifier(Path.Combine(_root, $"pkg{version}"), Model, version, _key);

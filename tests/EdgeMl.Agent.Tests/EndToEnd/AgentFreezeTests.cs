@@ -35,7 +35,7 @@ public sealed class AgentFreezeTests : IDisposable
         var (oldList, oldSig) = (await File.ReadAllBytesAsync(listPath), await File.ReadAllBytesAsync(sigPath));
         using (var trusted = TrustedKeys.FromPem([_key.ExportPublicKeyPem()]))
         {
-            await new ModelPuller(RegistryTarget.Create(registry), new ModelStore(new ModelStoreOptions { DataDirectory = data }), new TrustPolicy(trusted), new FileDownloader(new DownloadOptions()))
+            await new ModelPuller(TestRegistries.Create(registry), new ModelStore(new ModelStoreOptions { DataDirectory = data }), new TrustPolicy(trusted), new FileDownloader(new DownloadOptions()))
                 .PullAsync(new PullRequest(Model), new AcceptingValidator(), null, CancellationToken.None);
         }
 

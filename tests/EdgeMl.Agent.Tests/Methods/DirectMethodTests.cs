@@ -41,6 +41,7 @@ public sealed class DirectMethodTests : IAsyncLifetime
             s.AddSingleton<IIoTHubClient>(_client);
             s.AddSingleton(sp => new ModelStore(new ModelStoreOptions { DataDirectory = sp.GetRequiredService<IOptions<AgentOptions>>().Value.DataDirectory }));
             s.AddSingleton(new FileDownloader(new DownloadOptions()));
+            s.AddModelRegistries();
             s.AddSingleton(new TrustPolicy(TrustedKeys.FromPem([]), allowUnsigned: false));
             s.AddSingleton<DesiredStateSource>();
             s.AddSingleton<ModelSettingsFactory>();

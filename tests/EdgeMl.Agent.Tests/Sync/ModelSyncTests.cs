@@ -2,6 +2,7 @@ using System.Text.Json.Nodes;
 using EdgeMl.Agent.Events;
 using EdgeMl.Agent.Serving;
 using EdgeMl.Agent.Sync;
+using EdgeMl.Testing;
 using EdgeMl.Testing.Distribution;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -149,7 +150,8 @@ public sealed class ModelSyncTests : IDisposable
         Assert.Contains("v1 keeps serving", failed.Message, StringComparison.Ordinal);
         Assert.Contains("retrying in", failed.Message, StringComparison.Ordinal);
         Assert.Equal(1, (await h.InferAsync("cls")).Version);
-        Assert.NotNull(h.Status.RegistryError);
+        // The model's phase is set during the pass; the registry error when the pass ends.
+        await Eventually.UntilAsync(() => h.Status.RegistryError is not null, "the registry error");
 
         _registry.Publish("cls", 2);
         h.Time.Advance(TimeSpan.FromSeconds(10)); // past the longest back-off (RetryMaxDelay 4 s with jitter)

@@ -28,12 +28,12 @@ public sealed class BlobRegistryTests(AzuriteFixture azurite) : IClassFixture<Az
     [Fact]
     public async Task PublishThenPull_ThroughAzurite_ActivatesAndListsBothVersions()
     {
-        var registry = RegistryTarget.Create(Target);
+        var registry = TestRegistries.Create(Target);
         var publisher = new ModelPublisher(registry);
         await publisher.PublishAsync(_h.Package(1), DistributionHarness.Key, TimeSpan.FromDays(1), null, CancellationToken.None);
         var list = await publisher.PublishAsync(_h.Package(2), DistributionHarness.Key, TimeSpan.FromDays(1), null, CancellationToken.None);
 
-        var result = await _h.PullAsync(registry: RegistryTarget.Create(Target));
+        var result = await _h.PullAsync(registry: TestRegistries.Create(Target));
 
         Assert.Equal([1L, 2L], list.Versions.Select(v => v.Version));
         Assert.Equal(2, result.Version);
@@ -43,7 +43,7 @@ public sealed class BlobRegistryTests(AzuriteFixture azurite) : IClassFixture<Az
     [Fact]
     public async Task OpenReadAsync_FromOffset_ServesTheRestOfTheBlob()
     {
-        var registry = RegistryTarget.Create(Target);
+        var registry = TestRegistries.Create(Target);
         var bytes = new byte[300_000];
         new Random(3).NextBytes(bytes);
         using (var source = new MemoryStream(bytes))
@@ -62,7 +62,7 @@ public sealed class BlobRegistryTests(AzuriteFixture azurite) : IClassFixture<Az
     [Fact]
     public async Task PullAsync_TamperedBlob_RefusedAndV1StaysActive()
     {
-        var registry = RegistryTarget.Create(Target);
+        var registry = TestRegistries.Create(Target);
         var publisher = new ModelPublisher(registry);
         await publisher.PublishAsync(_h.Package(1), DistributionHarness.Key, TimeSpan.FromDays(1), null, CancellationToken.None);
         await _h.PullAsync(registry: registry);
@@ -72,7 +72,7 @@ public sealed class BlobRegistryTests(AzuriteFixture azurite) : IClassFixture<Az
         model[1000] ^= 1;
         await blob.UploadAsync(new BinaryData(model), overwrite: true);
 
-        var e = await Assert.ThrowsAsync<DownloadException>(() => _h.PullAsync(registry: RegistryTarget.Create(Target)));
+        var e = await Assert.ThrowsAsync<DownloadException>(() => _h.PullAsync(registry: TestRegistries.Create(Target)));
 
         Assert.Equal(DownloadFailure.HashMismatch, e.Failure);
         _h.AssertActiveAndIntact(1);
@@ -81,7 +81,7 @@ public sealed class BlobRegistryTests(AzuriteFixture azurite) : IClassFixture<Az
     [Fact]
     public async Task TryReadAsync_MissingContainer_ReturnsNull()
     {
-        var registry = RegistryTarget.Create(Target);
+        var registry = TestRegistries.Create(Target);
 
         Assert.Null(await registry.TryReadAsync("cls/versions.json", 1024, CancellationToken.None));
         Assert.IsType<BlobRegistry>(registry);

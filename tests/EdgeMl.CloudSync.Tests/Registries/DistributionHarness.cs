@@ -64,7 +64,7 @@ internal sealed class DistributionHarness : IDisposable
     public string Publish(string packageFolder) => TestPackages.PublishToFolder(RegistryRoot, packageFolder, Key, Expires);
 
     public ModelPuller Puller(IModelRegistry? registry = null, TrustPolicy? trust = null) =>
-        new(registry ?? RegistryTarget.Create(RegistryRoot), Store, trust ?? Trust, new FileDownloader(Download));
+        new(registry ?? TestRegistries.Create(RegistryRoot), Store, trust ?? Trust, new FileDownloader(Download));
 
     public Task<PullResult> PullAsync(long? version = null, IModelRegistry? registry = null, bool pinned = false) =>
         Puller(registry).PullAsync(new PullRequest("cls", version) { Pinned = pinned }, new EngineValidator(Engine), null, CancellationToken.None);

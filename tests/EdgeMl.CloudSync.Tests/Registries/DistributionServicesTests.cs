@@ -39,7 +39,7 @@ public sealed class DistributionServicesTests : IDisposable
         var model = Path.Combine(published, PackageBuilder.ModelFileName);
         var size = new FileInfo(model).Length;
         var downloader = new FileDownloader(new DownloadOptions { RetryDelay = TimeSpan.Zero }, TimeProvider.System, NullLogger<FileDownloader>.Instance, metrics);
-        var registry = RegistryTarget.Create(_h.RegistryRoot);
+        var registry = TestRegistries.Create(_h.RegistryRoot);
 
         await downloader.DownloadAsync(registry, "cls/1/model.onnx", _h.Temp("ok.onnx"), size, Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(model))), null, CancellationToken.None);
         await Assert.ThrowsAsync<DownloadException>(() =>

@@ -41,7 +41,7 @@ public sealed class FileDownloaderTests : IDisposable
         Directory.CreateDirectory(Path.GetDirectoryName(target)!);
         await File.WriteAllBytesAsync(target + FileDownloader.PartialSuffix, _content.AsSpan(0, 300_000).ToArray());
 
-        await downloader.DownloadAsync(RegistryTarget.Create(_h.RegistryRoot), "m/file.bin", target, _content.Length, _sha, null, CancellationToken.None);
+        await downloader.DownloadAsync(TestRegistries.Create(_h.RegistryRoot), "m/file.bin", target, _content.Length, _sha, null, CancellationToken.None);
 
         Assert.Equal(_content, await File.ReadAllBytesAsync(target));
         Assert.Equal(400_000, bytes());
@@ -58,7 +58,7 @@ public sealed class FileDownloaderTests : IDisposable
         await File.WriteAllBytesAsync(target + FileDownloader.PartialSuffix, prefix);
 
         var e = await Assert.ThrowsAsync<DownloadException>(() =>
-            downloader.DownloadAsync(RegistryTarget.Create(_h.RegistryRoot), "m/file.bin", target, _content.Length, _sha, null, CancellationToken.None));
+            downloader.DownloadAsync(TestRegistries.Create(_h.RegistryRoot), "m/file.bin", target, _content.Length, _sha, null, CancellationToken.None));
 
         Assert.Equal(DownloadFailure.HashMismatch, e.Failure);
         Assert.False(File.Exists(target + FileDownloader.PartialSuffix));
@@ -73,7 +73,7 @@ public sealed class FileDownloaderTests : IDisposable
         Directory.CreateDirectory(Path.GetDirectoryName(target)!);
         await File.WriteAllBytesAsync(target + FileDownloader.PartialSuffix, _content);
 
-        await downloader.DownloadAsync(RegistryTarget.Create(_h.RegistryRoot), "m/file.bin", target, _content.Length, _sha, null, CancellationToken.None);
+        await downloader.DownloadAsync(TestRegistries.Create(_h.RegistryRoot), "m/file.bin", target, _content.Length, _sha, null, CancellationToken.None);
 
         Assert.True(File.Exists(target));
         Assert.Equal(0, bytes());

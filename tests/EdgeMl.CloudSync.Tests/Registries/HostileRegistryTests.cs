@@ -40,7 +40,7 @@ public sealed class HostileRegistryTests : IAsyncLifetime, IDisposable
         File.Delete(fifo);
         SpecialFiles.MakeFifo(fifo);
 
-        var e = await Assert.ThrowsAsync<RegistryException>(() => PullAsync(RegistryTarget.Create(_h.RegistryRoot, Limits)).WaitAsync(Guard));
+        var e = await Assert.ThrowsAsync<RegistryException>(() => PullAsync(TestRegistries.Create(_h.RegistryRoot, Limits)).WaitAsync(Guard));
 
         Assert.Equal(RegistryFailure.Denied, e.Failure);
         Assert.Contains($"{path} in {_h.RegistryRoot} is not a regular file", e.Message, StringComparison.Ordinal);
@@ -53,7 +53,7 @@ public sealed class HostileRegistryTests : IAsyncLifetime, IDisposable
         _h.Publish(_h.Package(1));
         SpecialFiles.Link(Path.Combine(_h.RegistryRoot, "cls", VersionsDocument.FileName), "/dev/zero");
 
-        var e = await Assert.ThrowsAsync<RegistryException>(() => PullAsync(RegistryTarget.Create(_h.RegistryRoot, Limits)).WaitAsync(Guard));
+        var e = await Assert.ThrowsAsync<RegistryException>(() => PullAsync(TestRegistries.Create(_h.RegistryRoot, Limits)).WaitAsync(Guard));
 
         Assert.Equal(RegistryFailure.Denied, e.Failure);
         Assert.Contains("versions.json", e.Message, StringComparison.Ordinal);
@@ -82,7 +82,7 @@ public sealed class HostileRegistryTests : IAsyncLifetime, IDisposable
             SpecialFiles.Link(Path.Combine(_h.RegistryRoot, "cls", VersionsDocument.SignatureFileName), secret);
         }
 
-        var e = await Assert.ThrowsAsync<RegistryException>(() => PullAsync(RegistryTarget.Create(_h.RegistryRoot, Limits)).WaitAsync(Guard));
+        var e = await Assert.ThrowsAsync<RegistryException>(() => PullAsync(TestRegistries.Create(_h.RegistryRoot, Limits)).WaitAsync(Guard));
 
         Assert.Equal(RegistryFailure.Denied, e.Failure);
         Assert.Contains(linkTheFolder ? "is reached through a link" : "is a link", e.Message, StringComparison.Ordinal);
@@ -124,7 +124,7 @@ public sealed class HostileRegistryTests : IAsyncLifetime, IDisposable
         await using var blobServer = new LoopbackRegistryServer(_h.RegistryRoot, "/account/registry/");
         _h.Publish(_h.Package(1));
         blobServer.Faults = (_, requested, _) => requested == "cls/versions.json" ? new ServerFault { TrickleInterval = TimeSpan.FromSeconds(2) } : null;
-        var registry = RegistryTarget.Create("blob:" + blobServer.Uri.AbsoluteUri.TrimEnd('/'), Limits);
+        var registry = TestRegistries.Create("blob:" + blobServer.Uri.AbsoluteUri.TrimEnd('/'), Limits);
 
         var e = await Assert.ThrowsAsync<RegistryException>(() => registry.TryReadAsync("cls/versions.json", PackageLimits.MaxManifestBytes, CancellationToken.None).WaitAsync(Guard));
 
@@ -141,7 +141,7 @@ public sealed class HostileRegistryTests : IAsyncLifetime, IDisposable
             huge.SetLength(4 * PackageLimits.MaxManifestBytes);
         }
 
-        var registry = RegistryTarget.Create("blob:" + blobServer.Uri.AbsoluteUri.TrimEnd('/'), Limits);
+        var registry = TestRegistries.Create("blob:" + blobServer.Uri.AbsoluteUri.TrimEnd('/'), Limits);
 
         var e = await Assert.ThrowsAsync<RegistryException>(() => registry.TryReadAsync("cls/versions.json", PackageLimits.MaxManifestBytes, CancellationToken.None).WaitAsync(Guard));
 
@@ -177,7 +177,7 @@ public sealed class HostileRegistryTests : IAsyncLifetime, IDisposable
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => download.WaitAsync(Guard));
     }
 
-    private IModelRegistry Http() => RegistryTarget.Create(_server.Uri.AbsoluteUri, Limits, http: new HttpClient { Timeout = Timeout.InfiniteTimeSpan });
+    private IModelRegistry Http() => TestRegistries.Create(_server.Uri.AbsoluteUri, Limits);
 
     private Task<PullResult> PullAsync(IModelRegistry registry) =>
         new ModelPuller(registry, _h.Store, _h.Trust, new FileDownloader(Limits))

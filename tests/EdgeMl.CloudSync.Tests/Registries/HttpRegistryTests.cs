@@ -14,7 +14,7 @@ public sealed class HttpRegistryTests(ITestOutputHelper output) : IAsyncLifetime
     private readonly DistributionHarness _h = new();
     private LoopbackRegistryServer _server = null!;
 
-    private IModelRegistry Http => RegistryTarget.Create(_server.Uri.AbsoluteUri, http: new HttpClient { Timeout = Timeout.InfiniteTimeSpan });
+    private IModelRegistry Http => TestRegistries.Create(_server.Uri.AbsoluteUri);
 
     public Task InitializeAsync()
     {

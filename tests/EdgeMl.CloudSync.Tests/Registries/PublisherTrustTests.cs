@@ -21,7 +21,7 @@ public sealed class PublisherTrustTests : IDisposable
     [Fact]
     public async Task PublishAsync_ListEditedWithoutTheKey_RefusedBeforeUploadingAnything()
     {
-        var publisher = new ModelPublisher(RegistryTarget.Create(_h.RegistryRoot));
+        var publisher = new ModelPublisher(TestRegistries.Create(_h.RegistryRoot));
         await publisher.PublishAsync(_h.Package(1), DistributionHarness.Key, TimeSpan.FromDays(1), null, CancellationToken.None);
         var forged = JsonNode.Parse(File.ReadAllBytes(ListPath))!;
         forged["versions"]!.AsArray().Add(new JsonObject { ["version"] = 999999, ["manifestSha256"] = new string('a', 64) });
@@ -45,7 +45,7 @@ public sealed class PublisherTrustTests : IDisposable
         var before = _h.Store.GetSeenListSequence("cls");
         File.WriteAllText(ListPath, "{ \"damaged\": true }");
 
-        var list = await new ModelPublisher(RegistryTarget.Create(_h.RegistryRoot)) { NewList = true }
+        var list = await new ModelPublisher(TestRegistries.Create(_h.RegistryRoot)) { NewList = true }
             .PublishAsync(_h.Package(2), DistributionHarness.Key, TimeSpan.FromDays(1), null, CancellationToken.None);
 
         Assert.Equal([2L], list.Versions.Select(v => v.Version));
@@ -58,11 +58,11 @@ public sealed class PublisherTrustTests : IDisposable
     public async Task PublishAsync_ListOfAnotherPublisher_ExtendedOnlyWhenItsKeyIsTrusted()
     {
         using var colleague = SigningKey.Create();
-        await new ModelPublisher(RegistryTarget.Create(_h.RegistryRoot)).PublishAsync(Signed(_h.Package(1), colleague), colleague, TimeSpan.FromDays(1), null, CancellationToken.None);
+        await new ModelPublisher(TestRegistries.Create(_h.RegistryRoot)).PublishAsync(Signed(_h.Package(1), colleague), colleague, TimeSpan.FromDays(1), null, CancellationToken.None);
 
-        var refused = await Assert.ThrowsAsync<PackageVerificationException>(() => new ModelPublisher(RegistryTarget.Create(_h.RegistryRoot))
+        var refused = await Assert.ThrowsAsync<PackageVerificationException>(() => new ModelPublisher(TestRegistries.Create(_h.RegistryRoot))
             .PublishAsync(_h.Package(2), DistributionHarness.Key, TimeSpan.FromDays(1), null, CancellationToken.None));
-        var list = await new ModelPublisher(RegistryTarget.Create(_h.RegistryRoot)) { TrustedKeyPems = [colleague.ExportPublicKeyPem()] }
+        var list = await new ModelPublisher(TestRegistries.Create(_h.RegistryRoot)) { TrustedKeyPems = [colleague.ExportPublicKeyPem()] }
             .PublishAsync(_h.Package(2), DistributionHarness.Key, TimeSpan.FromDays(1), null, CancellationToken.None);
 
         Assert.Equal(VerificationFailure.UnknownKey, refused.Failure);
@@ -74,7 +74,7 @@ public sealed class PublisherTrustTests : IDisposable
     public async Task PublishAndRenew_SameMillisecond_EachRaisesTheSequence()
     {
         var time = new FakeTimeProvider(new DateTimeOffset(2026, 11, 1, 8, 0, 0, TimeSpan.Zero));
-        var publisher = new ModelPublisher(RegistryTarget.Create(_h.RegistryRoot), time, NullLogger<ModelPublisher>.Instance);
+        var publisher = new ModelPublisher(TestRegistries.Create(_h.RegistryRoot), time, NullLogger<ModelPublisher>.Instance);
 
         var first = await publisher.PublishAsync(_h.Package(1), DistributionHarness.Key, TimeSpan.FromDays(1), null, CancellationToken.None);
         var second = await publisher.PublishAsync(_h.Package(2), DistributionHarness.Key, TimeSpan.FromDays(1), null, CancellationToken.None);
@@ -89,7 +89,7 @@ public sealed class PublisherTrustTests : IDisposable
     [Fact]
     public async Task RenewAsync_ListEditedWithoutTheKey_Refused()
     {
-        var publisher = new ModelPublisher(RegistryTarget.Create(_h.RegistryRoot));
+        var publisher = new ModelPublisher(TestRegistries.Create(_h.RegistryRoot));
         await publisher.PublishAsync(_h.Package(1), DistributionHarness.Key, TimeSpan.FromDays(1), null, CancellationToken.None);
         File.Delete(SignaturePath);
 

@@ -38,6 +38,27 @@ internal sealed partial class GrpcServer(IServiceProvider services, IOptions<Grp
             return;
         }
 
+        var app = Build(urls);
+        app.MapGrpcService<InferenceGrpcService>();
+        await app.StartAsync(cancellationToken).ConfigureAwait(false);
+        var bound = app.Urls.ToArray();
+        var problems = BoundAddressCheck.Problems(bound, http.Value.Token, new HashSet<int>())
+            .Select(p => p.Replace("the API listens on", "the gRPC service listens on", StringComparison.Ordinal)).ToList();
+        if (problems.Count > 0)
+        {
+            await app.StopAsync(CancellationToken.None).ConfigureAwait(false);
+            await app.DisposeAsync().ConfigureAwait(false);
+            throw new OptionsValidationException(HttpApiOptions.Section, typeof(HttpApiOptions), problems);
+        }
+
+        _app = app;
+        Addresses = bound;
+        Log.Listening(_logger, string.Join(", ", bound));
+    }
+
+    /// <summary>The gRPC server's own host: HTTP/2 only, its transport tuned, the gate and the front door from the agent.</summary>
+    private WebApplication Build(string[] urls)
+    {
         // A bare builder: the agent's appsettings.json and environment are the outer host's, not this server's.
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
         builder.Configuration.Sources.Clear();
@@ -75,23 +96,7 @@ internal sealed partial class GrpcServer(IServiceProvider services, IOptions<Grp
             services.GetService<ServingMetrics>(),
             services.GetService<BoundAddressCheck>(),
             http.Value));
-
-        var app = builder.Build();
-        app.MapGrpcService<InferenceGrpcService>();
-        await app.StartAsync(cancellationToken).ConfigureAwait(false);
-        var bound = app.Urls.ToArray();
-        var problems = BoundAddressCheck.Problems(bound, http.Value.Token, new HashSet<int>())
-            .Select(p => p.Replace("the API listens on", "the gRPC service listens on", StringComparison.Ordinal)).ToList();
-        if (problems.Count > 0)
-        {
-            await app.StopAsync(CancellationToken.None).ConfigureAwait(false);
-            await app.DisposeAsync().ConfigureAwait(false);
-            throw new OptionsValidationException(HttpApiOptions.Section, typeof(HttpApiOptions), problems);
-        }
-
-        _app = app;
-        Addresses = bound;
-        Log.Listening(_logger, string.Join(", ", bound));
+        return builder.Build();
     }
 
     public async Task StopAsync(CancellationToken cancellationToken)

@@ -38,13 +38,7 @@ internal sealed class PooledBody : IDisposable
         }
 
         var encoding = request.Headers.ContentEncoding.ToString().Trim().ToLowerInvariant();
-        var stream = encoding switch
-        {
-            "" or "identity" => request.Body,
-            "gzip" => new GZipStream(request.Body, CompressionMode.Decompress, leaveOpen: true),
-            "deflate" => new ZLibStream(request.Body, CompressionMode.Decompress, leaveOpen: true),
-            _ => throw new ProtocolException(501, $"Unsupported compression type '{encoding}'"),
-        };
+        var stream = Decoded(request.Body, encoding);
 
         // A declared length is a claim, not bytes: the first buffer is at most FirstBufferBytes, and the buffer
         // doubles only when bytes arrive to fill it, so a client cannot hold memory it does not send.
@@ -56,15 +50,7 @@ internal sealed class PooledBody : IDisposable
             {
                 if (length == buffer.Length)
                 {
-                    if (length >= limit)
-                    {
-                        throw ProtocolException.TooLarge(limit);
-                    }
-
-                    var larger = ArrayPool<byte>.Shared.Rent((int)Math.Min(limit + 1, (long)buffer.Length * 2));
-                    buffer.AsSpan(0, length).CopyTo(larger);
-                    ArrayPool<byte>.Shared.Return(buffer);
-                    buffer = larger;
+                    buffer = Grown(buffer, limit);
                 }
 
                 var read = await stream.ReadAsync(buffer.AsMemory(length), cancellationToken);
@@ -100,6 +86,28 @@ internal sealed class PooledBody : IDisposable
                 await stream.DisposeAsync();
             }
         }
+    }
+
+    private static Stream Decoded(Stream body, string encoding) => encoding switch
+    {
+        "" or "identity" => body,
+        "gzip" => new GZipStream(body, CompressionMode.Decompress, leaveOpen: true),
+        "deflate" => new ZLibStream(body, CompressionMode.Decompress, leaveOpen: true),
+        _ => throw new ProtocolException(501, $"Unsupported compression type '{encoding}'"),
+    };
+
+    /// <summary>A full buffer doubled (within one byte over the limit, to see a body that exceeds it); the old one goes back to the pool.</summary>
+    private static byte[] Grown(byte[] full, long limit)
+    {
+        if (full.Length >= limit)
+        {
+            throw ProtocolException.TooLarge(limit);
+        }
+
+        var larger = ArrayPool<byte>.Shared.Rent((int)Math.Min(limit + 1, (long)full.Length * 2));
+        full.AsSpan().CopyTo(larger);
+        ArrayPool<byte>.Shared.Return(full);
+        return larger;
     }
 
     public void Dispose()

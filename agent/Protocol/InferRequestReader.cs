@@ -25,6 +25,31 @@ internal static class InferRequestReader
 
     public static InferCall Read(ReadOnlyMemory<byte> body, long? headerLength)
     {
+        var length = HeaderLength(body, headerLength);
+        JsonDocument doc;
+        try
+        {
+            doc = JsonDocument.Parse(body[..length], JsonOptions);
+        }
+        catch (JsonException e)
+        {
+            throw ProtocolException.BadRequest($"failed to parse the request JSON: {e.Message}");
+        }
+
+        using (doc)
+        {
+            if (!JsonStrings.AreValid(body.Span[..length]))
+            {
+                throw ProtocolException.BadRequest("the request JSON has a string that is not valid UTF-8 text");
+            }
+
+            return Read(doc.RootElement, body, length, headerLength is not null);
+        }
+    }
+
+    /// <summary>The length of the JSON header: the header's declared length, or the whole body.</summary>
+    private static int HeaderLength(ReadOnlyMemory<byte> body, long? headerLength)
+    {
         if (body.IsEmpty)
         {
             throw ProtocolException.BadRequest("the request body is empty: send an Open Inference Protocol request, {\"inputs\": [{\"name\", \"datatype\", \"shape\", \"data\"}]}");
@@ -36,64 +61,48 @@ internal static class InferRequestReader
             throw ProtocolException.BadRequest($"Inference-Header-Content-Length is {length}, but the body has {body.Length} bytes");
         }
 
-        if (length == 0)
+        return length == 0
+            ? throw ProtocolException.BadRequest("raw binary requests (Inference-Header-Content-Length: 0) are not supported; send a JSON header")
+            : (int)length;
+    }
+
+    /// <summary>The parsed header, with binary inputs sliced from the body after it.</summary>
+    private static InferCall Read(JsonElement root, ReadOnlyMemory<byte> body, int length, bool hasHeaderLength)
+    {
+        if (root.ValueKind != JsonValueKind.Object)
         {
-            throw ProtocolException.BadRequest("raw binary requests (Inference-Header-Content-Length: 0) are not supported; send a JSON header");
+            throw ProtocolException.BadRequest("the request must be a JSON object");
         }
 
-        JsonDocument doc;
-        try
+        string? id = null;
+        if (root.TryGetProperty("id", out var idElement))
         {
-            doc = JsonDocument.Parse(body[..(int)length], JsonOptions);
-        }
-        catch (JsonException e)
-        {
-            throw ProtocolException.BadRequest($"failed to parse the request JSON: {e.Message}");
+            id = idElement.ValueKind == JsonValueKind.String ? idElement.GetString() : throw ProtocolException.BadRequest("'id' must be a string");
         }
 
-        using (doc)
+        var binaryByDefault = root.TryGetProperty("parameters", out var parameters) && Flag(parameters, "binary_data_output", "request parameter");
+        if (!root.TryGetProperty("inputs", out var inputsElement) || inputsElement.ValueKind != JsonValueKind.Array)
         {
-            if (!JsonStrings.AreValid(body.Span[..(int)length]))
-            {
-                throw ProtocolException.BadRequest("the request JSON has a string that is not valid UTF-8 text");
-            }
-
-            var root = doc.RootElement;
-            if (root.ValueKind != JsonValueKind.Object)
-            {
-                throw ProtocolException.BadRequest("the request must be a JSON object");
-            }
-
-            string? id = null;
-            if (root.TryGetProperty("id", out var idElement))
-            {
-                id = idElement.ValueKind == JsonValueKind.String ? idElement.GetString() : throw ProtocolException.BadRequest("'id' must be a string");
-            }
-
-            var binaryByDefault = root.TryGetProperty("parameters", out var parameters) && Flag(parameters, "binary_data_output", "request parameter");
-            if (!root.TryGetProperty("inputs", out var inputsElement) || inputsElement.ValueKind != JsonValueKind.Array)
-            {
-                throw ProtocolException.BadRequest("the request has no 'inputs' array");
-            }
-
-            var cursor = (int)length;
-            var inputs = new List<InferenceTensor>(inputsElement.GetArrayLength());
-            foreach (var input in inputsElement.EnumerateArray())
-            {
-                inputs.Add(ReadInput(input, body, ref cursor, headerLength is not null));
-            }
-
-            if (cursor != body.Length)
-            {
-                throw ProtocolException.BadRequest($"unexpected additional input data: {body.Length - cursor} bytes after the last binary input");
-            }
-
-            var (outputs, binaryOutputs) = ReadOutputs(root);
-            return new InferCall(id, new InferenceRequest(inputs, outputs), binaryByDefault, binaryOutputs)
-            {
-                Sequence = root.TryGetProperty("parameters", out var requestParameters) ? ReadSequence(requestParameters) : null,
-            };
+            throw ProtocolException.BadRequest("the request has no 'inputs' array");
         }
+
+        var cursor = length;
+        var inputs = new List<InferenceTensor>(inputsElement.GetArrayLength());
+        foreach (var input in inputsElement.EnumerateArray())
+        {
+            inputs.Add(ReadInput(input, body, ref cursor, hasHeaderLength));
+        }
+
+        if (cursor != body.Length)
+        {
+            throw ProtocolException.BadRequest($"unexpected additional input data: {body.Length - cursor} bytes after the last binary input");
+        }
+
+        var (outputs, binaryOutputs) = ReadOutputs(root);
+        return new InferCall(id, new InferenceRequest(inputs, outputs), binaryByDefault, binaryOutputs)
+        {
+            Sequence = root.TryGetProperty("parameters", out var requestParameters) ? ReadSequence(requestParameters) : null,
+        };
     }
 
     private static InferenceTensor ReadInput(JsonElement input, ReadOnlyMemory<byte> body, ref int cursor, bool hasHeaderLength)
@@ -106,27 +115,9 @@ internal static class InferRequestReader
         var name = input.TryGetProperty("name", out var n) && n.ValueKind == JsonValueKind.String && n.GetString() is { Length: > 0 } s
             ? s
             : throw ProtocolException.BadRequest("an input has no 'name'");
-        var datatype = input.TryGetProperty("datatype", out var dt) && dt.ValueKind == JsonValueKind.String ? dt.GetString() : null;
-        if (datatype == "STRING")
-        {
-            datatype = "BYTES";
-        }
-
-        if (!TensorDataTypes.TryParse(datatype, out var type))
-        {
-            throw ProtocolException.BadRequest($"input '{name}': datatype '{datatype}' is not one of BOOL, UINT8-64, INT8-64, FP16, FP32, FP64, BYTES");
-        }
-
+        var type = ReadType(name, input);
         var shape = ReadShape(name, input);
-        long? binarySize = null;
-        if (input.TryGetProperty("parameters", out var parameters) && parameters.ValueKind == JsonValueKind.Object
-            && parameters.TryGetProperty("binary_data_size", out var sizeElement))
-        {
-            binarySize = sizeElement.ValueKind == JsonValueKind.Number && sizeElement.TryGetInt64(out var size) && size >= 0
-                ? size
-                : throw ProtocolException.BadRequest($"input '{name}': binary_data_size must be a non-negative integer");
-        }
-
+        var binarySize = ReadBinarySize(name, input);
         var hasData = input.TryGetProperty("data", out var data);
         if (hasData == binarySize.HasValue)
         {
@@ -143,23 +134,49 @@ internal static class InferRequestReader
             throw ProtocolException.BadRequest($"input '{name}' is binary: the request must give Inference-Header-Content-Length");
         }
 
-        var n2 = binarySize!.Value;
-        if (n2 > body.Length - cursor)
+        return ReadBinary(name, type, shape, binarySize!.Value, body, ref cursor);
+    }
+
+    private static TensorDataType ReadType(string name, JsonElement input)
+    {
+        var datatype = input.TryGetProperty("datatype", out var dt) && dt.ValueKind == JsonValueKind.String ? dt.GetString() : null;
+        if (datatype == "STRING")
         {
-            throw ProtocolException.BadRequest($"unexpected size for input '{name}': expecting {n2} additional bytes, {body.Length - cursor} remain");
+            datatype = "BYTES";
         }
 
-        var bytes = body.Slice(cursor, (int)n2);
-        cursor += (int)n2;
+        return TensorDataTypes.TryParse(datatype, out var type)
+            ? type
+            : throw ProtocolException.BadRequest($"input '{name}': datatype '{datatype}' is not one of BOOL, UINT8-64, INT8-64, FP16, FP32, FP64, BYTES");
+    }
+
+    private static long? ReadBinarySize(string name, JsonElement input) =>
+        input.TryGetProperty("parameters", out var parameters) && parameters.ValueKind == JsonValueKind.Object
+            && parameters.TryGetProperty("binary_data_size", out var sizeElement)
+            ? sizeElement.ValueKind == JsonValueKind.Number && sizeElement.TryGetInt64(out var size) && size >= 0
+                ? size
+                : throw ProtocolException.BadRequest($"input '{name}': binary_data_size must be a non-negative integer")
+            : null;
+
+    /// <summary>A binary input's <paramref name="size"/> bytes, sliced from the body at the cursor (not copied).</summary>
+    private static InferenceTensor ReadBinary(string name, TensorDataType type, long[] shape, long size, ReadOnlyMemory<byte> body, ref int cursor)
+    {
+        if (size > body.Length - cursor)
+        {
+            throw ProtocolException.BadRequest($"unexpected size for input '{name}': expecting {size} additional bytes, {body.Length - cursor} remain");
+        }
+
+        var bytes = body.Slice(cursor, (int)size);
+        cursor += (int)size;
         if (type == TensorDataType.Bytes)
         {
             return ReadByteElements(name, shape, bytes);
         }
 
         var expected = JsonTensorData.ElementCount(name, shape) * type.ElementSize();
-        return n2 == expected
+        return size == expected
             ? InferenceTensor.FromBytes(name, type, shape, bytes)
-            : throw ProtocolException.BadRequest($"input '{name}': binary_data_size is {n2} bytes; {type.ToProtocolName()} {TensorSpec.FormatShape(shape)} needs {expected}");
+            : throw ProtocolException.BadRequest($"input '{name}': binary_data_size is {size} bytes; {type.ToProtocolName()} {TensorSpec.FormatShape(shape)} needs {expected}");
     }
 
     internal static InferenceTensor ReadByteElements(string name, long[] shape, ReadOnlyMemory<byte> bytes)

@@ -23,20 +23,11 @@ internal sealed partial class IoTHubClient
             string? password = null;
             if (identity.Signer is not null)
             {
-                var resource = SasToken.ResourceUri(identity.IotHubHostName, identity.DeviceId, identity.ModuleId);
-                var provider = new SasTokenProvider(identity.Signer, resource, _time, _options.SasTokenTimeToLive, identity.KeyName);
-                (password, var at) = await provider.CreateAsync(stoppingToken);
+                (password, var at) = await SasPasswordAsync(identity, stoppingToken);
                 expires = at;
             }
 
-            // A fresh MQTT client per connection: a late Disconnected event from the previous one (token renewal,
-            // failed attempt) then cannot be mistaken for the loss of this one.
-            var lost = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
-            var client = new MqttClientFactory().CreateMqttClient();
-            client.ApplicationMessageReceivedAsync += OnMessageReceivedAsync;
-            client.DisconnectedAsync += e => OnDisconnectedAsync(client, lost, e);
-            Interlocked.Exchange(ref _mqtt, client).Dispose();
-            _connectionLost = lost;
+            NewMqttClient();
             using var connectTimeout = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
             connectTimeout.CancelAfter(_options.OperationTimeout);
             var result = await _mqtt.ConnectAsync(BuildMqttOptions(identity, password), connectTimeout.Token);
@@ -62,14 +53,8 @@ internal sealed partial class IoTHubClient
         }
         catch (MqttConnectingFailedException ex)
         {
-            // MQTTnet 5 carries the CONNACK code only in the message text.
-            var code = ex.Message.Contains(nameof(MqttClientConnectResultCode.NotAuthorized), StringComparison.Ordinal)
-                ? MqttClientConnectResultCode.NotAuthorized
-                : ex.Message.Contains(nameof(MqttClientConnectResultCode.BadUserNameOrPassword), StringComparison.Ordinal)
-                    ? MqttClientConnectResultCode.BadUserNameOrPassword
-                    : MqttClientConnectResultCode.UnspecifiedError;
             await DisconnectQuietlyAsync();
-            return Refused(code, ex.Message);
+            return Refused(ConnackCode(ex), ex.Message);
         }
         catch (OperationCanceledException) when (!stoppingToken.IsCancellationRequested)
         {
@@ -83,6 +68,35 @@ internal sealed partial class IoTHubClient
             return new ConnectOutcome(false, null, false, Describe(ex));
         }
     }
+
+    private Task<(string Token, DateTimeOffset ExpiresAt)> SasPasswordAsync(IoTHubIdentity identity, CancellationToken cancellationToken)
+    {
+        var resource = SasToken.ResourceUri(identity.IotHubHostName, identity.DeviceId, identity.ModuleId);
+        var provider = new SasTokenProvider(identity.Signer!, resource, _time, _options.SasTokenTimeToLive, identity.KeyName);
+        return provider.CreateAsync(cancellationToken);
+    }
+
+    /// <summary>
+    /// A fresh MQTT client per connection: a late Disconnected event from the previous one (token renewal, failed
+    /// attempt) then cannot be mistaken for the loss of this one.
+    /// </summary>
+    private void NewMqttClient()
+    {
+        var lost = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var client = new MqttClientFactory().CreateMqttClient();
+        client.ApplicationMessageReceivedAsync += OnMessageReceivedAsync;
+        client.DisconnectedAsync += e => OnDisconnectedAsync(client, lost, e);
+        Interlocked.Exchange(ref _mqtt, client).Dispose();
+        _connectionLost = lost;
+    }
+
+    /// <summary>MQTTnet 5 carries the CONNACK code only in the message text.</summary>
+    private static MqttClientConnectResultCode ConnackCode(MqttConnectingFailedException ex) =>
+        ex.Message.Contains(nameof(MqttClientConnectResultCode.NotAuthorized), StringComparison.Ordinal)
+            ? MqttClientConnectResultCode.NotAuthorized
+            : ex.Message.Contains(nameof(MqttClientConnectResultCode.BadUserNameOrPassword), StringComparison.Ordinal)
+                ? MqttClientConnectResultCode.BadUserNameOrPassword
+                : MqttClientConnectResultCode.UnspecifiedError;
 
     private static ConnectOutcome Refused(MqttClientConnectResultCode code, string? detail)
     {

@@ -76,57 +76,16 @@ internal sealed partial class IoTHubClient : BackgroundService, IIoTHubClient
         {
             while (!stoppingToken.IsCancellationRequested)
             {
-                SetState(IoTHubConnectionState.Connecting, null, false, null);
-                ConnectOutcome outcome;
-                try
-                {
-                    outcome = await ConnectOnceAsync(_identity, stoppingToken);
-                }
-                catch (Exception ex) when (ex is not OperationCanceledException || !stoppingToken.IsCancellationRequested)
-                {
-                    // Something we did not foresee (a twin we cannot read, a library bug): the loop must outlive it,
-                    // so it is logged and treated as a failed attempt with back-off.
-                    Log.IoTHubLoopError(_logger, ex);
-                    await DisconnectQuietlyAsync();
-                    outcome = new ConnectOutcome(false, null, false, Describe(ex));
-                }
-
+                var outcome = await AttemptAsync(_identity, stoppingToken);
                 if (outcome.Connected)
                 {
                     authFailures = 0;
-                    var connectedAt = _time.GetUtcNow();
-                    var renewed = await StayConnectedAsync(outcome.TokenExpiresAt, stoppingToken);
-                    if (renewed || stoppingToken.IsCancellationRequested)
-                    {
-                        failures = 0;
-                        continue;
-                    }
-
-                    // The first retry after a connection that held is immediate, as in the Node SDK. One that dropped
-                    // at once (a twin module fighting for the identity, a hub refusing us after CONNACK) backs off.
-                    failures = _time.GetUtcNow() - connectedAt >= _options.ReconnectMaxDelay ? 0 : failures + 1;
-                    var retry = _backoff.Delay(failures);
-                    var pause = Task.Delay(retry, _time, stoppingToken);
-                    SetState(IoTHubConnectionState.Disconnected, "connection lost", false, retry);
-                    await pause;
-                    continue;
-                }
-
-                _metrics.ConnectFailures.Add(1);
-                var delay = outcome.AuthenticationFailed ? _authBackoff.Delay(++authFailures) : _backoff.Delay(++failures);
-                if (outcome.AuthenticationFailed)
-                {
-                    Log.IoTHubUnauthorized(_logger, delay, outcome.Reason);
+                    failures = await HoldAsync(outcome, failures, stoppingToken);
                 }
                 else
                 {
-                    Log.IoTHubConnectFailed(_logger, delay, outcome.Reason);
+                    (failures, authFailures) = await WaitAfterFailureAsync(outcome, failures, authFailures, stoppingToken);
                 }
-
-                // The timer starts before observers hear of the failure, so a fake clock advanced on that news fires it.
-                var wait = Task.Delay(delay, _time, stoppingToken);
-                SetState(IoTHubConnectionState.Disconnected, outcome.Reason, outcome.AuthenticationFailed, delay);
-                await wait;
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
@@ -142,6 +101,66 @@ internal sealed partial class IoTHubClient : BackgroundService, IIoTHubClient
             _pending.FailAll(IoTHubError.NotConnected, "The IoT Hub client stopped.");
             await Task.WhenAll(pump, inputs).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         }
+    }
+
+    /// <summary>One connection attempt; whatever it throws short of stopping is a failed attempt, logged.</summary>
+    private async Task<ConnectOutcome> AttemptAsync(IoTHubIdentity identity, CancellationToken stoppingToken)
+    {
+        SetState(IoTHubConnectionState.Connecting, null, false, null);
+        try
+        {
+            return await ConnectOnceAsync(identity, stoppingToken);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !stoppingToken.IsCancellationRequested)
+        {
+            // Something we did not foresee (a twin we cannot read, a library bug): the loop must outlive it,
+            // so it is logged and treated as a failed attempt with back-off.
+            Log.IoTHubLoopError(_logger, ex);
+            await DisconnectQuietlyAsync();
+            return new ConnectOutcome(false, null, false, Describe(ex));
+        }
+    }
+
+    /// <summary>Stays connected until the token is renewed or the link drops, then waits out the back-off.</summary>
+    /// <returns>The failures in a row from here: none after a renewal or a connection that held.</returns>
+    private async Task<int> HoldAsync(ConnectOutcome outcome, int failures, CancellationToken stoppingToken)
+    {
+        var connectedAt = _time.GetUtcNow();
+        var renewed = await StayConnectedAsync(outcome.TokenExpiresAt, stoppingToken);
+        if (renewed || stoppingToken.IsCancellationRequested)
+        {
+            return 0;
+        }
+
+        // The first retry after a connection that held is immediate, as in the Node SDK. One that dropped
+        // at once (a twin module fighting for the identity, a hub refusing us after CONNACK) backs off.
+        failures = _time.GetUtcNow() - connectedAt >= _options.ReconnectMaxDelay ? 0 : failures + 1;
+        var retry = _backoff.Delay(failures);
+        var pause = Task.Delay(retry, _time, stoppingToken);
+        SetState(IoTHubConnectionState.Disconnected, "connection lost", false, retry);
+        await pause;
+        return failures;
+    }
+
+    /// <summary>Counts a failed attempt and waits out its back-off: the credentials' when the hub refused them.</summary>
+    private async Task<(int Failures, int AuthFailures)> WaitAfterFailureAsync(ConnectOutcome outcome, int failures, int authFailures, CancellationToken stoppingToken)
+    {
+        _metrics.ConnectFailures.Add(1);
+        var delay = outcome.AuthenticationFailed ? _authBackoff.Delay(++authFailures) : _backoff.Delay(++failures);
+        if (outcome.AuthenticationFailed)
+        {
+            Log.IoTHubUnauthorized(_logger, delay, outcome.Reason);
+        }
+        else
+        {
+            Log.IoTHubConnectFailed(_logger, delay, outcome.Reason);
+        }
+
+        // The timer starts before observers hear of the failure, so a fake clock advanced on that news fires it.
+        var wait = Task.Delay(delay, _time, stoppingToken);
+        SetState(IoTHubConnectionState.Disconnected, outcome.Reason, outcome.AuthenticationFailed, delay);
+        await wait;
+        return (failures, authFailures);
     }
 
     /// <summary>Waits for the connection to drop or for the token to need renewal; true when renewing.</summary>

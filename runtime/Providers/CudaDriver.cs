@@ -56,60 +56,69 @@ internal static unsafe class CudaDriver
         // Never freed: after cuInit the driver holds state for the process, which ONNX Runtime's CUDA provider shares.
         try
         {
-            var driverGetVersion = (delegate* unmanaged<int*, int>)NativeLibrary.GetExport(handle, "cuDriverGetVersion");
-            var init = (delegate* unmanaged<uint, int>)NativeLibrary.GetExport(handle, "cuInit");
-            var getCount = (delegate* unmanaged<int*, int>)NativeLibrary.GetExport(handle, "cuDeviceGetCount");
-            var get = (delegate* unmanaged<int*, int, int>)NativeLibrary.GetExport(handle, "cuDeviceGet");
-            var getName = (delegate* unmanaged<byte*, int, int, int>)NativeLibrary.GetExport(handle, "cuDeviceGetName");
-            var totalMem = (delegate* unmanaged<nuint*, int, int>)NativeLibrary.GetExport(handle, "cuDeviceTotalMem_v2");
-            var attribute = (delegate* unmanaged<int*, int, int, int>)NativeLibrary.GetExport(handle, "cuDeviceGetAttribute");
-
-            int version;
-            string? driverVersion = driverGetVersion(&version) == Success
-                ? string.Create(CultureInfo.InvariantCulture, $"{version / 1000}.{version % 1000 / 10}")
-                : null;
-            var result = init(0);
-            if (result != Success)
-            {
-                return new CudaDriverState(null, driverVersion, $"cuInit: {Describe(handle, result)}", []);
-            }
-
-            int count;
-            result = getCount(&count);
-            if (result != Success)
-            {
-                return new CudaDriverState(null, driverVersion, $"cuDeviceGetCount: {Describe(handle, result)}", []);
-            }
-
-            if (count == 0)
-            {
-                return new CudaDriverState(null, driverVersion, "the driver reports no CUDA device", []);
-            }
-
-            var devices = new List<CudaDevice>(count);
-            var name = stackalloc byte[256];
-            for (var ordinal = 0; ordinal < count; ordinal++)
-            {
-                int device, major, minor;
-                nuint bytes;
-                if ((result = get(&device, ordinal)) != Success || (result = getName(name, 256, device)) != Success
-                    || (result = totalMem(&bytes, device)) != Success
-                    || (result = attribute(&major, ComputeCapabilityMajor, device)) != Success
-                    || (result = attribute(&minor, ComputeCapabilityMinor, device)) != Success)
-                {
-                    return new CudaDriverState(null, driverVersion, $"device {ordinal}: {Describe(handle, result)}", devices);
-                }
-
-                devices.Add(new CudaDevice(ordinal, Marshal.PtrToStringUTF8((IntPtr)name) ?? "", (long)bytes, string.Create(CultureInfo.InvariantCulture, $"{major}.{minor}")));
-            }
-
-            return new CudaDriverState(null, driverVersion, null, devices);
+            return Query(handle);
         }
         catch (EntryPointNotFoundException e)
         {
             // A driver too old for the API asked for: a fact about the device, not an agent failure.
             return new CudaDriverState(null, null, $"the driver lacks {e.Message}", []);
         }
+    }
+
+    /// <summary>The driver's version, then cuInit and the device count, then each device.</summary>
+    private static CudaDriverState Query(IntPtr handle)
+    {
+        var driverGetVersion = (delegate* unmanaged<int*, int>)NativeLibrary.GetExport(handle, "cuDriverGetVersion");
+        var init = (delegate* unmanaged<uint, int>)NativeLibrary.GetExport(handle, "cuInit");
+        var getCount = (delegate* unmanaged<int*, int>)NativeLibrary.GetExport(handle, "cuDeviceGetCount");
+
+        int version;
+        string? driverVersion = driverGetVersion(&version) == Success
+            ? string.Create(CultureInfo.InvariantCulture, $"{version / 1000}.{version % 1000 / 10}")
+            : null;
+        var result = init(0);
+        if (result != Success)
+        {
+            return new CudaDriverState(null, driverVersion, $"cuInit: {Describe(handle, result)}", []);
+        }
+
+        int count;
+        result = getCount(&count);
+        if (result != Success)
+        {
+            return new CudaDriverState(null, driverVersion, $"cuDeviceGetCount: {Describe(handle, result)}", []);
+        }
+
+        return count == 0
+            ? new CudaDriverState(null, driverVersion, "the driver reports no CUDA device", [])
+            : Devices(handle, driverVersion, count);
+    }
+
+    /// <summary>Each device's name, memory and compute capability; the first that cannot be read ends the list with why.</summary>
+    private static CudaDriverState Devices(IntPtr handle, string? driverVersion, int count)
+    {
+        var get = (delegate* unmanaged<int*, int, int>)NativeLibrary.GetExport(handle, "cuDeviceGet");
+        var getName = (delegate* unmanaged<byte*, int, int, int>)NativeLibrary.GetExport(handle, "cuDeviceGetName");
+        var totalMem = (delegate* unmanaged<nuint*, int, int>)NativeLibrary.GetExport(handle, "cuDeviceTotalMem_v2");
+        var attribute = (delegate* unmanaged<int*, int, int, int>)NativeLibrary.GetExport(handle, "cuDeviceGetAttribute");
+        var devices = new List<CudaDevice>(count);
+        var name = stackalloc byte[256];
+        for (var ordinal = 0; ordinal < count; ordinal++)
+        {
+            int device, major, minor, result;
+            nuint bytes;
+            if ((result = get(&device, ordinal)) != Success || (result = getName(name, 256, device)) != Success
+                || (result = totalMem(&bytes, device)) != Success
+                || (result = attribute(&major, ComputeCapabilityMajor, device)) != Success
+                || (result = attribute(&minor, ComputeCapabilityMinor, device)) != Success)
+            {
+                return new CudaDriverState(null, driverVersion, $"device {ordinal}: {Describe(handle, result)}", devices);
+            }
+
+            devices.Add(new CudaDevice(ordinal, Marshal.PtrToStringUTF8((IntPtr)name) ?? "", (long)bytes, string.Create(CultureInfo.InvariantCulture, $"{major}.{minor}")));
+        }
+
+        return new CudaDriverState(null, driverVersion, null, devices);
     }
 
     /// <summary>The driver's own name and words for a result code, such as <c>CUDA_ERROR_NO_DEVICE: no CUDA-capable device is detected</c>.</summary>

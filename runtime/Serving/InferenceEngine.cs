@@ -104,7 +104,7 @@ public sealed class InferenceEngine : IDisposable
 
     /// <summary>Runs one prediction on the active version.</summary>
     /// <param name="version">The version the caller asks for; null for whichever is active.</param>
-    public async ValueTask<InferenceResult> InferAsync(string model, InferenceRequest request, long? version = null, CancellationToken cancellationToken = default)
+    public ValueTask<InferenceResult> InferAsync(string model, InferenceRequest request, long? version = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);
         var started = _time.GetTimestamp();
@@ -113,14 +113,18 @@ public sealed class InferenceEngine : IDisposable
             // A name from a request is not a label: made-up names would grow every scrape without bound.
             _metrics.Requests.Add(1, new KeyValuePair<string, object?>("model", RuntimeMetrics.UnknownModel));
             _metrics.Failed(RuntimeMetrics.UnknownModel, InferenceErrorKind.ModelNotFound);
-            return InferenceResult.Failure(model, 0, new InferenceError(InferenceErrorKind.ModelNotFound, $"model '{model}' is not served"));
+            return ValueTask.FromResult(InferenceResult.Failure(model, 0, new InferenceError(InferenceErrorKind.ModelNotFound, $"model '{model}' is not served")));
         }
 
-        var modelTag = new KeyValuePair<string, object?>("model", model);
-        _metrics.Requests.Add(1, modelTag);
+        _metrics.Requests.Add(1, new KeyValuePair<string, object?>("model", model));
+        return RunAsync(slot, model, request, version, started, cancellationToken);
+    }
+
+    /// <summary>One prediction on a served model: a lease on its active version, the version and tensor checks, the run.</summary>
+    private async ValueTask<InferenceResult> RunAsync(ModelSlot slot, string model, InferenceRequest request, long? version, long started, CancellationToken cancellationToken)
+    {
         using var activity = EdgeMlTracing.Source.StartActivity("engine.infer");
         activity?.SetTag("edgeml.model", model);
-
         var lease = slot.Acquire();
         if (lease is null)
         {
@@ -134,16 +138,9 @@ public sealed class InferenceEngine : IDisposable
             var session = lease.Session;
             var active = session.Definition.Version;
             activity?.SetTag("edgeml.model.version", active);
-            if (version is { } wanted && wanted != active)
+            if (Refusal(model, active, session, request, version) is { } refused)
             {
-                return Fail(model, active, InferenceErrorKind.ModelNotFound, $"model '{model}' version {wanted} is not served; the active version is {active}");
-            }
-
-            var invalid = TensorValidator.Validate(request, session.Signature, session.Definition.Serving.MaxRequestBytes)
-                ?? TensorValidator.ValidateOutputs(request.Outputs, session.Signature);
-            if (invalid is not null)
-            {
-                return Fail(model, active, invalid.Kind, invalid.Message);
+                return refused;
             }
 
             var (outputs, error) = await lease.Executor.ExecuteAsync(request, cancellationToken);
@@ -158,13 +155,26 @@ public sealed class InferenceEngine : IDisposable
                 return Fail(model, active, error.Kind, error.Message);
             }
 
-            _metrics.Duration.Record(_time.GetElapsedTime(started).TotalSeconds, modelTag);
+            _metrics.Duration.Record(_time.GetElapsedTime(started).TotalSeconds, new KeyValuePair<string, object?>("model", model));
             return InferenceResult.Success(model, active, outputs!);
         }
         finally
         {
             lease.Release();
         }
+    }
+
+    /// <summary>A request the active version cannot take: another version asked for, or tensors its signature refuses.</summary>
+    private InferenceResult? Refusal(string model, long active, ModelSession session, InferenceRequest request, long? version)
+    {
+        if (version is { } wanted && wanted != active)
+        {
+            return Fail(model, active, InferenceErrorKind.ModelNotFound, $"model '{model}' version {wanted} is not served; the active version is {active}");
+        }
+
+        var invalid = TensorValidator.Validate(request, session.Signature, session.Definition.Serving.MaxRequestBytes)
+            ?? TensorValidator.ValidateOutputs(request.Outputs, session.Signature);
+        return invalid is null ? null : Fail(model, active, invalid.Kind, invalid.Message);
     }
 
     /// <summary>Stops serving a model; requests already running on it finish first.</summary>

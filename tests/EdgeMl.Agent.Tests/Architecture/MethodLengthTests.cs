@@ -5,8 +5,7 @@ namespace EdgeMl.Agent.Tests.Architecture;
 
 /// <summary>
 /// No method in production code runs over <see cref="Limit"/> lines, declaration to closing brace, except the linear
-/// rule lists named below and the ones not split yet (a list that may only shrink: a method that grows past the limit,
-/// or a listed one that no longer does, fails this test). Read from the source as text, by brace depth.
+/// rule lists named below. Read from the source as text, by brace depth.
 /// </summary>
 public sealed partial class MethodLengthTests
 {
@@ -20,28 +19,14 @@ public sealed partial class MethodLengthTests
         "agent/Desired/DesiredStateParser.cs:Model",
     };
 
-    /// <summary>Over the limit and not split yet; remove an entry when its method is split.</summary>
-    private static readonly HashSet<string> NotSplitYet = new(StringComparer.Ordinal)
-    {
-        "cloud-sync/IoTHub/IoTHubClient.cs:ExecuteAsync",
-        "agent/Protocol/InferRequestReader.cs:Read",
-        "agent/Http/PooledBody.cs:ReadAsync",
-        "runtime/Providers/CudaDriver.cs:Query",
-        "cloud-sync/IoTHub/IoTHubClient.Connect.cs:ConnectOnceAsync",
-        "agent/Protocol/InferRequestReader.cs:ReadInput",
-        "runtime/Serving/InferenceEngine.cs:InferAsync",
-    };
-
     [Fact]
     public void Methods_ProductionCode_NoneOverTheLimitBeyondTheNamedOnes()
     {
         var longMethods = LongMethods().Select(m => m.Key).ToHashSet(StringComparer.Ordinal);
 
-        var unlisted = longMethods.Where(m => !RuleLists.Contains(m) && !NotSplitYet.Contains(m)).Order(StringComparer.Ordinal).ToArray();
-        var splitSince = NotSplitYet.Where(m => !longMethods.Contains(m)).Order(StringComparer.Ordinal).ToArray();
+        var unlisted = longMethods.Where(m => !RuleLists.Contains(m)).Order(StringComparer.Ordinal).ToArray();
 
         Assert.True(unlisted.Length == 0, $"Methods over {Limit} lines: {string.Join(", ", unlisted)}");
-        Assert.True(splitSince.Length == 0, $"Split since, take them off {nameof(NotSplitYet)}: {string.Join(", ", splitSince)}");
     }
 
     [Fact]

@@ -24,23 +24,30 @@ if [[ ${1:-} == fleet ]]; then
   shift
   exec dotnet run -c Release -p:OnnxRuntimeFlavor="$flavour" --project tests/EdgeMl.FleetHarness -- "$@"
 fi
+# The module images' publish (modules/edgeml/Dockerfile.*): self-contained, one composite ReadyToRun image.
+image_publish=(--self-contained true -p:PublishReadyToRunComposite=true)
 # latency-remote [rounds] [--starts N]: publishes the agent as the module image does (into artifacts/bench/edgeml)
 # and measures it from a client in a separate process (tests/EdgeMl.Benchmarks/RemoteLatencyHarness.cs).
 if [[ ${1:-} == latency-remote || ${1:-} == shadow-cost ]]; then
   published=$root/artifacts/bench/edgeml
   rm -rf "$published"
-  dotnet publish agent/EdgeMl.Agent.csproj -c Release -r linux-x64 --self-contained false \
+  dotnet publish agent/EdgeMl.Agent.csproj -c Release -r linux-x64 "${image_publish[@]}" \
     -p:OnnxRuntimeFlavor="$flavour" -o "$published" -v quiet -nologo -clp:ErrorsOnly >&2
   args+=(--agent "$published")
 fi
-# startup [--starts N]: this build against a baseline publish without ReadyToRun and with the SDK's default GC
-# (server, concurrent), started in turns: start to /v2/health/ready and idle memory.
+# startup [--starts N]: this build as the images publish it against a baseline, the framework-dependent ReadyToRun
+# publish the images used before (--baseline jit: without ReadyToRun, with the SDK's default server GC), started in
+# turns: start to /v2/health/ready and idle memory.
 if [[ ${1:-} == startup ]]; then
+  baseline=(--self-contained false)
+  if [[ ${2:-} == --baseline && ${3:-} == jit ]]; then
+    baseline+=(-p:PublishReadyToRun=false -p:ServerGarbageCollection=true -p:ConcurrentGarbageCollection=true)
+    args=(startup "${@:4}")
+  fi
   for variant in edgeml baseline; do
-    extra=()
     rm -rf "$root/artifacts/bench/$variant"
-    [[ $variant == baseline ]] && extra=(-p:PublishReadyToRun=false -p:ServerGarbageCollection=true -p:ConcurrentGarbageCollection=true)
-    dotnet publish agent/EdgeMl.Agent.csproj -c Release -r linux-x64 --self-contained false -p:OnnxRuntimeFlavor="$flavour" \
+    if [[ $variant == edgeml ]]; then extra=("${image_publish[@]}"); else extra=("${baseline[@]}"); fi
+    dotnet publish agent/EdgeMl.Agent.csproj -c Release -r linux-x64 -p:OnnxRuntimeFlavor="$flavour" \
       "${extra[@]}" -o "$root/artifacts/bench/$variant" -v quiet -nologo -clp:ErrorsOnly >&2
   done
   args+=(--agent "$root/artifacts/bench/edgeml" --baseline "$root/artifacts/bench/baseline")

@@ -36,12 +36,14 @@ for project in tests/EdgeMl.Runtime.Tests tests/EdgeMl.Agent.Tests; do
     --logger "console;verbosity=normal" "$@"
 done
 
-# Jetson: managed ONNX Runtime only; the device image supplies libonnxruntime.so, so none may be in the output.
+# Jetson, as its image publishes it: self-contained with one composite ReadyToRun image for arm64, and managed ONNX
+# Runtime only; the device image supplies libonnxruntime.so, so none may be in the output.
 publish=$root/artifacts/publish/linux-arm64-system
 rm -rf "$publish"
-echo "== dotnet publish agent -r linux-arm64 -p:OnnxRuntimeFlavor=system"
-if dotnet publish agent/EdgeMl.Agent.csproj -c Release -r linux-arm64 --self-contained false -p:OnnxRuntimeFlavor=system \
-    -o "$publish" > "$log.publish" 2>&1 && [[ -f $publish/edgeml.dll ]] && ! ls "$publish" | grep -q '^libonnxruntime'; then
+echo "== dotnet publish agent -r linux-arm64 --self-contained true -p:PublishReadyToRunComposite=true -p:OnnxRuntimeFlavor=system"
+if dotnet publish agent/EdgeMl.Agent.csproj -c Release -r linux-arm64 --self-contained true -p:PublishReadyToRunComposite=true \
+    -p:OnnxRuntimeFlavor=system -o "$publish" > "$log.publish" 2>&1 && [[ -x $publish/edgeml && -f $publish/edgeml.r2r.dll ]] \
+    && ! ls "$publish" | grep -q '^libonnxruntime'; then
   echo "linux-arm64 system flavour: published to $publish"
 else
   cat "$log.publish"

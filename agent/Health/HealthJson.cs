@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -20,13 +21,25 @@ internal static class HealthJson
     /// <summary>Room kept under the 32 KB reported section for the agent's other reported properties.</summary>
     public const int TwinBudgetBytes = 24 * 1024;
 
-    public static byte[] Serialize(AgentHealth health) => JsonSerializer.SerializeToUtf8Bytes(ToNode(health));
+    public static byte[] Serialize(AgentHealth health) => Utf8(ToNode(health));
 
     public static JsonObject ToNode(AgentHealth health) =>
         (JsonObject)SecretRedactor.Redact(JsonSerializer.SerializeToNode(health, HealthJsonContext.Default.AgentHealth))!;
 
     public static byte[] Serialize(AgentEvent e) =>
         JsonSerializer.SerializeToUtf8Bytes(ToJson(e), HealthJsonContext.Default.EventJson);
+
+    /// <summary>A node written straight to UTF-8: no reflection-based serializer to warm up at the first health pass (or to trim away).</summary>
+    private static byte[] Utf8(JsonNode node)
+    {
+        var buffer = new ArrayBufferWriter<byte>();
+        using (var writer = new Utf8JsonWriter(buffer))
+        {
+            node.WriteTo(writer);
+        }
+
+        return buffer.WrittenSpan.ToArray();
+    }
 
     public static EventJson ToJson(AgentEvent e) => new(e.At, e.Kind, e.Model, e.Version, SecretRedactor.RedactValue(e.Message));
 

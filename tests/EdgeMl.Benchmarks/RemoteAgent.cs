@@ -63,16 +63,14 @@ internal sealed class RemoteAgent : IAsyncDisposable
     /// <param name="models">Name, ONNX file and the <c>--shape</c> of a dynamic input (or null).</param>
     public static async Task<RemoteAgent> PrepareAsync(string agentFolder, IEnumerable<(string Name, string File, string? Shape)> models, IEnumerable<string> extraSettings)
     {
-        // A framework-dependent publish runs as `dotnet edgeml.dll`; a Native AOT publish is the executable alone.
-        var agentDll = Path.Combine(Path.GetFullPath(agentFolder), "edgeml.dll");
+        // A framework-dependent publish runs as `dotnet edgeml.dll`; a self-contained one (the module images') and a
+        // Native AOT one run as the executable alone, as the images' ENTRYPOINT does.
+        var folder = Path.GetFullPath(agentFolder);
+        var selfContained = File.Exists(Path.Combine(folder, "libcoreclr.so")) || !File.Exists(Path.Combine(folder, "edgeml.dll"));
+        var agentDll = Path.Combine(folder, selfContained ? "edgeml" : "edgeml.dll");
         if (!File.Exists(agentDll))
         {
-            agentDll = Path.Combine(Path.GetFullPath(agentFolder), "edgeml");
-        }
-
-        if (!File.Exists(agentDll))
-        {
-            throw new FileNotFoundException($"no edgeml.dll in {agentFolder}: publish the agent first (./scripts/bench.sh latency-remote does)", agentDll);
+            throw new FileNotFoundException($"no edgeml in {agentFolder}: publish the agent first (./scripts/bench.sh latency-remote does)", agentDll);
         }
 
         var root = Directory.CreateTempSubdirectory("edgeml-remote-bench-").FullName;

@@ -65,7 +65,9 @@ public sealed partial class DockerfileTests
         {
             Assert.Contains(lines, l => l.StartsWith("HEALTHCHECK ", StringComparison.Ordinal) && l.Contains("/v2/health/live", StringComparison.Ordinal) && l.Contains("127.0.0.1/8000", StringComparison.Ordinal));
             Assert.Contains(lines, l => l.StartsWith("EXPOSE ", StringComparison.Ordinal) && l.Split(' ').ToHashSet().IsSupersetOf(["8000", "8001", "9600"]));
-            Assert.Contains(lines, l => l.StartsWith("ENTRYPOINT ", StringComparison.Ordinal) && l.Contains("edgeml.dll", StringComparison.Ordinal));
+            Assert.Equal(Entrypoint, lines.Last(l => l.StartsWith("ENTRYPOINT ", StringComparison.Ordinal)));
+            Assert.Contains($"-r {Rid(platform)} {SelfContainedComposite} -p:OnnxRuntimeFlavor=", text, StringComparison.Ordinal);
+            Assert.DoesNotContain(lines, l => l.Contains("/usr/share/dotnet", StringComparison.Ordinal) || l.Contains("dotnet/aspnet", StringComparison.Ordinal));
         }
         else
         {
@@ -74,14 +76,14 @@ public sealed partial class DockerfileTests
     }
 
     [Theory]
-    [InlineData("amd64", "linux-x64", "cpu", "mcr.microsoft.com/dotnet/aspnet:10.0")]
-    [InlineData("arm64v8", "linux-arm64", "cpu", "mcr.microsoft.com/dotnet/aspnet:10.0-noble-arm64v8")]
-    public void Dockerfile_EdgeMlGeneric_PublishesForItsArchitectureOnTheAspNetRuntime(string platform, string rid, string flavour, string runtimeImage)
+    [InlineData("amd64", "linux-x64", "cpu", "mcr.microsoft.com/dotnet/runtime-deps:10.0")]
+    [InlineData("arm64v8", "linux-arm64", "cpu", "mcr.microsoft.com/dotnet/runtime-deps:10.0-noble-arm64v8")]
+    public void Dockerfile_EdgeMlGeneric_PublishesSelfContainedForItsArchitectureOnRuntimeDeps(string platform, string rid, string flavour, string runtimeImage)
     {
         var text = Dockerfile("edgeml", platform);
         var lines = Instructions(text);
 
-        Assert.Contains($"-r {rid} --self-contained false -p:OnnxRuntimeFlavor={flavour}", text, StringComparison.Ordinal);
+        Assert.Contains($"-r {rid} {SelfContainedComposite} -p:OnnxRuntimeFlavor={flavour}", text, StringComparison.Ordinal);
         Assert.Equal($"FROM {runtimeImage}", lines.Last(l => l.StartsWith("FROM ", StringComparison.Ordinal)));
     }
 
@@ -91,7 +93,7 @@ public sealed partial class DockerfileTests
         var text = Dockerfile("edgeml", "arm64v8.jetson");
         var lines = Instructions(text);
 
-        Assert.Contains("-r linux-arm64 --self-contained false -p:OnnxRuntimeFlavor=system", text, StringComparison.Ordinal);
+        Assert.Contains($"-r linux-arm64 {SelfContainedComposite} -p:OnnxRuntimeFlavor=system", text, StringComparison.Ordinal);
         Assert.Contains("! ls /app | grep -q '^libonnxruntime'", text, StringComparison.Ordinal);
         Assert.Equal("FROM ${ORT_BASE}", lines.Last(l => l.StartsWith("FROM ", StringComparison.Ordinal)));
         // No default base: it must carry an ONNX Runtime at least as new as the managed package (its C API version).
@@ -99,7 +101,6 @@ public sealed partial class DockerfileTests
         Assert.Contains("libonnxruntime.so.1.(3[2-9]|[4-9][0-9])", text, StringComparison.Ordinal);
         Assert.Contains("libonnxruntime.so", text, StringComparison.Ordinal);
         Assert.Contains("libnvinfer.so", text, StringComparison.Ordinal);
-        Assert.Contains("COPY --from=dotnet /usr/share/dotnet /usr/share/dotnet", lines);
     }
 
     [Fact]
@@ -108,16 +109,14 @@ public sealed partial class DockerfileTests
         var text = Dockerfile("edgeml", "amd64.gpu");
         var lines = Instructions(text);
 
-        Assert.Contains("-r linux-x64 --self-contained false -p:OnnxRuntimeFlavor=gpu", text, StringComparison.Ordinal);
+        Assert.Contains($"-r linux-x64 {SelfContainedComposite} -p:OnnxRuntimeFlavor=gpu", text, StringComparison.Ordinal);
         Assert.Contains("/app/libonnxruntime_providers_cuda.so /app/libonnxruntime_providers_tensorrt.so", text, StringComparison.Ordinal);
         Assert.Matches(@"ARG CUDA_BASE=nvidia/cuda:13\.\d+\.\d+-cudnn-runtime-ubuntu24\.04", text);
         Assert.Equal("FROM ${CUDA_BASE}", lines.Last(l => l.StartsWith("FROM ", StringComparison.Ordinal)));
-        Assert.Contains("FROM mcr.microsoft.com/dotnet/aspnet:10.0-noble AS dotnet", lines);
-        Assert.Contains("COPY --from=dotnet /usr/share/dotnet /usr/share/dotnet", lines);
         Assert.Contains(lines, l => l.StartsWith("ARG TENSORRT_PACKAGES=", StringComparison.Ordinal) && l.Contains("libnvinfer10", StringComparison.Ordinal) && l.Contains("libnvonnxparsers10", StringComparison.Ordinal));
         Assert.Contains("libcudnn.so.9", text, StringComparison.Ordinal);
         Assert.Contains("libcublasLt.so.13", text, StringComparison.Ordinal);
-        Assert.Equal("ENTRYPOINT [\"dotnet\", \"edgeml.dll\"]", lines.Last(l => l.StartsWith("ENTRYPOINT ", StringComparison.Ordinal)));
+        Assert.Equal(Entrypoint, lines.Last(l => l.StartsWith("ENTRYPOINT ", StringComparison.Ordinal)));
         Assert.Equal("CMD [\"run\"]", lines.Last());
     }
 
@@ -138,6 +137,13 @@ public sealed partial class DockerfileTests
         Assert.Contains("**/bin/", ignore);
         Assert.Contains("**/obj/", ignore);
     }
+
+    /// <summary>Every agent image carries its own runtime, compiled with the agent into one composite ReadyToRun image.</summary>
+    private const string SelfContainedComposite = "--self-contained true -p:PublishReadyToRunComposite=true";
+
+    private const string Entrypoint = "ENTRYPOINT [\"/app/edgeml\"]";
+
+    private static string Rid(string platform) => platform.StartsWith("arm64", StringComparison.Ordinal) ? "linux-arm64" : "linux-x64";
 
     private static JsonNode ModuleJson(string module) =>
         JsonNode.Parse(File.ReadAllText(Path.Combine(ModelFixtures.RepositoryRoot, "modules", module, "module.json")))!;

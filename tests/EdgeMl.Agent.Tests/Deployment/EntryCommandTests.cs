@@ -62,7 +62,7 @@ public sealed partial class EntryCommandTests : IDisposable
         var entrypoint = Strings(deployment?["createOptions"]?["Entrypoint"]) ?? image.Entrypoint;
         var command = Strings(deployment?["createOptions"]?["Cmd"]) ?? (deployment?["createOptions"]?["Entrypoint"] is null ? image.Cmd : []);
         string[] argv = [.. entrypoint, .. command];
-        Assert.True(argv.Length >= 2 && Path.GetFileName(argv[0]) == "dotnet" && argv[1] == "edgeml.dll", $"{dockerfile}: the entry command is [{string.Join(", ", argv)}]");
+        Assert.True(argv.Length >= 2 && argv[0] == ImageExecutable, $"{dockerfile}: the entry command is [{string.Join(", ", argv)}]");
 
         var environment = new Dictionary<string, string>(image.Environment, StringComparer.Ordinal);
         foreach (var (name, value) in deployment?["env"]?.AsObject() ?? [])
@@ -83,9 +83,11 @@ public sealed partial class EntryCommandTests : IDisposable
             await File.WriteAllTextAsync(InContainer(root, path), publisher.ExportPublicKeyPem());
         }
 
-        var info = new ProcessStartInfo(DotnetHost)
+        // The image's /app is the agent's build folder here, and its executable the build's own (apphost) launcher.
+        var app = Path.GetDirectoryName(EdgeMlProcess.AgentDll)!;
+        var info = new ProcessStartInfo(Path.Combine(app, Path.GetFileName(ImageExecutable)))
         {
-            WorkingDirectory = Path.GetDirectoryName(EdgeMlProcess.AgentDll)!,
+            WorkingDirectory = app,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
@@ -105,6 +107,10 @@ public sealed partial class EntryCommandTests : IDisposable
             info.Environment[name] = value.StartsWith('/') ? InContainer(root, value) : value;
         }
 
+        // The image's runtime is in /app (self-contained); the test build's launcher finds the one running the tests.
+        var host = new FileInfo(DotnetHostPath);
+        info.Environment["DOTNET_ROOT"] = Path.GetDirectoryName(host.ResolveLinkTarget(returnFinalTarget: true)?.FullName ?? host.FullName)!;
+
         // The container's own network namespace, as free ports here: the address the deployment gives, another port.
         info.Environment["EdgeMl__Http__Urls"] = environment.TryGetValue("EdgeMl__Http__Urls", out var urls) ? Port().Replace(urls, $":{http}") : $"http://127.0.0.1:{http}";
         info.Environment["EdgeMl__MetricsUrls"] = $"http://127.0.0.1:{AgentProcess.FreePort()}";
@@ -123,7 +129,7 @@ public sealed partial class EntryCommandTests : IDisposable
 
             if (environment.TryGetValue("EdgeMl__Http__Token", out var token))
             {
-                // What a field engineer runs in the module's container (docker exec edgeml dotnet edgeml.dll status).
+                // What a field engineer runs in the module's container (docker exec edgeml /app/edgeml status).
                 var status = EdgeMlProcess.StartInfo(["status", "--url", $"http://127.0.0.1:{http}"]);
                 status.Environment["EdgeMl__Http__Token"] = token;
                 status.Environment.Remove("EDGEML_TOKEN");
@@ -142,7 +148,14 @@ public sealed partial class EntryCommandTests : IDisposable
         }
     }
 
-    private static string DotnetHost => Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host : "dotnet";
+    /// <summary>The images' entry point: the self-contained agent's executable in the image's /app.</summary>
+    private const string ImageExecutable = "/app/edgeml";
+
+    /// <summary>The dotnet host running the tests, resolved through PATH when the test host does not name it.</summary>
+    private static string DotnetHostPath =>
+        Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host
+        : (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':').Select(d => Path.Combine(d, "dotnet")).FirstOrDefault(File.Exists)
+          ?? throw new InvalidOperationException("no dotnet on PATH");
 
     /// <summary>The edgeml module of a template, its variables filled from <c>examples/module.env</c> as iotedgedev fills them from <c>.env</c>.</summary>
     private static JsonObject Deployment(string template)

@@ -99,7 +99,7 @@ public sealed partial class KubernetesExampleTests(ITestOutputHelper output)
         var container = Container();
         var command = container["command"]!.AsArray().Select(c => c!.GetValue<string>()).ToArray();
         var args = container["args"]!.AsArray().Select(c => c!.GetValue<string>()).ToArray();
-        Assert.Equal(["dotnet", "edgeml.dll", "run"], command);
+        Assert.Equal(["/app/edgeml", "run"], command); // the image's entry point (modules/edgeml/Dockerfile.amd64) and its verb
         Assert.Equal("--config", args[0]);
 
         // The ConfigMap's settings as they are, with what the cluster provides (volume, key, registry) in a temp folder.

@@ -79,22 +79,37 @@ internal static class RemoteLatencyHarness
     }
 
     /// <summary>
-    /// <c>startup --agent PUBLISH_DIR --baseline PUBLISH_DIR [--starts N]</c>: two builds started in turns, each with the
-    /// same two models on disk, so both see the same machine: start to ready and idle memory, medians of N starts each.
+    /// <c>startup --agent PUBLISH_DIR --baseline PUBLISH_DIR [--starts N]</c>: two builds started in turns, first with the
+    /// classifier alone on disk (issue 13's goal), then with two models, so both see the same machine: start to ready and
+    /// idle memory, medians of N starts each.
     /// </summary>
     public static async Task CompareStartupAsync(string[] args)
     {
         var builds = new[] { ("this build", Option(args, "--agent")), ("baseline", Option(args, "--baseline")) };
         var starts = int.Parse(Option(args, "--starts") ?? "5", CultureInfo.InvariantCulture);
         var models = Directory.CreateTempSubdirectory("edgeml-remote-models-").FullName;
-        var agents = new List<RemoteAgent>();
         try
         {
             var dense = Path.Combine(models, "dense.onnx");
             await File.WriteAllBytesAsync(dense, OnnxFiles.Dense(DenseInputs, 512, 16, seed: 1));
+            (string, string, string?) classifier = ("cls", ModelFixtures.Classifier, "x=1,3,48,192");
+            await CompareStartupAsync(builds, starts, "the classifier", [classifier]);
+            await CompareStartupAsync(builds, starts, "2 models (classifier, dense)", [classifier, ("dense", dense, null)]);
+        }
+        finally
+        {
+            Directory.Delete(models, recursive: true);
+        }
+    }
+
+    private static async Task CompareStartupAsync((string Name, string? Folder)[] builds, int starts, string onDisk, (string, string, string?)[] models)
+    {
+        var agents = new List<RemoteAgent>();
+        try
+        {
             foreach (var (_, folder) in builds)
             {
-                var agent = await RemoteAgent.PrepareAsync(folder ?? throw new ArgumentException("startup needs --agent DIR and --baseline DIR"), [("cls", ModelFixtures.Classifier, "x=1,3,48,192"), ("dense", dense, null)], []);
+                var agent = await RemoteAgent.PrepareAsync(folder ?? throw new ArgumentException("startup needs --agent DIR and --baseline DIR"), models, []);
                 agents.Add(agent);
                 await agent.StartAsync();
                 await agent.StopAsync();
@@ -113,13 +128,13 @@ internal static class RemoteLatencyHarness
                 }
             }
 
-            Console.WriteLine($"{starts} starts each, in turns, 2 models on disk (classifier, dense); {Environment.ProcessorCount} cores; load average {LoadAverage()}");
+            Console.WriteLine($"{starts} starts each, in turns, {onDisk} on disk; {Environment.ProcessorCount} cores; load average {LoadAverage()}");
             Console.WriteLine("| build | start to ready, median ms | idle RSS, median MB | anonymous MB | file-backed MB |");
             Console.WriteLine("| --- | ---: | ---: | ---: | ---: |");
             for (var b = 0; b < agents.Count; b++)
             {
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"| {builds[b].Item1} ({builds[b].Item2}) | {Median(ready[b]):F0} | {Median([.. idle[b].Select(m => m.Total)]):F1} | {Median([.. idle[b].Select(m => m.Anonymous)]):F1} | {Median([.. idle[b].Select(m => m.File)]):F1} |"));
+                    $"| {builds[b].Name} ({builds[b].Folder}) | {Median(ready[b]):F0} | {Median([.. idle[b].Select(m => m.Total)]):F1} | {Median([.. idle[b].Select(m => m.Anonymous)]):F1} | {Median([.. idle[b].Select(m => m.File)]):F1} |"));
             }
         }
         finally
@@ -128,8 +143,6 @@ internal static class RemoteLatencyHarness
             {
                 await agent.DisposeAsync();
             }
-
-            Directory.Delete(models, recursive: true);
         }
     }
 

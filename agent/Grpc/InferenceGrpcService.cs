@@ -105,7 +105,7 @@ internal sealed class InferenceGrpcService(GrpcFrontDoor door) : GRPCInferenceSe
         try
         {
             var version = ParseVersion(request.ModelVersion);
-            if (door.Pipeline.Engine.GetStatus(request.ModelName) is null)
+            if (!door.Pipeline.Engine.Holds(request.ModelName))
             {
                 throw new RpcException(new Status(StatusCode.NotFound, $"model '{request.ModelName}' is not served"));
             }

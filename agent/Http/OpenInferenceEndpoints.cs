@@ -96,7 +96,7 @@ internal static class OpenInferenceEndpoints
         var version = ParseVersion(versionText);
 
         // Nothing of the body is read for a model that is not here (the engine's words, as when it answers itself).
-        if (Engine(context).GetStatus(model) is null)
+        if (!Engine(context).Holds(model))
         {
             throw new ProtocolException(404, $"model '{model}' is not served");
         }
@@ -170,13 +170,18 @@ internal static class OpenInferenceEndpoints
     /// <summary>gzip or deflate (zlib) when the client asks, by q-value; only infer responses are compressed.</summary>
     internal static string? ChooseEncoding(string acceptEncoding)
     {
+        if (acceptEncoding.Length == 0)
+        {
+            return null;
+        }
+
         string? best = null;
         var bestQ = 0.0;
         foreach (var part in acceptEncoding.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
         {
             var pieces = part.Split(';', StringSplitOptions.TrimEntries);
             var q = 1.0;
-            foreach (var p in pieces.Skip(1))
+            foreach (var p in pieces.AsSpan(1))
             {
                 if (p.StartsWith("q=", StringComparison.OrdinalIgnoreCase) && double.TryParse(p[2..], NumberStyles.Float, CultureInfo.InvariantCulture, out var parsed))
                 {

@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Collections.ObjectModel;
 using System.Text.Json;
 using EdgeMl.Runtime.Json;
 using EdgeMl.Runtime.Tensors;
@@ -233,13 +234,14 @@ internal static class InferRequestReader
         return dims;
     }
 
-    private static (string[] Names, Dictionary<string, bool> Binary) ReadOutputs(JsonElement root)
+    private static (string[] Names, IReadOnlyDictionary<string, bool> Binary) ReadOutputs(JsonElement root)
     {
-        var binary = new Dictionary<string, bool>(StringComparer.Ordinal);
         if (!root.TryGetProperty("outputs", out var outputs))
         {
-            return ([], binary);
+            return ([], ReadOnlyDictionary<string, bool>.Empty);
         }
+
+        var binary = new Dictionary<string, bool>(StringComparer.Ordinal);
 
         if (outputs.ValueKind != JsonValueKind.Array)
         {

@@ -25,11 +25,17 @@ internal static class InferResponseWriter
     /// <summary>Readable with curl: quotes and non-ASCII text stay as they are; JSON clients decode either way.</summary>
     internal static readonly JsonWriterOptions WriterOptions = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
+    /// <summary>One writer per thread, reset onto each response's buffer: a request builds its response synchronously.</summary>
+    [ThreadStatic]
+    private static Utf8JsonWriter? t_writer;
+
     public static InferResponse Build(InferCall call, InferenceResult result)
     {
         var json = new ArrayBufferWriter<byte>(256);
         var blobs = new List<ReadOnlyMemory<byte>>();
-        using (var writer = new Utf8JsonWriter(json, WriterOptions))
+        var writer = t_writer ??= new Utf8JsonWriter(json, WriterOptions);
+        writer.Reset(json);
+        try
         {
             writer.WriteStartObject();
             if (!string.IsNullOrEmpty(call.Id))
@@ -38,7 +44,9 @@ internal static class InferResponseWriter
             }
 
             writer.WriteString("model_name", result.Model);
-            writer.WriteString("model_version", result.Version.ToString(CultureInfo.InvariantCulture));
+            Span<char> version = stackalloc char[20];
+            _ = result.Version.TryFormat(version, out var length, default, CultureInfo.InvariantCulture); // a long is 20 characters at most
+            writer.WriteString("model_version", version[..length]);
             writer.WriteStartArray("outputs");
             foreach (var output in result.Outputs)
             {
@@ -74,6 +82,12 @@ internal static class InferResponseWriter
 
             writer.WriteEndArray();
             writer.WriteEndObject();
+            writer.Flush();
+        }
+        finally
+        {
+            // The thread's writer lets go of this response's buffer (and of a half-written one after an exception).
+            writer.Reset(Stream.Null);
         }
 
         return new InferResponse(json.WrittenMemory, blobs);

@@ -20,6 +20,7 @@ internal sealed class History : IDisposable
     private readonly TimeProvider _time;
     private readonly MeterListener _listener = new();
     private readonly Dictionary<string, Queue<Minute>> _models = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, Minute> _newest = new(StringComparer.Ordinal);
     private readonly Dictionary<string, long> _serving = new(StringComparer.Ordinal);
 
     /// <param name="meters">This host's meters only: another host in the process (tests, tools) is not this agent.</param>
@@ -71,10 +72,12 @@ internal sealed class History : IDisposable
 
             long? version = _serving.TryGetValue(model, out var v) ? v : null;
 
-            // A new version starts a new point even within the minute: the chart marks where it came in.
-            if (minutes.Count == 0 || minutes.Last().Start != start || minutes.Last().Version != version)
+            // A new version starts a new point even within the minute: the chart marks where it came in. The newest
+            // point is kept aside: a queue's last element is a walk through all of it, and this runs on every request.
+            if (!_newest.TryGetValue(model, out var newest) || newest.Start != start || newest.Version != version)
             {
-                minutes.Enqueue(new Minute(start, version));
+                _newest[model] = newest = new Minute(start, version);
+                minutes.Enqueue(newest);
                 while (minutes.Count > 0 && minutes.Peek().Start <= start.AddMinutes(-Minutes))
                 {
                     minutes.Dequeue();
@@ -82,7 +85,7 @@ internal sealed class History : IDisposable
             }
 
             var bucket = Array.BinarySearch(Bounds, seconds);
-            minutes.Last().Add(bucket < 0 ? Math.Min(~bucket, Bounds.Length - 1) : bucket);
+            newest.Add(bucket < 0 ? Math.Min(~bucket, Bounds.Length - 1) : bucket);
         }
     }
 

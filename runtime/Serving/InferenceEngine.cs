@@ -194,6 +194,9 @@ public sealed class InferenceEngine : IDisposable
     public ModelStatus? GetStatus(string model) => _slots.TryGetValue(model, out var slot) ? Status(slot) : null;
 
     /// <summary>The provider the active version runs on, without building a status (the request path asks this).</summary>
+    /// <summary>Whether the engine holds <paramref name="model"/> in any state, without building its status.</summary>
+    public bool Holds(string model) => _slots.ContainsKey(model);
+
     public string? EffectiveProvider(string model) => _slots.TryGetValue(model, out var slot) ? slot.Current?.Session.Providers.Effective : null;
 
     public IReadOnlyList<ModelStatus> GetStatuses() => _slots.Values.Select(Status).OrderBy(s => s.Name, StringComparer.Ordinal).ToArray();

@@ -5,6 +5,7 @@ using EdgeMl.Agent.Http;
 using EdgeMl.Testing.Distribution;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 namespace EdgeMl.Agent.Tests.Hosting;
@@ -152,6 +153,18 @@ public sealed class HostingRulesTests : IDisposable
         await using var app = AgentHost.Build([$"--EdgeMl:DataDirectory={_temp.Sub("data")}", "--EdgeMl:ShutdownTimeout=00:00:07"]);
 
         Assert.Equal(TimeSpan.FromSeconds(7), app.Services.GetRequiredService<IOptions<HostOptions>>().Value.ShutdownTimeout);
+    }
+
+    [Fact]
+    public async Task Build_HostingDiagnosticsLogger_IsOffSoNoRequestActivityIsMadeWithoutATraceListener()
+    {
+        await using var app = AgentHost.Build([$"--EdgeMl:DataDirectory={_temp.Sub("data")}"]);
+        var loggers = app.Services.GetRequiredService<ILoggerFactory>();
+
+        // ASP.NET Core starts an Activity for every request when this category logs at Critical, for log scopes the
+        // agent does not write: with it off, a request allocates none (docs/benchmarks.md).
+        Assert.False(loggers.CreateLogger("Microsoft.AspNetCore.Hosting.Diagnostics").IsEnabled(LogLevel.Critical));
+        Assert.True(loggers.CreateLogger("Microsoft.AspNetCore.Server.Kestrel").IsEnabled(LogLevel.Warning));
     }
 
     internal static int FreePort()

@@ -50,34 +50,7 @@ internal static class InferResponseWriter
             writer.WriteStartArray("outputs");
             foreach (var output in result.Outputs)
             {
-                writer.WriteStartObject();
-                writer.WriteString("name", output.Name);
-                writer.WriteString("datatype", output.DataType.ToProtocolName());
-                writer.WriteStartArray("shape");
-                foreach (var d in output.Shape)
-                {
-                    writer.WriteNumberValue(d);
-                }
-
-                writer.WriteEndArray();
-                if (call.IsBinary(output.Name) || output.DataType == TensorDataType.Fp16)
-                {
-                    var blob = output.DataType == TensorDataType.Bytes ? LengthPrefixed(output) : output.Data;
-                    writer.WriteStartObject("parameters");
-                    writer.WriteNumber("binary_data_size", blob.Length);
-                    writer.WriteEndObject();
-                    if (blob.Length > 0)
-                    {
-                        blobs.Add(blob);
-                    }
-                }
-                else
-                {
-                    writer.WritePropertyName("data");
-                    JsonTensorData.Write(writer, output);
-                }
-
-                writer.WriteEndObject();
+                WriteOutput(writer, call, output, blobs);
             }
 
             writer.WriteEndArray();
@@ -91,6 +64,38 @@ internal static class InferResponseWriter
         }
 
         return new InferResponse(json.WrittenMemory, blobs);
+    }
+
+    private static void WriteOutput(Utf8JsonWriter writer, InferCall call, InferenceTensor output, List<ReadOnlyMemory<byte>> blobs)
+    {
+        writer.WriteStartObject();
+        writer.WriteString("name", output.Name);
+        writer.WriteString("datatype", output.DataType.ToProtocolName());
+        writer.WriteStartArray("shape");
+        foreach (var d in output.Shape)
+        {
+            writer.WriteNumberValue(d);
+        }
+
+        writer.WriteEndArray();
+        if (call.IsBinary(output.Name) || output.DataType == TensorDataType.Fp16)
+        {
+            var blob = output.DataType == TensorDataType.Bytes ? LengthPrefixed(output) : output.Data;
+            writer.WriteStartObject("parameters");
+            writer.WriteNumber("binary_data_size", blob.Length);
+            writer.WriteEndObject();
+            if (blob.Length > 0)
+            {
+                blobs.Add(blob);
+            }
+        }
+        else
+        {
+            writer.WritePropertyName("data");
+            JsonTensorData.Write(writer, output);
+        }
+
+        writer.WriteEndObject();
     }
 
     public static byte[] Error(string message)

@@ -333,6 +333,7 @@ internal static class RemoteLatencyHarness
         {
             await Task.Delay(TimeSpan.FromSeconds(2));
             var before = gc.Now();
+            var typesBefore = gc.ByType();
             var cpuBefore = agent.CpuTime();
             var steady = rounds * PerRound;
             for (var i = 0; i < steady; i++)
@@ -345,6 +346,8 @@ internal static class RemoteLatencyHarness
             var used = gc.Now() - before;
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"server under steady {name} load, {steady} requests: CPU {cpu.TotalMicroseconds / steady:F0} µs per request; collections gen0 {used.Gen0}, gen1 {used.Gen1}, gen2 {used.Gen2}; allocated ≈ {used.Allocated / (double)steady:F0} B per request (the input tensor is {model.InputBytes} B; allocation ticks are about 100 KB apart)"));
+            var types = gc.ByType().Select(t => (Type: t.Key, Bytes: t.Value - typesBefore.GetValueOrDefault(t.Key))).Where(t => t.Bytes > 0).OrderByDescending(t => t.Bytes).Take(8);
+            Console.WriteLine("  most allocated, B per request: " + string.Join(", ", types.Select(t => string.Create(CultureInfo.InvariantCulture, $"{t.Type} {t.Bytes / (double)steady:F0}"))));
         }
     }
 

@@ -16,6 +16,7 @@ internal sealed class ServerGcWatch : IDisposable
     private readonly EventPipeSession _session;
     private readonly Thread _reader;
     private readonly long[] _collections = new long[3];
+    private readonly Dictionary<string, long> _byType = new(StringComparer.Ordinal);
     private long _allocated;
 
     public ServerGcWatch(int pid)
@@ -26,9 +27,27 @@ internal sealed class ServerGcWatch : IDisposable
             requestRundown: false);
         var source = new EventPipeEventSource(_session.EventStream);
         source.Clr.GCStart += e => Interlocked.Increment(ref _collections[Math.Clamp(e.Depth, 0, 2)]);
-        source.Clr.GCAllocationTick += e => Interlocked.Add(ref _allocated, e.AllocationAmount64);
+        source.Clr.GCAllocationTick += e =>
+        {
+            Interlocked.Add(ref _allocated, e.AllocationAmount64);
+            lock (_byType)
+            {
+                // A tick names the type whose allocation crossed the 100 KB mark: over thousands of requests the
+                // bytes each type is charged with approach what it allocates.
+                _byType[e.TypeName ?? "?"] = _byType.GetValueOrDefault(e.TypeName ?? "?") + e.AllocationAmount64;
+            }
+        };
         _reader = new Thread(() => source.Process()) { IsBackground = true, Name = "gc-watch" };
         _reader.Start();
+    }
+
+    /// <summary>Bytes charged to each type so far, by the allocation ticks.</summary>
+    public Dictionary<string, long> ByType()
+    {
+        lock (_byType)
+        {
+            return new Dictionary<string, long>(_byType, StringComparer.Ordinal);
+        }
     }
 
     public Snapshot Now() => new(Interlocked.Read(ref _collections[0]), Interlocked.Read(ref _collections[1]), Interlocked.Read(ref _collections[2]), Interlocked.Read(ref _allocated));

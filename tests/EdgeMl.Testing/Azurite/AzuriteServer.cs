@@ -60,7 +60,7 @@ public sealed class AzuriteServer : IAsyncDisposable
         return server;
     }
 
-    /// <summary>Starts the service (again) on the same port and folder; returns once it accepts connections.</summary>
+    /// <summary>Starts the service (again) on the same port and folder; returns once it answers HTTP.</summary>
     public async Task StartAsync(CancellationToken cancellationToken = default)
     {
         if (IsRunning)
@@ -99,13 +99,19 @@ public sealed class AzuriteServer : IAsyncDisposable
 
             try
             {
-                using var client = new TcpClient();
-                await client.ConnectAsync(IPAddress.Loopback, Port, cancellationToken);
+                // An HTTP answer, whatever its status: a port that accepts is not yet a blob service that answers
+                // (under load the first request after the port opened has failed).
+                using var client = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
+                using var answer = await client.GetAsync(new Uri($"http://127.0.0.1:{Port}/devstoreaccount1?comp=list"), cancellationToken);
                 return;
             }
-            catch (SocketException)
+            catch (HttpRequestException)
             {
                 await Task.Delay(100, cancellationToken);
+            }
+            catch (TaskCanceledException) when (!cancellationToken.IsCancellationRequested)
+            {
+                // The 5 s timeout: still starting.
             }
         }
 

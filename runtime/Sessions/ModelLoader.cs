@@ -80,10 +80,23 @@ public sealed class ModelLoader
         }
 
         var cache = OptimizedModelCache.For(definition);
+        var profile = ProfilePrefix();
+        try
+        {
+            return Load(definition, cache, profile, started, cancellationToken);
+        }
+        finally
+        {
+            DeleteProfiles(profile);
+        }
+    }
+
+    private LoadedModel Load(ModelDefinition definition, OptimizedModelCache? cache, string profile, long started, CancellationToken cancellationToken)
+    {
         ModelSession model;
         try
         {
-            var (session, providers) = CreateSession(definition, cache);
+            var (session, providers) = CreateSession(definition, cache, profile);
             model = new ModelSession(definition, session, ReadSignature(definition, session), providers);
         }
         catch
@@ -125,13 +138,13 @@ public sealed class ModelLoader
         }
     }
 
-    private (InferenceSession Session, ProviderReport Report) CreateSession(ModelDefinition definition, OptimizedModelCache? cache)
+    private (InferenceSession Session, ProviderReport Report) CreateSession(ModelDefinition definition, OptimizedModelCache? cache, string profile)
     {
         var failed = new Dictionary<string, string>(StringComparer.Ordinal);
         var chain = TensorRtCache.Resolve(definition.Providers, definition.ModelPath, _gpu);
         while (true)
         {
-            using var options = SessionOptionsFor(definition, cache);
+            using var options = SessionOptionsFor(definition, cache, profile);
             ProviderReport report;
             try
             {
@@ -185,11 +198,11 @@ public sealed class ModelLoader
             },
             WarmUp = definition.WarmUp,
         };
+        var profile = ProfilePrefix();
         try
         {
-            using var options = SessionOptionsFor(probe, cache: null);
-            options.EnableProfiling = true;
-            options.ProfileOutputPathPrefix = Path.Combine(Path.GetTempPath(), $"edgeml-profile-{Guid.NewGuid():N}");
+            using var options = SessionOptionsFor(probe, cache: null, profile);
+            EnableProfiling(options, profile);
             var report = _providers.Apply(options, probe.Providers);
             var session = _sessions.Create(probe.ModelPath, options, report);
             using var model = new ModelSession(probe, session, ReadSignature(probe, session), report);
@@ -205,11 +218,15 @@ public sealed class ModelLoader
         {
             Log.ProfileUnreadable(_logger, e, definition.Name, definition.Version);
         }
+        finally
+        {
+            DeleteProfiles(profile);
+        }
 
         return $"policy strict: {provider} could not create the session: {refusal.Message}";
     }
 
-    private static SessionOptions SessionOptionsFor(ModelDefinition definition, OptimizedModelCache? cache)
+    private static SessionOptions SessionOptionsFor(ModelDefinition definition, OptimizedModelCache? cache, string profile)
     {
         var s = definition.Session;
         var options = new SessionOptions
@@ -230,11 +247,40 @@ public sealed class ModelLoader
         cache?.Configure(options);
         if (s.ReportNodePlacement && definition.WarmUp.Runs > 0)
         {
-            options.EnableProfiling = true;
-            options.ProfileOutputPathPrefix = Path.Combine(Path.GetTempPath(), $"edgeml-profile-{Guid.NewGuid():N}");
+            EnableProfiling(options, profile);
         }
 
         return options;
+    }
+
+    /// <summary>Where one load's profiles go: the temporary folder, under a name no other load uses.</summary>
+    private static string ProfilePrefix() => Path.Combine(Path.GetTempPath(), $"edgeml-profile-{Guid.NewGuid():N}");
+
+    private static void EnableProfiling(SessionOptions options, string profile)
+    {
+        // The prefix first: profiling switched on starts a profile under the prefix of that moment (the working folder's
+        // onnxruntime_profile_ by default).
+        options.ProfileOutputPathPrefix = profile;
+        options.EnableProfiling = true;
+    }
+
+    /// <summary>
+    /// The profiles a load left: a session that failed to start or was refused writes its profile without anyone
+    /// reading it, and a device would collect one file per refused load.
+    /// </summary>
+    private static void DeleteProfiles(string profile)
+    {
+        try
+        {
+            foreach (var file in Directory.EnumerateFiles(Path.GetDirectoryName(profile)!, Path.GetFileName(profile) + "*"))
+            {
+                File.Delete(file);
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // Best effort: the temporary folder is the system's to clean as well.
+        }
     }
 
     private static ModelSignature ReadSignature(ModelDefinition definition, InferenceSession session)

@@ -18,6 +18,18 @@ public sealed class ModelLoaderTests : IDisposable
         Assert.Equal("cpu", model.Providers.Effective);
     }
 
+    /// <summary>Node placement is read from a profile of the warm-up, written under the temporary folder: none lands where the agent runs.</summary>
+    [Fact]
+    public async Task Load_WarmUpProfiledForNodePlacement_NoProfileLeftInTheWorkingDirectory()
+    {
+        var before = DateTime.UtcNow.AddSeconds(-1);
+
+        using var model = await _loader.LoadAsync(Classifier.Definition());
+
+        Assert.NotEmpty(model.Providers.NodesByProvider);
+        Assert.DoesNotContain(Directory.EnumerateFiles(Directory.GetCurrentDirectory(), "onnxruntime_profile_*"), f => File.GetLastWriteTimeUtc(f) >= before);
+    }
+
     [Fact]
     public async Task Load_GoldenSampleDiffers_FailsAtGoldenCheckNamingTheElement()
     {

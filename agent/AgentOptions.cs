@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using EdgeMl.Runtime.Validation;
 using Microsoft.Extensions.Options;
 
 namespace EdgeMl.Agent;
@@ -28,35 +29,35 @@ internal sealed class AgentOptions
     public string MetricsUrls { get; set; } = "http://127.0.0.1:9600";
 
     /// <summary>How long a pull may take before it is abandoned and retried.</summary>
-    [Range(typeof(TimeSpan), "00:00:10", "1.00:00:00")]
+    [TimeSpanRange("00:00:10", "1.00:00:00")]
     public TimeSpan PullTimeout { get; set; } = TimeSpan.FromMinutes(30);
 
     /// <summary>First and longest wait before a failed pull is retried.</summary>
-    [Range(typeof(TimeSpan), "00:00:00.100", "01:00:00")]
+    [TimeSpanRange("00:00:00.100", "01:00:00")]
     public TimeSpan RetryMinDelay { get; set; } = TimeSpan.FromSeconds(5);
 
-    [Range(typeof(TimeSpan), "00:00:01", "1.00:00:00")]
+    [TimeSpanRange("00:00:01", "1.00:00:00")]
     public TimeSpan RetryMaxDelay { get; set; } = TimeSpan.FromMinutes(10);
 
     /// <summary>
     /// With a hub configured: how long the agent waits at start for the module twin before the desired state the last
     /// run persisted counts as known (readiness waits for one or the other).
     /// </summary>
-    [Range(typeof(TimeSpan), "00:00:00", "01:00:00")]
+    [TimeSpanRange("00:00:00", "01:00:00")]
     public TimeSpan StartupDesiredTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>
     /// After SIGTERM: how long readiness answers 503 while requests are still served, so whatever routes traffic by
     /// readiness (a Kubernetes Service, a load balancer) stops sending it here before requests are refused.
     /// </summary>
-    [Range(typeof(TimeSpan), "00:00:00", "00:10:00")]
+    [TimeSpanRange("00:00:00", "00:10:00")]
     public TimeSpan DrainWindow { get; set; } = TimeSpan.FromSeconds(5);
 
     /// <summary>
     /// The limit on the whole stop (drain window, requests in flight, reporting offline); below the grace period of
     /// whatever stops the agent (Kubernetes 30 s, Docker and so IoT Edge 10 s unless the module sets StopTimeout).
     /// </summary>
-    [Range(typeof(TimeSpan), "00:00:01", "00:30:00")]
+    [TimeSpanRange("00:00:01", "00:30:00")]
     public TimeSpan ShutdownTimeout { get; set; } = TimeSpan.FromSeconds(25);
 
     public string DataPath(params string[] parts) => Path.Combine([Path.GetFullPath(DataDirectory), .. parts]);

@@ -26,27 +26,45 @@ if [[ ${1:-} == fleet ]]; then
 fi
 # The module images' publish (modules/edgeml/Dockerfile.*): self-contained, one composite ReadyToRun image.
 image_publish=(--self-contained true -p:PublishReadyToRunComposite=true)
-# latency-remote [rounds] [--starts N]: publishes the agent as the module image does (into artifacts/bench/edgeml)
+# --aot (latency-remote, shadow-cost, startup): measure a Native AOT publish instead (docs/benchmarks.md). It restores
+# the ILCompiler package, which the committed lock files do not list: its lock files go to each project's obj/. Parquet.Net
+# and System.Device.Gpio are not trim-clean, so their warnings stay warnings here.
+aot_publish=(-p:PublishAot=true -p:PublishReadyToRun=false -p:NuGetLockFilePath=obj/packages.aot.lock.json -p:TreatWarningsAsErrors=false)
+aot=false
+for a in "${args[@]}"; do [[ $a == --aot ]] && aot=true; done
+if $aot; then
+  kept=()
+  for a in "${args[@]}"; do [[ $a == --aot ]] || kept+=("$a"); done
+  args=("${kept[@]}")
+fi
+# latency-remote [rounds] [--starts N] [--aot]: publishes the agent as the module image does (into artifacts/bench/edgeml)
 # and measures it from a client in a separate process (tests/EdgeMl.Benchmarks/RemoteLatencyHarness.cs).
 if [[ ${1:-} == latency-remote || ${1:-} == shadow-cost ]]; then
   published=$root/artifacts/bench/edgeml
   rm -rf "$published"
-  dotnet publish agent/EdgeMl.Agent.csproj -c Release -r linux-x64 "${image_publish[@]}" \
+  if $aot; then extra=("${aot_publish[@]}"); else extra=("${image_publish[@]}"); fi
+  dotnet publish agent/EdgeMl.Agent.csproj -c Release -r linux-x64 "${extra[@]}" \
     -p:OnnxRuntimeFlavor="$flavour" -o "$published" -v quiet -nologo -clp:ErrorsOnly >&2
   args+=(--agent "$published")
 fi
-# startup [--starts N]: this build as the images publish it against a baseline, the framework-dependent ReadyToRun
-# publish the images used before (--baseline jit: without ReadyToRun, with the SDK's default server GC), started in
-# turns: start to /v2/health/ready and idle memory.
+# startup [--starts N] [--baseline jit] [--aot]: this build as the images publish it against a baseline, the
+# framework-dependent ReadyToRun publish the images used before (--baseline jit: without ReadyToRun, with the SDK's
+# default server GC; --aot: a Native AOT publish against the images' build), started in turns: start to
+# /v2/health/ready and idle memory.
 if [[ ${1:-} == startup ]]; then
+  candidate=("${image_publish[@]}")
   baseline=(--self-contained false)
   if [[ ${2:-} == --baseline && ${3:-} == jit ]]; then
     baseline+=(-p:PublishReadyToRun=false -p:ServerGarbageCollection=true -p:ConcurrentGarbageCollection=true)
-    args=(startup "${@:4}")
+    args=(startup "${args[@]:3}")
+  fi
+  if $aot; then
+    candidate=("${aot_publish[@]}")
+    baseline=("${image_publish[@]}")
   fi
   for variant in edgeml baseline; do
     rm -rf "$root/artifacts/bench/$variant"
-    if [[ $variant == edgeml ]]; then extra=("${image_publish[@]}"); else extra=("${baseline[@]}"); fi
+    if [[ $variant == edgeml ]]; then extra=("${candidate[@]}"); else extra=("${baseline[@]}"); fi
     dotnet publish agent/EdgeMl.Agent.csproj -c Release -r linux-x64 -p:OnnxRuntimeFlavor="$flavour" \
       "${extra[@]}" -o "$root/artifacts/bench/$variant" -v quiet -nologo -clp:ErrorsOnly >&2
   done

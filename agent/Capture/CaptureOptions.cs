@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using EdgeMl.Runtime.Validation;
 using Microsoft.Extensions.Options;
 
 namespace EdgeMl.Agent.Capture;
@@ -98,7 +99,7 @@ public sealed class CaptureStoreOptions
     public int MaxBatchSize { get; set; } = 2048;
 
     /// <summary>How long the writer waits after the first record for more, so one transaction carries many.</summary>
-    [Range(typeof(TimeSpan), "00:00:00", "00:00:05")]
+    [TimeSpanRange("00:00:00", "00:00:05")]
     public TimeSpan BatchLinger { get; set; } = TimeSpan.FromMilliseconds(50);
 
     /// <summary>

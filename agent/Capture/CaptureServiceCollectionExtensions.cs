@@ -24,7 +24,7 @@ internal static class CaptureServiceCollectionExtensions
         services.AddMetrics();
 
         services.AddOptionsWithValidateOnStart<CaptureSettings>().Bind(configuration.GetSection(CaptureSettings.Section));
-        services.AddOptionsSection<CaptureSettings>(configuration.GetSection(CaptureSettings.Section));
+        services.AddOptionsSection<CaptureSettings>(configuration.GetSection(CaptureSettings.Section), static (c, o) => c.Bind(o));
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<CaptureSettings>, CaptureSettingsValidator>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<CaptureSettings>, CaptureSettingsRules>());
         services.AddDrift(configuration);
@@ -85,7 +85,7 @@ internal static class CaptureServiceCollectionExtensions
         if (edgeMl.GetSection(UploadOptions.Section) is { } upload && (upload["ConnectionString"] is { Length: > 0 } || upload["ContainerUri"] is { Length: > 0 }))
         {
             services.AddCaptureUpload(edgeMl);
-            services.AddOptionsSection<UploadOptions>(edgeMl.GetSection(UploadOptions.Section));
+            services.AddOptionsSection<UploadOptions>(edgeMl.GetSection(UploadOptions.Section), static (c, o) => c.Bind(o));
             // The device id straight from configuration, so a problem elsewhere in EdgeMl does not hide this section's own.
             services.AddOptions<UploadOptions>().PostConfigure(u => u.DeviceId = u.DeviceId is { Length: > 0 } ? u.DeviceId : edgeMl["DeviceId"] ?? new AgentOptions().DeviceId);
         }

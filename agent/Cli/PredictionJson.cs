@@ -11,9 +11,9 @@ namespace EdgeMl.Agent.Cli;
 internal static class PredictionJson
 {
     private const int MaxPrintedElements = 1024;
-    private static readonly JsonSerializerOptions Indented = new()
+    private static readonly JsonWriterOptions Indented = new()
     {
-        WriteIndented = true,
+        Indented = true,
         Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
     };
 
@@ -23,7 +23,7 @@ internal static class PredictionJson
         var shown = InferenceResult.Success(result.Model, result.Version, printable);
         var response = InferResponseWriter.Build(new InferCall(null, new InferenceRequest([]), false, new Dictionary<string, bool>()), shown);
         using var doc = JsonDocument.Parse(response.Json);
-        var text = JsonSerializer.Serialize(doc.RootElement, Indented);
+        var text = Indent(doc.RootElement);
         foreach (var large in result.Outputs.Except(printable))
         {
             var summary = large.DataType == TensorDataType.Fp32 ? Summary(large.Span<float>()) : "";
@@ -36,4 +36,15 @@ internal static class PredictionJson
     private static string Summary(ReadOnlySpan<float> values) =>
         FormattableString.Invariant(
             $", min {System.Numerics.Tensors.TensorPrimitives.Min(values):G4}, max {System.Numerics.Tensors.TensorPrimitives.Max(values):G4}, mean {System.Numerics.Tensors.TensorPrimitives.Sum(values) / values.Length:G4}");
+
+    private static string Indent(JsonElement element)
+    {
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>();
+        using (var writer = new Utf8JsonWriter(buffer, Indented))
+        {
+            element.WriteTo(writer);
+        }
+
+        return System.Text.Encoding.UTF8.GetString(buffer.WrittenSpan);
+    }
 }

@@ -130,8 +130,8 @@ internal sealed class DesiredStateSource
             _twin = twin;
             _current = next;
             Directory.CreateDirectory(Path.GetDirectoryName(_path)!);
-            Durable.WriteAllBytes(_acceptedPath, JsonSerializer.SerializeToUtf8Bytes(_accepted, JsonOptions));
-            Durable.WriteAllBytes(_path, JsonSerializer.SerializeToUtf8Bytes(twin, JsonOptions));
+            Durable.WriteAllBytes(_acceptedPath, Indented(_accepted));
+            Durable.WriteAllBytes(_path, Indented(twin));
         }
 
         foreach (var issue in next.Issues)
@@ -224,7 +224,16 @@ internal sealed class DesiredStateSource
         };
     }
 
-    private static readonly JsonSerializerOptions JsonOptions = new() { WriteIndented = true };
+    private static byte[] Indented(JsonNode node)
+    {
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>();
+        using (var writer = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true }))
+        {
+            node.WriteTo(writer);
+        }
+
+        return buffer.WrittenSpan.ToArray();
+    }
 
     /// <summary>Drops the twin's bookkeeping (<c>$metadata</c>, <c>$version</c>) from a full document.</summary>
     private static JsonObject Clean(JsonObject document)

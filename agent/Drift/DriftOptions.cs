@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using EdgeMl.Runtime.Validation;
 using Microsoft.Extensions.Options;
 
 namespace EdgeMl.Agent.Drift;
@@ -19,7 +20,7 @@ public sealed class DriftOptions
     public double SignificantPsi { get; set; } = 0.2;
 
     /// <summary>How much recent traffic is compared with the baseline.</summary>
-    [Range(typeof(TimeSpan), "00:01:00", "7.00:00:00")]
+    [TimeSpanRange("00:01:00", "7.00:00:00")]
     public TimeSpan Window { get; set; } = TimeSpan.FromHours(1);
 
     /// <summary>Slices of the window; observations leave the window one slice at a time.</summary>
@@ -30,7 +31,7 @@ public sealed class DriftOptions
     [Range(1, 10_000_000)]
     public int MinSamples { get; set; } = 200;
 
-    [Range(typeof(TimeSpan), "00:00:01", "01:00:00")]
+    [TimeSpanRange("00:00:01", "01:00:00")]
     public TimeSpan EvaluationInterval { get; set; } = TimeSpan.FromMinutes(1);
 
     /// <summary>The level from which capture samples at its drifting rate.</summary>

@@ -12,7 +12,7 @@ internal static class DriftServiceCollectionExtensions
     /// <summary>Drift monitors per served version (<c>EdgeMl:Drift</c>), fed by every prediction, evaluated on a timer.</summary>
     public static IServiceCollection AddDrift(this IServiceCollection services, IConfiguration configuration)
     {
-        services.AddOptionsSection<DriftOptions>(configuration.GetSection(DriftOptions.Section));
+        services.AddOptionsSection<DriftOptions>(configuration.GetSection(DriftOptions.Section), static (c, o) => c.Bind(o));
         services.AddOptionsWithValidateOnStart<DriftOptions>().Bind(configuration.GetSection(DriftOptions.Section));
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<DriftOptions>, DriftOptionsValidator>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<DriftOptions>, DriftOptionsRules>());

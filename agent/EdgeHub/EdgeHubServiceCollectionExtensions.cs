@@ -23,7 +23,7 @@ internal static class EdgeHubServiceCollectionExtensions
 
         services.AddIoTHubClient();
         services.AddOptions<IoTHubClientOptions>().Bind(configuration.GetSection(IoTHubConfiguration.Section));
-        services.AddOptionsSection<IoTHubClientOptions>(configuration.GetSection(IoTHubConfiguration.Section));
+        services.AddOptionsSection<IoTHubClientOptions>(configuration.GetSection(IoTHubConfiguration.Section), static (c, o) => c.Bind(o));
         services.AddHostedService<DesiredPropertiesListener>();
         services.AddHostedService<DesiredAcknowledger>();
         services.AddHostedService<ModuleInferenceRoute>();

@@ -1,5 +1,5 @@
 using System.ComponentModel.DataAnnotations;
-using Microsoft.Extensions.Configuration;
+using EdgeMl.Runtime.Validation;
 using Microsoft.Extensions.Options;
 
 namespace EdgeMl.Agent.Gpio;
@@ -20,7 +20,7 @@ internal sealed class GpioOptions
     public List<GpioLightOptions> Lights { get; set; } = [];
 
     /// <summary>How often the lights look at the agent's status between blink transitions.</summary>
-    [Range(typeof(TimeSpan), "00:00:00.050", "00:01:00")]
+    [TimeSpanRange("00:00:00.050", "00:01:00")]
     public TimeSpan StatusPollInterval { get; set; } = TimeSpan.FromMilliseconds(250);
 
     public bool Enabled => Triggers.Count > 0 || Lights.Count > 0;
@@ -66,7 +66,7 @@ internal sealed class GpioTriggerOptions
     public GpioAction Action { get; set; } = GpioAction.Infer;
 
     /// <summary>Edges closer than this to the last accepted one on the pin are contact bounce and ignored.</summary>
-    [Range(typeof(TimeSpan), "00:00:00", "00:00:10")]
+    [TimeSpanRange("00:00:00", "00:00:10")]
     public TimeSpan Debounce { get; set; } = TimeSpan.FromMilliseconds(50);
 }
 
@@ -136,32 +136,3 @@ internal sealed class GpioOptionsCrossValidator : IValidateOptions<GpioOptions>
     }
 }
 
-/// <summary>
-/// The configuration binder drops a list item it cannot convert (an edge called "Sideways", a pin "17a") without a
-/// word, which would leave a trigger silently off; this binds each item alone to report what could not be read.
-/// </summary>
-internal sealed class GpioConfigurationValidator(IConfiguration section) : IValidateOptions<GpioOptions>
-{
-    public ValidateOptionsResult Validate(string? name, GpioOptions options)
-    {
-        var failures = new List<string>();
-        Check<GpioTriggerOptions>(nameof(GpioOptions.Triggers), failures);
-        Check<GpioLightOptions>(nameof(GpioOptions.Lights), failures);
-        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
-    }
-
-    private void Check<T>(string list, List<string> failures)
-    {
-        foreach (var item in section.GetSection(list).GetChildren())
-        {
-            try
-            {
-                item.Get<T>();
-            }
-            catch (InvalidOperationException e)
-            {
-                failures.Add($"{item.Path}: {e.Message}");
-            }
-        }
-    }
-}

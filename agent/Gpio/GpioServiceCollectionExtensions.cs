@@ -22,8 +22,7 @@ public static class GpioServiceCollectionExtensions
         services.AddMetrics();
         var section = configuration.GetSection(GpioOptions.Section);
         services.AddOptionsWithValidateOnStart<GpioOptions>().Bind(section);
-        services.AddOptionsSection<GpioOptions>(section);
-        services.AddSingleton<IValidateOptions<GpioOptions>>(new GpioConfigurationValidator(section));
+        services.AddOptionsSection<GpioOptions>(section, static (c, o) => c.Bind(o));
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<GpioOptions>, GpioOptionsValidator>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<GpioOptions>, GpioOptionsCrossValidator>());
         services.TryAddSingleton<IGpioControllerFactory, BoardGpioControllerFactory>();

@@ -12,7 +12,7 @@ internal static class GrpcApiExtensions
     {
         ArgumentNullException.ThrowIfNull(configuration);
         services.AddOptionsWithValidateOnStart<GrpcApiOptions>().Bind(configuration.GetSection(GrpcApiOptions.Section));
-        services.AddOptionsSection<GrpcApiOptions>(configuration.GetSection(GrpcApiOptions.Section));
+        services.AddOptionsSection<GrpcApiOptions>(configuration.GetSection(GrpcApiOptions.Section), static (c, o) => c.Bind(o));
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<GrpcApiOptions>, GrpcApiOptionsValidator>());
         services.TryAddSingleton<GrpcServer>();
         services.AddHostedService(sp => sp.GetRequiredService<GrpcServer>());

@@ -27,7 +27,7 @@ internal static class HealthApiExtensions
             if (context.Request.Query["max"] is { Count: > 0 } text
                 && (!int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out max) || max < 1))
             {
-                return Results.Json(new Dictionary<string, string> { ["error"] = "max must be a positive integer" }, statusCode: 400);
+                return Results.Text("""{"error":"max must be a positive integer"}""", "application/json", statusCode: 400);
             }
 
             var events = context.RequestServices.GetService<AgentEventLog>()?.Recent(max) ?? [];

@@ -39,7 +39,7 @@ public static class HealthServiceCollectionExtensions
     {
         ArgumentNullException.ThrowIfNull(configuration);
         services.AddMqttHealth();
-        services.AddOptionsSection<MqttHealthOptions>(configuration.GetSection(MqttHealthOptions.Section));
+        services.AddOptionsSection<MqttHealthOptions>(configuration.GetSection(MqttHealthOptions.Section), static (c, o) => c.Bind(o));
         services.AddOptions<MqttHealthOptions>().Bind(configuration.GetSection(MqttHealthOptions.Section))
             .PostConfigure(mqtt => mqtt.DeviceId = configuration[$"{MqttHealthOptions.Section}:DeviceId"] ?? configuration[$"{AgentOptions.Section}:DeviceId"] ?? new AgentOptions().DeviceId);
         return services.AddMqttHealthSink();

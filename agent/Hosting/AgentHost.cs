@@ -1,4 +1,3 @@
-using System.Text.RegularExpressions;
 using EdgeMl.Agent.Capture;
 using EdgeMl.Agent.Desired;
 using EdgeMl.Agent.Drift;
@@ -27,7 +26,7 @@ namespace EdgeMl.Agent.Hosting;
 /// (<c>EdgeMl__…</c>) and the command line (<c>--EdgeMl:DataDirectory=…</c>); the twin's desired properties are
 /// laid over the <c>EdgeMl:Desired</c> section at run time.
 /// </summary>
-internal static partial class AgentHost
+internal static class AgentHost
 {
     public static WebApplication Build(string[] args, string? configFile = null, Action<WebApplicationBuilder>? customize = null)
     {
@@ -40,8 +39,8 @@ internal static partial class AgentHost
         }
 
         builder.Services.AddAgent(builder.Configuration);
-        var http = Read<HttpApiOptions>(builder.Configuration.GetSection(HttpApiOptions.Section));
-        var agent = Read<AgentOptions>(builder.Configuration.GetSection(AgentOptions.Section));
+        var http = Read(() => builder.Configuration.GetSection(HttpApiOptions.Section).Get<HttpApiOptions>());
+        var agent = Read(() => builder.Configuration.GetSection(AgentOptions.Section).Get<AgentOptions>());
         builder.WebHost.UseUrls([.. AgentOptions.SplitUrls(http.Urls), .. AgentOptions.SplitUrls(agent.MetricsUrls)]);
 
         // From the settings as bound, not as validated: an invalid section must not hide the others' problems.
@@ -76,15 +75,12 @@ internal static partial class AgentHost
         // Every section a feature registered (OptionsSection beside its binding), not a list kept here.
         foreach (var section in services.GetServices<OptionsSection>().DistinctBy(s => s.Options))
         {
-            CheckSection.MakeGenericMethod(section.Options).Invoke(null, [services, section.Path, problems, section.Alone]);
+            section.Check(services, problems);
         }
 
         CheckDesired(services.GetRequiredService<IConfiguration>(), problems);
         return [.. problems.Distinct(StringComparer.Ordinal)];
     }
-
-    private static readonly System.Reflection.MethodInfo CheckSection =
-        typeof(AgentHost).GetMethod(nameof(Check), System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Static)!;
 
     /// <summary>The embedded desired state is configuration: what the twin would refuse, the start refuses.</summary>
     private static void CheckDesired(IConfiguration configuration, List<string> problems)
@@ -93,101 +89,17 @@ internal static partial class AgentHost
         problems.AddRange(parsed.Issues.Select(i => $"{DesiredStateSource.ConfigSection}: {i}"));
     }
 
-    /// <param name="alone">
-    /// Check the section bound on its own from <paramref name="section"/> when a section it depends on is invalid;
-    /// false for options that hold no settings of their own there.
-    /// </param>
-    private static void Check<T>(IServiceProvider services, string section, List<string> problems, bool alone)
-        where T : class, new()
-    {
-        try
-        {
-            _ = services.GetRequiredService<IOptionsMonitor<T>>().CurrentValue;
-        }
-        catch (OptionsValidationException e) when (e.OptionsType == typeof(T))
-        {
-            problems.AddRange(e.Failures.Select(f => Prefixed(section, f)));
-        }
-        catch (Exception e) when (e is OptionsValidationException || IsUnreadable(e))
-        {
-            // A value that does not bind (here or in a section this one depends on), or a dependency that is invalid:
-            // the dependency's own check reports it, and this section is checked on its own as well.
-            if (IsUnreadable(e))
-            {
-                problems.Add(Unreadable(section, (InvalidOperationException)e));
-            }
-
-            if (alone)
-            {
-                problems.AddRange(CheckAlone<T>(services, section));
-            }
-        }
-    }
-
-    /// <summary>A section bound and validated without the settings it depends on.</summary>
-    private static IEnumerable<string> CheckAlone<T>(IServiceProvider services, string section)
-        where T : class, new()
-    {
-        var own = new T();
-        try
-        {
-            services.GetRequiredService<IConfiguration>().GetSection(section).Bind(own);
-        }
-        catch (InvalidOperationException e) when (IsUnreadable(e))
-        {
-            return [Unreadable(section, e)];
-        }
-
-        return services.GetServices<IValidateOptions<T>>()
-            .Select(v => v.Validate(Options.DefaultName, own))
-            .Where(r => r.Failed)
-            .SelectMany(r => r.Failures ?? [])
-            .Select(f => Prefixed(section, f));
-    }
-
-    private static bool IsUnreadable(Exception e) => e is InvalidOperationException { InnerException: FormatException or ArgumentException or OverflowException };
-
-    /// <summary>"Capture: …" from a section's own validator becomes "EdgeMl:Capture: …"; anything else gets the section in front.</summary>
-    private static string Prefixed(string section, string failure)
-    {
-        var leaf = section[(section.LastIndexOf(':') + 1)..];
-        return failure.StartsWith(section, StringComparison.Ordinal) ? failure
-            : leaf.Length < section.Length && failure.StartsWith(leaf + ":", StringComparison.Ordinal) ? section[..^leaf.Length] + failure
-            : $"{section}: {failure}";
-    }
-
-    /// <summary>The binder's "Failed to convert configuration value 'abc' at 'EdgeMl:PullTimeout' to type 'System.TimeSpan'", said plainly.</summary>
-    private static string Unreadable(string section, InvalidOperationException e) =>
-        UnreadableValue().Match(e.Message) is { Success: true } m
-            ? $"{m.Groups["key"].Value}: '{m.Groups["value"].Value}' is not a {Friendly(m.Groups["type"].Value)}."
-            : $"{section}: {e.Message}";
-
-    private static string Friendly(string type) => type switch
-    {
-        "System.TimeSpan" => "time span (hh:mm:ss)",
-        "System.Int32" or "System.Int64" => "whole number",
-        "System.Double" => "number",
-        "System.Boolean" => "boolean (true or false)",
-        "System.Uri" => "URL",
-        _ when (typeof(AgentHost).Assembly.GetType(type) ?? typeof(UploadOptions).Assembly.GetType(type)) is { IsEnum: true } e => $"{e.Name}: one of {string.Join(", ", Enum.GetNames(e))}",
-        _ => type.Split('.')[^1],
-    };
-
     /// <summary>Options read before validation (the listening addresses, the body limit): defaults for what does not bind, which Validate reports.</summary>
-    private static T Read<T>(IConfigurationSection section)
+    private static T Read<T>(Func<T?> get)
         where T : class, new()
     {
         try
         {
-            return section.Get<T>() ?? new T();
+            return get() ?? new T();
         }
         catch (InvalidOperationException)
         {
             return new T();
         }
     }
-
-    [GeneratedRegex(@"value '(?<value>[^']*)' at '(?<key>[^']+)' to type '(?<type>[^']+)'")]
-    private static partial Regex UnreadableValue();
-
 }

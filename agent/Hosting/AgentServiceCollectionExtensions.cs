@@ -48,7 +48,7 @@ internal static class AgentServiceCollectionExtensions
         services.AddMetrics();
         services.AddTelemetry(configuration);
         services.AddOptionsWithValidateOnStart<AgentOptions>().Bind(configuration.GetSection(AgentOptions.Section));
-        services.AddOptionsSection<AgentOptions>(configuration.GetSection(AgentOptions.Section));
+        services.AddOptionsSection<AgentOptions>(configuration.GetSection(AgentOptions.Section), static (c, o) => c.Bind(o));
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<AgentOptions>, AgentOptionsValidator>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<AgentOptions>, AgentOptionsRules>());
         return services;

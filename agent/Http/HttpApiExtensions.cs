@@ -33,7 +33,7 @@ internal static class HttpApiExtensions
     public static IServiceCollection AddHttpApi(this IServiceCollection services, IConfiguration configuration)
     {
         services.AddOptionsWithValidateOnStart<HttpApiOptions>().Bind(configuration.GetSection(HttpApiOptions.Section));
-        services.AddOptionsSection<HttpApiOptions>(configuration.GetSection(HttpApiOptions.Section));
+        services.AddOptionsSection<HttpApiOptions>(configuration.GetSection(HttpApiOptions.Section), static (c, o) => c.Bind(o));
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<HttpApiOptions>, HttpApiOptionsValidator>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<HttpApiOptions>, HttpApiOptionsRules>());
         return services.AddHttpApi();

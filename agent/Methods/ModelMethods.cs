@@ -97,7 +97,7 @@ internal sealed class ModelMethods(
                     : null;
             }
 
-            models.Add(model);
+            models.Add((JsonNode)model);
         }
 
         return models;

@@ -82,7 +82,7 @@ internal sealed class SupportBundle(HealthCollector collector, InferenceEngine e
         }
     }
 
-    internal static int Size(JsonNode node) => JsonSerializer.SerializeToUtf8Bytes(node).Length;
+    internal static int Size(JsonNode node) => System.Text.Encoding.UTF8.GetByteCount(node.ToJsonString());
 
     /// <summary>The agent's configuration sections as a tree of strings; secret-named values are masked by the redactor.</summary>
     internal static JsonObject Configuration(IConfiguration configuration)

@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using EdgeMl.Runtime.Validation;
 using Microsoft.Extensions.Options;
 
 namespace EdgeMl.Agent.Sequences;
@@ -13,7 +14,7 @@ internal sealed class SequenceOptions
     public int MaxLive { get; set; } = 1024;
 
     /// <summary>A sequence not called for this long is ended, its state dropped.</summary>
-    [Range(typeof(TimeSpan), "00:00:01", "1.00:00:00")]
+    [TimeSpanRange("00:00:01", "1.00:00:00")]
     public TimeSpan IdleTimeout { get; set; } = TimeSpan.FromMinutes(5);
 }
 

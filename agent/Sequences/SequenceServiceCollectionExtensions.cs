@@ -11,7 +11,7 @@ internal static class SequenceServiceCollectionExtensions
     {
         services.AddMetrics();
         services.AddOptionsWithValidateOnStart<SequenceOptions>().BindConfiguration(SequenceOptions.Section);
-        services.AddOptionsSection<SequenceOptions>(SequenceOptions.Section);
+        services.AddOptionsSection<SequenceOptions>(SequenceOptions.Section, static (c, o) => c.Bind(o));
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<SequenceOptions>, SequenceOptionsValidator>());
         services.TryAddSingleton<SequenceStore>();
         return services;

@@ -25,8 +25,8 @@ internal static class SyncServiceCollectionExtensions
         services.AddModelDistribution(NoChange, NoChange);
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IConfigureOptions<ModelStoreOptions>, StoreUnderDataDirectory>());
         services.AddOptions<DownloadOptions>().Bind(configuration.GetSection(AgentOptions.Section).GetSection("Download"));
-        services.AddOptionsSection<DownloadOptions>(configuration.GetSection(AgentOptions.Section).GetSection("Download"));
-        services.AddOptionsSection<ModelStoreOptions>(configuration.GetSection(AgentOptions.Section), alone: false); // the data folder, from EdgeMl
+        services.AddOptionsSection<DownloadOptions>(configuration.GetSection(AgentOptions.Section).GetSection("Download"), static (c, o) => c.Bind(o));
+        services.AddOptionsSection<ModelStoreOptions>(configuration.GetSection(AgentOptions.Section), bindAlone: null); // the data folder, from EdgeMl
         services.TryAddSingleton(TrustFrom);
         return services.AddModelSync();
     }

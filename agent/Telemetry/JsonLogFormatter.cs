@@ -4,6 +4,7 @@ using System.Text.Json;
 using EdgeMl.CloudSync.Secrets;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Logging.Console;
@@ -87,7 +88,9 @@ internal static class JsonLogging
     /// </summary>
     public static IServiceCollection AddJsonLogging(this IServiceCollection services, IConfiguration configuration)
     {
-        services.AddLogging(logging => logging.AddConsoleFormatter<JsonLogFormatter, ConsoleFormatterOptions>());
+        // The formatter has no options of its own to bind (AddConsoleFormatter would bind them by reflection).
+        services.AddLogging();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<ConsoleFormatter, JsonLogFormatter>());
         services.AddSingleton<IPostConfigureOptions<ConsoleLoggerOptions>>(new PostConfigureOptions<ConsoleLoggerOptions>(Options.DefaultName, console =>
         {
             if (string.Equals(configuration["EdgeMl:Logging:Format"], "json", StringComparison.OrdinalIgnoreCase)

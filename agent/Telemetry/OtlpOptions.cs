@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using EdgeMl.Runtime.Validation;
 using Microsoft.Extensions.Options;
 
 namespace EdgeMl.Agent.Telemetry;
@@ -26,7 +27,7 @@ internal sealed class OtlpOptions
     public string? Headers { get; set; }
 
     /// <summary>How often metrics are pushed.</summary>
-    [Range(typeof(TimeSpan), "00:00:01", "01:00:00")]
+    [TimeSpanRange("00:00:01", "01:00:00")]
     public TimeSpan MetricsInterval { get; set; } = TimeSpan.FromSeconds(60);
 
     public bool Enabled => Endpoint is not null;

@@ -34,7 +34,7 @@ internal static class TelemetryServiceCollectionExtensions
             services.AddJsonLogging(configuration);
             var section = configuration.GetSection(OtlpOptions.Section);
             services.AddOptionsWithValidateOnStart<OtlpOptions>().Bind(section);
-            services.AddOptionsSection<OtlpOptions>(section);
+            services.AddOptionsSection<OtlpOptions>(section, static (c, o) => c.Bind(o));
             services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<OtlpOptions>, OtlpOptionsValidator>());
             services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<OtlpOptions>, OtlpOptionsRules>());
             try

@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using EdgeMl.Runtime.Validation;
 using Microsoft.Extensions.Options;
 
 namespace EdgeMl.CloudSync.Health;
@@ -42,16 +43,16 @@ public sealed class MqttHealthOptions
     public string DeviceId { get; set; } = Environment.MachineName;
 
     /// <summary>The health document is republished at least this often, changed or not.</summary>
-    [Range(typeof(TimeSpan), "00:00:01", "1.00:00:00")]
+    [TimeSpanRange("00:00:01", "1.00:00:00")]
     public TimeSpan HealthInterval { get; set; } = TimeSpan.FromSeconds(60);
 
-    [Range(typeof(TimeSpan), "00:00:05", "00:30:00")]
+    [TimeSpanRange("00:00:05", "00:30:00")]
     public TimeSpan KeepAlive { get; set; } = TimeSpan.FromSeconds(30);
 
-    [Range(typeof(TimeSpan), "00:00:00.010", "00:10:00")]
+    [TimeSpanRange("00:00:00.010", "00:10:00")]
     public TimeSpan ReconnectDelayMin { get; set; } = TimeSpan.FromSeconds(1);
 
-    [Range(typeof(TimeSpan), "00:00:00.010", "01:00:00")]
+    [TimeSpanRange("00:00:00.010", "01:00:00")]
     public TimeSpan ReconnectDelayMax { get; set; } = TimeSpan.FromSeconds(60);
 
     /// <summary>Events kept while the broker is away; the oldest are dropped, and counted, beyond this.</summary>

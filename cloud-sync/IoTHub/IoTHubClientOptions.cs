@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using EdgeMl.Runtime.Validation;
 using Microsoft.Extensions.Options;
 
 namespace EdgeMl.CloudSync.IoTHub;
@@ -38,23 +39,23 @@ public sealed class IoTHubClientOptions
     [Required]
     public string ProductInfo { get; set; } = "edgeml/1.0";
 
-    [Range(typeof(TimeSpan), "00:01:00", "1.00:00:00")]
+    [TimeSpanRange("00:01:00", "1.00:00:00")]
     public TimeSpan SasTokenTimeToLive { get; set; } = TimeSpan.FromHours(1);
 
     /// <summary>Renew once this share of the token's life is left (C# SDK default 15 %).</summary>
     [Range(1, 90)]
     public int SasTokenRenewalPercent { get; set; } = 15;
 
-    [Range(typeof(TimeSpan), "00:00:10", "00:29:00")]
+    [TimeSpanRange("00:00:10", "00:29:00")]
     public TimeSpan KeepAlive { get; set; } = TimeSpan.FromSeconds(180);
 
-    [Range(typeof(TimeSpan), "00:00:01", "00:10:00")]
+    [TimeSpanRange("00:00:01", "00:10:00")]
     public TimeSpan OperationTimeout { get; set; } = TimeSpan.FromSeconds(60);
 
-    [Range(typeof(TimeSpan), "00:00:00.010", "00:01:00")]
+    [TimeSpanRange("00:00:00.010", "00:01:00")]
     public TimeSpan ReconnectMinDelay { get; set; } = TimeSpan.FromMilliseconds(100);
 
-    [Range(typeof(TimeSpan), "00:00:01", "01:00:00")]
+    [TimeSpanRange("00:00:01", "01:00:00")]
     public TimeSpan ReconnectMaxDelay { get; set; } = TimeSpan.FromMinutes(4);
 
     /// <summary>
@@ -64,14 +65,14 @@ public sealed class IoTHubClientOptions
     /// moment or for an hour, at about 83 new connections a second, within one S1 unit's 100. Size it as devices ÷ 50
     /// seconds; zero lets the window start at <see cref="ReconnectMinDelay"/> and double.
     /// </summary>
-    [Range(typeof(TimeSpan), "00:00:00", "01:00:00")]
+    [TimeSpanRange("00:00:00", "01:00:00")]
     public TimeSpan ReconnectSpread { get; set; } = TimeSpan.FromMinutes(4);
 
     /// <summary>Floor on the delay after the hub refused our credentials, so a wrong key does not hammer it.</summary>
-    [Range(typeof(TimeSpan), "00:00:01", "01:00:00")]
+    [TimeSpanRange("00:00:01", "01:00:00")]
     public TimeSpan AuthenticationFailureMinDelay { get; set; } = TimeSpan.FromSeconds(30);
 
-    [Range(typeof(TimeSpan), "00:00:01", "06:00:00")]
+    [TimeSpanRange("00:00:01", "06:00:00")]
     public TimeSpan AuthenticationFailureMaxDelay { get; set; } = TimeSpan.FromMinutes(5);
 
     [Range(1, 1_000_000)]

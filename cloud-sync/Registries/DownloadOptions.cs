@@ -1,5 +1,6 @@
 using System.ComponentModel.DataAnnotations;
 using EdgeMl.Runtime.Packages;
+using EdgeMl.Runtime.Validation;
 using Microsoft.Extensions.Options;
 
 namespace EdgeMl.CloudSync.Registries;
@@ -11,7 +12,7 @@ public sealed class DownloadOptions
     [Range(0, long.MaxValue)]
     public long MinBytesPerSecond { get; set; } = 4 * 1024;
 
-    [Range(typeof(TimeSpan), "00:00:00.010", "01:00:00")]
+    [TimeSpanRange("00:00:00.010", "01:00:00")]
     public TimeSpan StallWindow { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>Tries per file; each try after a cut resumes where the partial file ends.</summary>
@@ -19,7 +20,7 @@ public sealed class DownloadOptions
     public int MaxAttempts { get; set; } = 5;
 
     /// <summary>Wait before the second try, doubled for each further one.</summary>
-    [Range(typeof(TimeSpan), "00:00:00", "00:10:00")]
+    [TimeSpanRange("00:00:00", "00:10:00")]
     public TimeSpan RetryDelay { get; set; } = TimeSpan.FromSeconds(2);
 
     [Range(4096, 16 * 1024 * 1024)]

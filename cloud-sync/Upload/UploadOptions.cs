@@ -1,5 +1,6 @@
 using System.ComponentModel.DataAnnotations;
 using Azure.Storage.Blobs;
+using EdgeMl.Runtime.Validation;
 using Microsoft.Extensions.Options;
 
 namespace EdgeMl.CloudSync.Upload;
@@ -32,20 +33,20 @@ public sealed class UploadOptions
     public long MaxBatchBytes { get; set; } = 8L * 1024 * 1024;
 
     /// <summary>How long the uploader sleeps with nothing to send, unless new records wake it.</summary>
-    [Range(typeof(TimeSpan), "00:00:00.010", "01:00:00")]
+    [TimeSpanRange("00:00:00.010", "01:00:00")]
     public TimeSpan IdleInterval { get; set; } = TimeSpan.FromSeconds(30);
 
-    [Range(typeof(TimeSpan), "00:00:00.010", "01:00:00")]
+    [TimeSpanRange("00:00:00.010", "01:00:00")]
     public TimeSpan RetryMinDelay { get; set; } = TimeSpan.FromSeconds(1);
 
-    [Range(typeof(TimeSpan), "00:00:00.010", "06:00:00")]
+    [TimeSpanRange("00:00:00.010", "06:00:00")]
     public TimeSpan RetryMaxDelay { get; set; } = TimeSpan.FromMinutes(10);
 
     /// <summary>
     /// While backing off, the link is probed this often (a cheap request), and the upload resumes as soon as a
     /// probe succeeds instead of waiting out the back-off.
     /// </summary>
-    [Range(typeof(TimeSpan), "00:00:00.010", "00:10:00")]
+    [TimeSpanRange("00:00:00.010", "00:10:00")]
     public TimeSpan ProbeInterval { get; set; } = TimeSpan.FromSeconds(5);
 
     /// <summary>Upload bandwidth cap in bytes per second; 0 for none.</summary>

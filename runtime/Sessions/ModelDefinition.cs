@@ -1,6 +1,7 @@
 using System.ComponentModel.DataAnnotations;
 using EdgeMl.Runtime.Providers;
 using EdgeMl.Runtime.Tensors;
+using EdgeMl.Runtime.Validation;
 
 namespace EdgeMl.Runtime.Sessions;
 
@@ -144,6 +145,6 @@ public sealed class BatchingOptions
     public int MaxBatchSize { get; set; } = 8;
 
     /// <summary>How long the first request of a batch waits for others.</summary>
-    [Range(typeof(TimeSpan), "00:00:00", "00:00:01")]
+    [TimeSpanRange("00:00:00", "00:00:01")]
     public TimeSpan MaxDelay { get; set; } = TimeSpan.FromMilliseconds(2);
 }

@@ -20,4 +20,16 @@ public sealed class RuntimeSettingsTests
         // A 110 KB input copied for capture dies young instead of growing the large object heap toward a gen-2.
         Assert.Equal("262144", properties["System.GC.LOHThreshold"]!.ToString());
     }
+
+    /// <summary>
+    /// Settings are bound by code the configuration binder's generator wrote into each product assembly, not by
+    /// reflection: what Native AOT and trimming need (the trimming and AOT analyzers fail the build on the rest).
+    /// </summary>
+    [Fact]
+    public void Product_assemblies_bind_settings_with_generated_code()
+    {
+        var assemblies = new[] { typeof(AgentOptions).Assembly, typeof(EdgeMl.CloudSync.Upload.UploadOptions).Assembly };
+
+        Assert.All(assemblies, a => Assert.Contains(a.GetTypes(), t => t.FullName!.Contains("BindingExtensions", StringComparison.Ordinal)));
+    }
 }

@@ -49,9 +49,8 @@ public sealed class GpioOptionsTests
     {
         await using var host = GpioTestHost.Build(GpioTestHost.Settings(("Triggers:0:Pin", "4"), ("Triggers:0:Edge", "Sideways"), ("Triggers:0:Action", "Event")));
 
-        var e = await Assert.ThrowsAsync<OptionsValidationException>(host.StartAsync);
+        var e = await Assert.ThrowsAsync<InvalidOperationException>(host.StartAsync);
 
-        var failure = Assert.Single(e.Failures);
-        Assert.StartsWith("EdgeMl:Gpio:Triggers:0: Failed to convert configuration value 'Sideways' at 'EdgeMl:Gpio:Triggers:0:Edge'", failure, StringComparison.Ordinal);
+        Assert.Contains("'Sideways' at 'EdgeMl:Gpio:Triggers:0:Edge'", e.Message, StringComparison.Ordinal);
     }
 }

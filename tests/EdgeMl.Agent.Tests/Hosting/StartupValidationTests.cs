@@ -39,6 +39,19 @@ public sealed class StartupValidationTests
         Assert.Empty(AgentHost.Validate(services));
     }
 
+    /// <summary>A value the settings' generated binder cannot convert is named with its key, its value and what it should be.</summary>
+    [Theory]
+    [InlineData("EdgeMl:PullTimeout", "abc", "EdgeMl:PullTimeout: 'abc' is not a time span (hh:mm:ss).")]
+    [InlineData("EdgeMl:Http:MaxRequestBodyBytes", "lots", "EdgeMl:Http:MaxRequestBodyBytes: 'lots' is not a whole number.")]
+    [InlineData("EdgeMl:AllowUnsigned", "maybe", "EdgeMl:AllowUnsigned: 'maybe' is not a boolean (true or false).")]
+    [InlineData("EdgeMl:Gpio:Triggers:0:Edge", "Sideways", "EdgeMl:Gpio:Triggers:0:Edge: 'Sideways' is not a GpioEdge: one of Rising, Falling, Both.")]
+    public void Validate_ValueThatDoesNotConvert_NamedPlainly(string key, string value, string expected)
+    {
+        using var services = Compose(new() { [key] = value, ["EdgeMl:Gpio:Triggers:0:Pin"] = "4" });
+
+        Assert.Contains(expected, AgentHost.Validate(services));
+    }
+
     private static ServiceProvider Compose(Dictionary<string, string?> settings)
     {
         var data = Path.Combine(Path.GetTempPath(), $"edgeml-validate-{Guid.NewGuid():N}");

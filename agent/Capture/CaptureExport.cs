@@ -1,7 +1,5 @@
 using EdgeMl.CloudSync.Upload;
 using Microsoft.Extensions.Logging;
-using Parquet;
-using Parquet.Serialization;
 
 namespace EdgeMl.Agent.Capture;
 
@@ -38,27 +36,16 @@ internal static class CaptureExport
     {
         long total = 0;
         await using var file = new FileStream(path, FileMode.Create, FileAccess.ReadWrite, FileShare.None);
-        long after = 0;
-        var first = true;
-        while (true)
+        await using (var writer = await CaptureParquetWriter.CreateAsync(file, CaptureParquet.Metadata(deviceId, "export"), cancellationToken))
         {
-            var page = store.Read(model, after, 5000);
-            if (page.Count == 0 && !first)
+            // Each page becomes a row group of the same file; an empty store still writes a valid file (no row group).
+            long after = 0;
+            while (store.Read(model, after, 5000) is { Count: > 0 } page)
             {
-                break;
+                await writer.WriteRowGroupAsync(page.Select(r => CaptureParquetRow.From(r, deviceId, "export")).ToList(), cancellationToken);
+                total += page.Count;
+                after = page[^1].Id;
             }
-
-            // Each page becomes a row group appended to the same file; an empty store still writes a valid file.
-            var rows = page.Select(r => CaptureParquetRow.From(r, deviceId, "export")).ToList();
-            await ParquetSerializer.SerializeAsync(rows, file, new ParquetOptions { Append = !first }, cancellationToken: cancellationToken);
-            first = false;
-            total += page.Count;
-            if (page.Count == 0)
-            {
-                break;
-            }
-
-            after = page[^1].Id;
         }
 
         await file.FlushAsync(cancellationToken);

@@ -1,5 +1,5 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Text.Json.Serialization;
-using Parquet;
 using Parquet.Serialization;
 using Parquet.Serialization.Attributes;
 
@@ -16,16 +16,21 @@ public static class CaptureParquet
     {
         ArgumentNullException.ThrowIfNull(records);
         var rows = records.Select(r => CaptureParquetRow.From(r, deviceId, batchId)).ToList();
-        var metadata = new Dictionary<string, string>(StringComparer.Ordinal)
-        {
-            ["edgeml.schema"] = "edgeml.capture/v1",
-            ["edgeml.device"] = deviceId,
-            ["edgeml.batch"] = batchId,
-        };
-        await ParquetSerializer.SerializeAsync(rows, destination, new ParquetOptions { CompressionMethod = CompressionMethod.Snappy }, metadata, cancellationToken);
+        await using var writer = await CaptureParquetWriter.CreateAsync(destination, Metadata(deviceId, batchId), cancellationToken);
+        await writer.WriteRowGroupAsync(rows, cancellationToken);
     }
 
-    /// <summary>Reads rows back (tests, tools).</summary>
+    /// <summary>The file's key-value metadata: the layout's name and version, the device, the batch.</summary>
+    public static IReadOnlyDictionary<string, string> Metadata(string deviceId, string batchId) => new Dictionary<string, string>(StringComparer.Ordinal)
+    {
+        ["edgeml.schema"] = "edgeml.capture/v1",
+        ["edgeml.device"] = deviceId,
+        ["edgeml.batch"] = batchId,
+    };
+
+    /// <summary>Reads rows back, with Parquet.Net's class serializer: for tests and tools, not for the trimmed agent.</summary>
+    [RequiresUnreferencedCode("Parquet.Net's class serializer reflects over the row types.")]
+    [RequiresDynamicCode("Parquet.Net's class serializer compiles expression trees.")]
     public static async Task<IList<CaptureParquetRow>> ReadAsync(Stream source, CancellationToken cancellationToken)
     {
         var result = await ParquetSerializer.DeserializeAsync<CaptureParquetRow>(source, cancellationToken: cancellationToken);

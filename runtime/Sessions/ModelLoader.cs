@@ -56,6 +56,9 @@ public sealed class ModelLoader
         _logger = logger;
     }
 
+    /// <summary>Where the profiles that report node placement are written and deleted; the temporary folder.</summary>
+    internal string ProfileFolder { get; init; } = Path.GetTempPath();
+
     /// <summary>Null when the provider can start here: in this build, its libraries load and its device is visible; otherwise why not.</summary>
     internal ProviderSkip? WhyNot(ExecutionProviderOptions provider) => _providers.WhyNot(provider);
 
@@ -253,8 +256,8 @@ public sealed class ModelLoader
         return options;
     }
 
-    /// <summary>Where one load's profiles go: the temporary folder, under a name no other load uses.</summary>
-    private static string ProfilePrefix() => Path.Combine(Path.GetTempPath(), $"edgeml-profile-{Guid.NewGuid():N}");
+    /// <summary>Where one load's profiles go: <see cref="ProfileFolder"/>, under a name no other load uses.</summary>
+    private string ProfilePrefix() => Path.Combine(ProfileFolder, $"edgeml-profile-{Guid.NewGuid():N}");
 
     private static void EnableProfiling(SessionOptions options, string profile)
     {

@@ -237,14 +237,16 @@ public sealed class ProviderChainTests
     public async Task Load_StrictAndNodesWouldFallToCpu_IsRefusedNamingTheNodes()
     {
         var chain = new ProviderChain(GpuBuild, new RecordingAppender(), FakeProbe.AllPresent);
-        using var engine = new InferenceEngine(new ModelLoader(chain, OnnxSessionFactory.Instance), new RuntimeMetrics(new TestMeterFactory()), TimeProvider.System);
+        var profiles = Directory.CreateTempSubdirectory("edgeml-profiles-");
+        var loader = new ModelLoader(chain, OnnxSessionFactory.Instance) { ProfileFolder = profiles.FullName };
+        using var engine = new InferenceEngine(loader, new RuntimeMetrics(new TestMeterFactory()), TimeProvider.System);
 
         var result = await engine.ActivateAsync(Classifier.Definition(providers: ProviderChainOptions.Of(ProviderPolicy.Strict, "cuda", "cpu")));
 
         Assert.False(result.Succeeded);
         Assert.Equal(ModelLoadStage.Providers, result.Failure!.Stage);
         Assert.Matches(@"^policy strict: \d+ nodes would fall to the CPU instead of running on cuda: \S+ \(Conv\), ", result.Failure.Reason);
-        AssertNoProfileLeft();
+        Assert.Empty(profiles.EnumerateFiles());
     }
 
     [Fact]
@@ -261,25 +263,14 @@ public sealed class ProviderChainTests
     [Fact]
     public async Task Load_Profiled_ReportsNodesRunByEachProvider()
     {
-        using var engine = Classifier.Engine(out _);
+        var profiles = Directory.CreateTempSubdirectory("edgeml-profiles-");
+        using var engine = new InferenceEngine(new ModelLoader { ProfileFolder = profiles.FullName }, new RuntimeMetrics(new TestMeterFactory()), TimeProvider.System);
 
         var result = await engine.ActivateAsync(Classifier.Definition());
 
         var nodes = result.Providers!.NodesByProvider;
         Assert.True(nodes.TryGetValue("cpu", out var cpuNodes) && cpuNodes > 10, $"nodes by provider: {string.Join(", ", nodes)}");
-        AssertNoProfileLeft();
-    }
-
-    /// <summary>
-    /// No profile stays in the temporary folder. Loads in other test classes run at the same time and hold theirs
-    /// while they load, so a profile counts as left over only when it is still there seconds later.
-    /// </summary>
-    private static void AssertNoProfileLeft()
-    {
-        static string[] Profiles() => Directory.GetFiles(Path.GetTempPath(), "edgeml-profile-*");
-        var seen = Profiles();
-        SpinWait.SpinUntil(() => !Profiles().Intersect(seen).Any(), TimeSpan.FromSeconds(10));
-        Assert.Empty(Profiles().Intersect(seen));
+        Assert.Empty(profiles.EnumerateFiles());
     }
 
     /// <summary>What each flavour CI tests must say about a GPU provider on a machine without CUDA.</summary>

@@ -30,6 +30,28 @@ public sealed class ModelLoaderTests : IDisposable
         Assert.DoesNotContain(Directory.EnumerateFiles(Directory.GetCurrentDirectory(), "onnxruntime_profile_*"), f => File.GetLastWriteTimeUtc(f) >= before);
     }
 
+    /// <summary>
+    /// A load refused after its session was made and before the profiled warm-up was read (here at the signature check)
+    /// deletes the profile ONNX Runtime writes when the session goes.
+    /// </summary>
+    [Fact]
+    public async Task Load_RefusedBeforeTheProfileWasRead_NoProfileLeft()
+    {
+        var profiles = Directory.CreateTempSubdirectory("edgeml-profiles-");
+        var loader = new ModelLoader { ProfileFolder = profiles.FullName };
+        var definition = new ModelDefinition
+        {
+            Name = Classifier.Name,
+            Version = 1,
+            ModelPath = ModelFixtures.Classifier,
+            DeclaredSignature = new ModelSignature([new TensorSpec("x", TensorDataType.Fp32, [-1, 3, 48, 192])], []),
+        };
+
+        await Assert.ThrowsAsync<ModelLoadException>(() => loader.LoadAsync(definition));
+
+        Assert.Empty(profiles.EnumerateFiles());
+    }
+
     [Fact]
     public async Task Load_GoldenSampleDiffers_FailsAtGoldenCheckNamingTheElement()
     {

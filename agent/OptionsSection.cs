@@ -3,6 +3,7 @@ using EdgeMl.Agent.Capture;
 using EdgeMl.Agent.Drift;
 using EdgeMl.Agent.Gpio;
 using EdgeMl.CloudSync.IoTHub;
+using EdgeMl.CloudSync.Secrets;
 using EdgeMl.Runtime.Providers;
 using EdgeMl.Runtime.Serving;
 using EdgeMl.Runtime.Sessions;
@@ -123,10 +124,19 @@ internal static partial class SectionCheck
     /// The binder's "Failed to convert configuration value at 'EdgeMl:PullTimeout' to type 'System.TimeSpan'", said
     /// plainly with the value: "EdgeMl:PullTimeout: 'abc' is not a time span (hh:mm:ss)."
     /// </summary>
-    private static string Unreadable(IConfiguration configuration, string section, InvalidOperationException e) =>
-        UnreadableValue().Match(e.Message) is { Success: true } m
-            ? $"{m.Groups["key"].Value}: '{(m.Groups["value"].Success ? m.Groups["value"].Value : configuration[m.Groups["key"].Value])}' is not a {Friendly(m.Groups["type"].Value)}."
-            : $"{section}: {e.Message}";
+    private static string Unreadable(IConfiguration configuration, string section, InvalidOperationException e)
+    {
+        if (UnreadableValue().Match(e.Message) is not { Success: true } m)
+        {
+            return $"{section}: {SecretRedactor.RedactValue(e.Message)}";
+        }
+
+        var key = m.Groups["key"].Value;
+        var value = m.Groups["value"].Success ? m.Groups["value"].Value : configuration[key] ?? "";
+        // What goes to the console and the logs carries no secret, even one typed into the wrong setting.
+        value = SecretRedactor.IsSecretName(key) ? SecretRedactor.Mask : SecretRedactor.RedactValue(value);
+        return $"{key}: '{value}' is not a {Friendly(m.Groups["type"].Value)}.";
+    }
 
     private static string Friendly(string type) => type switch
     {

@@ -45,6 +45,7 @@ public sealed class StartupValidationTests
     [InlineData("EdgeMl:Http:MaxRequestBodyBytes", "lots", "EdgeMl:Http:MaxRequestBodyBytes: 'lots' is not a whole number.")]
     [InlineData("EdgeMl:AllowUnsigned", "maybe", "EdgeMl:AllowUnsigned: 'maybe' is not a boolean (true or false).")]
     [InlineData("EdgeMl:Gpio:Triggers:0:Edge", "Sideways", "EdgeMl:Gpio:Triggers:0:Edge: 'Sideways' is not a GpioEdge: one of Rising, Falling, Both.")]
+    [InlineData("EdgeMl:PullTimeout", "AccountKey=c2VjcmV0", "EdgeMl:PullTimeout: 'AccountKey=***' is not a time span (hh:mm:ss).")]
     public void Validate_ValueThatDoesNotConvert_NamedPlainly(string key, string value, string expected)
     {
         using var services = Compose(new() { [key] = value, ["EdgeMl:Gpio:Triggers:0:Pin"] = "4" });

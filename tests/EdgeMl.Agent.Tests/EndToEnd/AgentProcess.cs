@@ -137,12 +137,25 @@ internal sealed class AgentProcess : IAsyncDisposable
         _process.Dispose();
     }
 
+    /// <summary>
+    /// A loopback port free now and not handed out before in this test run: the kernel may give the port it just freed
+    /// to the next bind, and two settings of one agent on the same port fail its start (seen in CI: gRPC and metrics).
+    /// </summary>
     public static int FreePort()
     {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
+        while (true)
+        {
+            using var listener = new TcpListener(IPAddress.Loopback, 0);
+            listener.Start();
+            var port = ((IPEndPoint)listener.LocalEndpoint).Port;
+            if (HandedOut.TryAdd(port, 0))
+            {
+                return port;
+            }
+        }
     }
+
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<int, byte> HandedOut = new();
 
     private void Append(string? line)
     {

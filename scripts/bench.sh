@@ -24,50 +24,54 @@ if [[ ${1:-} == fleet ]]; then
   shift
   exec dotnet run -c Release -p:OnnxRuntimeFlavor="$flavour" --project tests/EdgeMl.FleetHarness -- "$@"
 fi
-# The module images' publish (modules/edgeml/Dockerfile.*): self-contained, one composite ReadyToRun image.
-image_publish=(--self-contained true -p:PublishReadyToRunComposite=true)
-# --aot (latency-remote, shadow-cost, startup): measure a Native AOT publish instead (docs/benchmarks.md). It restores
-# the ILCompiler package, which the committed lock files do not list: its lock files go to each project's obj/. Parquet.Net
-# and System.Device.Gpio are not trim-clean, so their warnings stay warnings here.
-aot_publish=(-p:PublishAot=true -p:PublishReadyToRun=false -p:NuGetLockFilePath=obj/packages.aot.lock.json -p:TreatWarningsAsErrors=false)
-aot=false
-for a in "${args[@]}"; do [[ $a == --aot ]] && aot=true; done
-if $aot; then
+# The x64 module image's publish: its Dockerfile's own instruction (scripts/publish-image.sh), Native AOT since
+# 2026-12-04. --composite (latency-remote, shadow-cost, startup) measures the self-contained composite ReadyToRun
+# publish instead: what the arm64 images run and the x64 images ran before (docs/benchmarks.md).
+composite_publish=(--self-contained true -p:PublishReadyToRunComposite=true)
+image_dockerfile=modules/edgeml/Dockerfile.amd64
+[[ $flavour == gpu ]] && image_dockerfile=modules/edgeml/Dockerfile.amd64.gpu
+composite=false
+for a in "${args[@]}"; do [[ $a == --composite ]] && composite=true; done
+if $composite; then
   kept=()
-  for a in "${args[@]}"; do [[ $a == --aot ]] || kept+=("$a"); done
+  for a in "${args[@]}"; do [[ $a == --composite ]] || kept+=("$a"); done
   args=("${kept[@]}")
 fi
-# latency-remote [rounds] [--starts N] [--aot]: publishes the agent as the module image does (into artifacts/bench/edgeml)
-# and measures it from a client in a separate process (tests/EdgeMl.Benchmarks/RemoteLatencyHarness.cs).
+publish() { # KIND OUT: KIND is image, composite or framework-dependent (the images' build before 2026-12-04 10:30)
+  rm -rf "$2"
+  case $1 in
+    image) [[ $flavour == system ]] && { echo "bench: no x64 image has the system flavour" >&2; exit 2; }
+      "$root/scripts/publish-image.sh" "$image_dockerfile" "$2" > /dev/null ;;
+    composite) dotnet publish agent/EdgeMl.Agent.csproj -c Release -r linux-x64 "${composite_publish[@]}" \
+      -p:OnnxRuntimeFlavor="$flavour" -o "$2" -v quiet -nologo -clp:ErrorsOnly >&2 ;;
+    *) dotnet publish agent/EdgeMl.Agent.csproj -c Release -r linux-x64 --self-contained false "${@:3}" \
+      -p:OnnxRuntimeFlavor="$flavour" -o "$2" -v quiet -nologo -clp:ErrorsOnly >&2 ;;
+  esac
+}
+# latency-remote [rounds] [--starts N] [--composite]: publishes the agent as the x64 module image does (into
+# artifacts/bench/edgeml) and measures it from a client in a separate process (tests/EdgeMl.Benchmarks/RemoteLatencyHarness.cs).
 if [[ ${1:-} == latency-remote || ${1:-} == shadow-cost ]]; then
   published=$root/artifacts/bench/edgeml
-  rm -rf "$published"
-  if $aot; then extra=("${aot_publish[@]}"); else extra=("${image_publish[@]}"); fi
-  dotnet publish agent/EdgeMl.Agent.csproj -c Release -r linux-x64 "${extra[@]}" \
-    -p:OnnxRuntimeFlavor="$flavour" -o "$published" -v quiet -nologo -clp:ErrorsOnly >&2
+  if $composite; then publish composite "$published"; else publish image "$published"; fi
   args+=(--agent "$published")
 fi
-# startup [--starts N] [--baseline jit] [--aot]: this build as the images publish it against a baseline, the
-# framework-dependent ReadyToRun publish the images used before (--baseline jit: without ReadyToRun, with the SDK's
-# default server GC; --aot: a Native AOT publish against the images' build), started in turns: start to
-# /v2/health/ready and idle memory.
+# startup [--starts N] [--baseline jit] [--composite]: the x64 image's build against the composite ReadyToRun build,
+# started in turns: start to /v2/health/ready and idle memory. --composite: the composite build against the
+# framework-dependent ReadyToRun publish the images used before it (--baseline jit: that one without ReadyToRun and
+# with the SDK's default server GC).
 if [[ ${1:-} == startup ]]; then
-  candidate=("${image_publish[@]}")
-  baseline=(--self-contained false)
+  baseline_extra=()
   if [[ ${2:-} == --baseline && ${3:-} == jit ]]; then
-    baseline+=(-p:PublishReadyToRun=false -p:ServerGarbageCollection=true -p:ConcurrentGarbageCollection=true)
+    baseline_extra=(-p:PublishReadyToRun=false -p:ServerGarbageCollection=true -p:ConcurrentGarbageCollection=true)
     args=(startup "${args[@]:3}")
   fi
-  if $aot; then
-    candidate=("${aot_publish[@]}")
-    baseline=("${image_publish[@]}")
+  if $composite; then
+    publish composite "$root/artifacts/bench/edgeml"
+    publish framework-dependent "$root/artifacts/bench/baseline" "${baseline_extra[@]}"
+  else
+    publish image "$root/artifacts/bench/edgeml"
+    publish composite "$root/artifacts/bench/baseline"
   fi
-  for variant in edgeml baseline; do
-    rm -rf "$root/artifacts/bench/$variant"
-    if [[ $variant == edgeml ]]; then extra=("${candidate[@]}"); else extra=("${baseline[@]}"); fi
-    dotnet publish agent/EdgeMl.Agent.csproj -c Release -r linux-x64 -p:OnnxRuntimeFlavor="$flavour" \
-      "${extra[@]}" -o "$root/artifacts/bench/$variant" -v quiet -nologo -clp:ErrorsOnly >&2
-  done
   args+=(--agent "$root/artifacts/bench/edgeml" --baseline "$root/artifacts/bench/baseline")
 fi
 [[ ${#args[@]} -gt 0 ]] || args=(--filter '*')

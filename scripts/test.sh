@@ -2,7 +2,8 @@
 # Sets up everything the test suite needs on a fresh machine, then runs the whole suite on the default (cpu) ONNX
 # Runtime flavour, the runtime and agent tests again on the gpu flavour (Microsoft.ML.OnnxRuntime.Gpu: its CUDA and
 # TensorRT providers are in the build, and on a machine without CUDA 13 the tests assert the missing libraries are
-# named), and publishes the agent for linux-arm64 with the system flavour, as the Jetson image does.
+# named), the tests that run the edgeml executable again on the x64 images' Native AOT builds, and publishes the agent
+# for linux-arm64 with the system flavour, as the Jetson image does.
 # Usage: scripts/test.sh [--quick] [extra dotnet test arguments, e.g. --filter FullyQualifiedName~Runtime]
 #   --quick  only the in-process unit tests on the cpu flavour: no test that starts a server or a process (those carry
 #            the trait Category=Server, see tests/EdgeMl.Testing/TestCategory.cs), no gpu run, no publish.
@@ -27,6 +28,20 @@ run() {
   "$@" 2>&1 | tee -a "$log" || status=$?
 }
 
+# The x64 images' Native AOT builds, each published by its Dockerfile's own publish instruction. The entry-command
+# tests run them (EDGEML_IMAGE_BUILDS), and the process tests run again on them below.
+images=$root/artifacts/publish/images
+for dockerfile in Dockerfile.amd64 Dockerfile.amd64.gpu; do
+  echo "== scripts/publish-image.sh modules/edgeml/$dockerfile"
+  if ! "$root/scripts/publish-image.sh" "modules/edgeml/$dockerfile" "$images/$dockerfile" > "$log.publish" 2>&1; then
+    cat "$log.publish"
+    echo "$dockerfile: publish FAILED" >&2
+    status=1
+  fi
+done
+rm -f "$log.publish"
+export EDGEML_IMAGE_BUILDS=$images
+
 run dotnet test EdgeMl.sln -c Release --results-directory "$results/cpu" --logger "trx" --logger "console;verbosity=normal" "$@"
 # The diagnostics page as Chromium drew it, kept with the results.
 cp -r tests/EdgeMl.Agent.Tests/bin/Release/net10.0/screenshots "$results/screenshots" 2>/dev/null || true
@@ -34,6 +49,14 @@ cp -r tests/EdgeMl.Agent.Tests/bin/Release/net10.0/screenshots "$results/screens
 for project in tests/EdgeMl.Runtime.Tests tests/EdgeMl.Agent.Tests; do
   run dotnet test "$project" -c Release -p:OnnxRuntimeFlavor=gpu --results-directory "$results/gpu" --logger "trx" \
     --logger "console;verbosity=normal" "$@"
+done
+
+# The tests that run edgeml as its users do, again on each x64 image's executable: what the module runs, not the build
+# the tests were compiled beside.
+for flavour in cpu gpu; do
+  dockerfile=Dockerfile.amd64; [[ $flavour == gpu ]] && dockerfile=Dockerfile.amd64.gpu
+  EDGEML_TEST_EXECUTABLE=$images/$dockerfile/edgeml run dotnet test tests/EdgeMl.Agent.Tests -c Release -p:OnnxRuntimeFlavor=$flavour \
+    --filter "Category=Published" --results-directory "$results/native-$flavour" --logger "trx" --logger "console;verbosity=normal" "$@"
 done
 
 # Jetson, as its image publishes it: self-contained with one composite ReadyToRun image for arm64, and managed ONNX

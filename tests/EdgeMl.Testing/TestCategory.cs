@@ -11,4 +11,11 @@ public static class TestCategory
     public const string Key = "Category";
 
     public const string Server = "Server";
+
+    /// <summary>
+    /// Tests that run the <c>edgeml</c> executable as its users do (a child process, a terminal, the image's entry
+    /// command). They carry <see cref="Server"/> too; <c>scripts/test.sh</c> runs them a second time on the x64 image's
+    /// Native AOT build (<c>--filter Category=Published</c> with <c>EDGEML_TEST_EXECUTABLE</c>).
+    /// </summary>
+    public const string Published = "Published";
 }

@@ -9,6 +9,7 @@ namespace EdgeMl.Agent.Tests.Cli;
 
 /// <summary><c>edgeml model pack --baseline</c> and <c>edgeml capture export</c> through the real executable.</summary>
 [Trait(TestCategory.Key, TestCategory.Server)]
+[Trait(TestCategory.Key, TestCategory.Published)]
 public sealed class BaselineAndExportCommandTests : IDisposable
 {
     private static readonly TimeSpan Guard = TimeSpan.FromMinutes(3);

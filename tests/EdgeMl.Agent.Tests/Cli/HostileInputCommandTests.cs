@@ -13,6 +13,7 @@ namespace EdgeMl.Agent.Tests.Cli;
 /// damaged capture store, and SIGTERM: refusals with their exit codes, nothing written where it should not be.
 /// </summary>
 [Trait(TestCategory.Key, TestCategory.Server)]
+[Trait(TestCategory.Key, TestCategory.Published)]
 public sealed class HostileInputCommandTests(ITestOutputHelper output) : IDisposable
 {
     // Guards keep a regression from hanging the suite; they are not timings under test.

@@ -10,6 +10,7 @@ namespace EdgeMl.Agent.Tests.Cli;
 
 /// <summary>The operator's flow through the real <c>edgeml</c> executable: keys, pack, sign, verify, publish, pull.</summary>
 [Trait(TestCategory.Key, TestCategory.Server)]
+[Trait(TestCategory.Key, TestCategory.Published)]
 public sealed class ModelCommandTests : IDisposable
 {
     private static readonly TimeSpan Guard = TimeSpan.FromMinutes(3);

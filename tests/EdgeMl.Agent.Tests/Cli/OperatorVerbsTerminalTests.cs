@@ -11,6 +11,7 @@ namespace EdgeMl.Agent.Tests.Cli;
 /// <see cref="RunScriptTerminalTests"/>, against the agent run.sh starts.
 /// </summary>
 [Trait(TestCategory.Key, TestCategory.Server)]
+[Trait(TestCategory.Key, TestCategory.Published)]
 public sealed class OperatorVerbsTerminalTests : IDisposable
 {
     private readonly TestPackages.TempFolder _temp = new();

@@ -15,6 +15,8 @@ namespace EdgeMl.Agent.Tests.Cli;
 /// that zeros do not satisfy: packed with the default warm-up and golden settings, activated as the agent activates
 /// a package.
 /// </summary>
+[Trait(TestCategory.Key, TestCategory.Server)]
+[Trait(TestCategory.Key, TestCategory.Published)]
 public sealed class PackSampleTests : IDisposable
 {
     private static readonly TimeSpan Guard = TimeSpan.FromMinutes(3);

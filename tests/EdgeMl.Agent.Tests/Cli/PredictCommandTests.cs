@@ -7,6 +7,7 @@ using EdgeMl.Testing.Distribution;
 namespace EdgeMl.Agent.Tests.Cli;
 
 [Trait(TestCategory.Key, TestCategory.Server)]
+[Trait(TestCategory.Key, TestCategory.Published)]
 public sealed class PredictCommandTests
 {
     [Fact]

@@ -66,7 +66,7 @@ public sealed partial class DockerfileTests
             Assert.Contains(lines, l => l.StartsWith("HEALTHCHECK ", StringComparison.Ordinal) && l.Contains("/v2/health/live", StringComparison.Ordinal) && l.Contains("127.0.0.1/8000", StringComparison.Ordinal));
             Assert.Contains(lines, l => l.StartsWith("EXPOSE ", StringComparison.Ordinal) && l.Split(' ').ToHashSet().IsSupersetOf(["8000", "8001", "9600"]));
             Assert.Equal(Entrypoint, lines.Last(l => l.StartsWith("ENTRYPOINT ", StringComparison.Ordinal)));
-            Assert.Contains($"-r {Rid(platform)} {SelfContainedComposite} -p:OnnxRuntimeFlavor=", text, StringComparison.Ordinal);
+            Assert.Contains($"-r {Rid(platform)} {Build(platform)} -p:OnnxRuntimeFlavor=", text, StringComparison.Ordinal);
             Assert.DoesNotContain(lines, l => l.Contains("/usr/share/dotnet", StringComparison.Ordinal) || l.Contains("dotnet/aspnet", StringComparison.Ordinal));
         }
         else
@@ -83,7 +83,7 @@ public sealed partial class DockerfileTests
         var text = Dockerfile("edgeml", platform);
         var lines = Instructions(text);
 
-        Assert.Contains($"-r {rid} {SelfContainedComposite} -p:OnnxRuntimeFlavor={flavour}", text, StringComparison.Ordinal);
+        Assert.Contains($"-r {rid} {Build(platform)} -p:OnnxRuntimeFlavor={flavour}", text, StringComparison.Ordinal);
         Assert.Equal($"FROM {runtimeImage}", lines.Last(l => l.StartsWith("FROM ", StringComparison.Ordinal)));
     }
 
@@ -109,7 +109,7 @@ public sealed partial class DockerfileTests
         var text = Dockerfile("edgeml", "amd64.gpu");
         var lines = Instructions(text);
 
-        Assert.Contains($"-r linux-x64 {SelfContainedComposite} -p:OnnxRuntimeFlavor=gpu", text, StringComparison.Ordinal);
+        Assert.Contains($"-r linux-x64 {NativeAot} -p:OnnxRuntimeFlavor=gpu", text, StringComparison.Ordinal);
         Assert.Contains("/app/libonnxruntime_providers_cuda.so /app/libonnxruntime_providers_tensorrt.so", text, StringComparison.Ordinal);
         Assert.Matches(@"ARG CUDA_BASE=nvidia/cuda:13\.\d+\.\d+-cudnn-runtime-ubuntu24\.04", text);
         Assert.Equal("FROM ${CUDA_BASE}", lines.Last(l => l.StartsWith("FROM ", StringComparison.Ordinal)));
@@ -118,6 +118,19 @@ public sealed partial class DockerfileTests
         Assert.Contains("libcublasLt.so.13", text, StringComparison.Ordinal);
         Assert.Equal(Entrypoint, lines.Last(l => l.StartsWith("ENTRYPOINT ", StringComparison.Ordinal)));
         Assert.Equal("CMD [\"run\"]", lines.Last());
+    }
+
+    [Theory]
+    [InlineData("amd64")]
+    [InlineData("amd64.gpu")]
+    public void Dockerfile_NativeAot_InstallsTheNativeLinkerBeforeThePublish(string platform)
+    {
+        var lines = Instructions(Dockerfile("edgeml", platform));
+
+        var toolchain = lines.FindIndex(l => l.StartsWith("RUN apt-get update", StringComparison.Ordinal) && l.Contains(" clang ", StringComparison.Ordinal) && l.Contains("zlib1g-dev", StringComparison.Ordinal));
+        var publish = lines.FindIndex(l => l.StartsWith("RUN dotnet publish ", StringComparison.Ordinal));
+        Assert.InRange(toolchain, 0, publish - 1);
+        Assert.True(lines.FindIndex(l => l.StartsWith("FROM ", StringComparison.Ordinal) && !l.Contains(" AS build", StringComparison.Ordinal)) > publish, "the toolchain and the publish belong to the build stage");
     }
 
     [Fact]
@@ -138,8 +151,13 @@ public sealed partial class DockerfileTests
         Assert.Contains("**/obj/", ignore);
     }
 
-    /// <summary>Every agent image carries its own runtime, compiled with the agent into one composite ReadyToRun image.</summary>
+    /// <summary>The arm64 images carry their own runtime, compiled with the agent into one composite ReadyToRun image.</summary>
     private const string SelfContainedComposite = "--self-contained true -p:PublishReadyToRunComposite=true";
+
+    /// <summary>The x64 images are one Native AOT executable.</summary>
+    private const string NativeAot = "-p:PublishAot=true";
+
+    private static string Build(string platform) => Rid(platform) == "linux-x64" ? NativeAot : SelfContainedComposite;
 
     private const string Entrypoint = "ENTRYPOINT [\"/app/edgeml\"]";
 

@@ -19,6 +19,7 @@ namespace EdgeMl.Agent.Tests.Deployment;
 /// taken as written. The agent must come up live and pass the image's own <c>HEALTHCHECK</c>.
 /// </summary>
 [Trait(TestCategory.Key, TestCategory.Server)]
+[Trait(TestCategory.Key, TestCategory.Published)]
 public sealed partial class EntryCommandTests : IDisposable
 {
     private const string Module = "edgeml";
@@ -83,8 +84,9 @@ public sealed partial class EntryCommandTests : IDisposable
             await File.WriteAllTextAsync(InContainer(root, path), publisher.ExportPublicKeyPem());
         }
 
-        // The image's /app is the agent's build folder here, and its executable the build's own (apphost) launcher.
-        var app = Path.GetDirectoryName(EdgeMlProcess.AgentDll)!;
+        // The image's /app: what the Dockerfile's own publish made (scripts/publish-image.sh, run by scripts/test.sh for
+        // the images this machine can run), or else the agent's build folder with its own (apphost) launcher.
+        var app = ImageBuild(dockerfile) ?? Path.GetDirectoryName(EdgeMlProcess.AgentDll)!;
         var info = new ProcessStartInfo(Path.Combine(app, Path.GetFileName(ImageExecutable)))
         {
             WorkingDirectory = app,
@@ -146,6 +148,25 @@ public sealed partial class EntryCommandTests : IDisposable
             agent.Kill(entireProcessTree: true);
             await agent.WaitForExitAsync();
         }
+    }
+
+    /// <summary>
+    /// The folder scripts/publish-image.sh published <paramref name="dockerfile"/> into, under <c>EDGEML_IMAGE_BUILDS</c>.
+    /// With that variable set, an image this machine can run (x64) must have been published; arm64 images cannot run here.
+    /// </summary>
+    private static string? ImageBuild(string dockerfile)
+    {
+        if (Environment.GetEnvironmentVariable("EDGEML_IMAGE_BUILDS") is not { Length: > 0 } builds || dockerfile.Contains("arm64", StringComparison.Ordinal))
+        {
+            return null;
+        }
+
+        var folder = Path.GetFullPath(Path.Combine(builds, dockerfile));
+        Assert.True(File.Exists(Path.Combine(folder, Path.GetFileName(ImageExecutable))), $"{dockerfile}: no published build in {folder} (scripts/publish-image.sh)");
+
+        // One native executable: no managed assembly, and none of the Windows libraries ONNX Runtime's packages carry.
+        Assert.Empty(Directory.GetFiles(folder, "*.dll"));
+        return folder;
     }
 
     /// <summary>The images' entry point: the self-contained agent's executable in the image's /app.</summary>

@@ -15,6 +15,7 @@ namespace EdgeMl.Agent.Tests.Deployment;
 
 /// <summary><c>examples/agent.json</c>: every key in it is a setting, and the agent runs on it and serves <c>examples/request.json</c>.</summary>
 [Trait(TestCategory.Key, TestCategory.Server)]
+[Trait(TestCategory.Key, TestCategory.Published)]
 public sealed class ExampleConfigurationTests : IDisposable
 {
     private static readonly string Example = Path.Combine(ModelFixtures.RepositoryRoot, "examples", "agent.json");

@@ -16,6 +16,7 @@ namespace EdgeMl.Agent.Tests.Deployment;
 /// its image, and its command line and settings run as the kubelet would run them.
 /// </summary>
 [Trait(TestCategory.Key, TestCategory.Server)]
+[Trait(TestCategory.Key, TestCategory.Published)]
 public sealed partial class KubernetesExampleTests(ITestOutputHelper output)
 {
     private static readonly string Manifest = Path.Combine(ModelFixtures.RepositoryRoot, "examples", "kubernetes", "edgeml.yaml");

@@ -11,6 +11,7 @@ namespace EdgeMl.Agent.Tests.Diagnostics;
 
 /// <summary>The diagnostics page in headless Chromium against the real API host, as a field engineer would see it.</summary>
 [Trait(TestCategory.Key, TestCategory.Server)]
+[Trait(TestCategory.Key, TestCategory.Published)]
 public sealed class DiagnosticsPageTests : IAsyncLifetime
 {
     private const string Token = "field-token";

@@ -20,6 +20,7 @@ namespace EdgeMl.Agent.Tests.EndToEnd;
 /// simulator (TLS), reporting to a real Mosquitto (TLS, password), pulling from a folder registry and from Azurite.
 /// </summary>
 [Trait(TestCategory.Key, TestCategory.Server)]
+[Trait(TestCategory.Key, TestCategory.Published)]
 public sealed class AgentEndToEndTests(ITestOutputHelper output) : IAsyncLifetime, IDisposable
 {
     private const string Model = "ocr-cls";

@@ -9,6 +9,7 @@ namespace EdgeMl.Agent.Tests.EndToEnd;
 
 /// <summary>The real <c>edgeml run</c> following <c>latest</c> in a folder registry that replays an old signed list.</summary>
 [Trait(TestCategory.Key, TestCategory.Server)]
+[Trait(TestCategory.Key, TestCategory.Published)]
 public sealed class AgentFreezeTests : IDisposable
 {
     private const string Model = "ocr-cls";

@@ -14,6 +14,7 @@ namespace EdgeMl.Agent.Tests.EndToEnd;
 /// carry a SAS signature and an account key, with keys and passwords in its environment.
 /// </summary>
 [Trait(TestCategory.Key, TestCategory.Server)]
+[Trait(TestCategory.Key, TestCategory.Published)]
 public sealed class HealthSecretsTests(ITestOutputHelper output) : IAsyncLifetime
 {
     private const string DeviceId = "edge-secrets";

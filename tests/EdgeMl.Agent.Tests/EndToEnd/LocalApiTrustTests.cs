@@ -16,6 +16,7 @@ namespace EdgeMl.Agent.Tests.EndToEnd;
 /// claim more than they carry, made-up model names; and a command line that binds beyond loopback behind its back.
 /// </summary>
 [Trait(TestCategory.Key, TestCategory.Server)]
+[Trait(TestCategory.Key, TestCategory.Published)]
 public sealed class LocalApiTrustTests(LocalApiTrustTests.ServingAgent fixture) : IClassFixture<LocalApiTrustTests.ServingAgent>
 {
     private const string Model = "ocr-cls";

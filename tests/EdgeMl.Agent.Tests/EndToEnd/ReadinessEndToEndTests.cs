@@ -16,6 +16,7 @@ namespace EdgeMl.Agent.Tests.EndToEnd;
 /// the IoT Hub simulator's twin, probed every 20 ms from before it listens until it has exited.
 /// </summary>
 [Trait(TestCategory.Key, TestCategory.Server)]
+[Trait(TestCategory.Key, TestCategory.Published)]
 public sealed class ReadinessEndToEndTests(ITestOutputHelper output) : IAsyncLifetime, IDisposable
 {
     private const string Model = "ocr-cls";

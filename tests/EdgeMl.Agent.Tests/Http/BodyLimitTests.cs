@@ -12,6 +12,7 @@ namespace EdgeMl.Agent.Tests.Http;
 /// 413 with the protocol's error body whether it declares its length or streams without one.
 /// </summary>
 [Trait(TestCategory.Key, TestCategory.Server)]
+[Trait(TestCategory.Key, TestCategory.Published)]
 public sealed class BodyLimitTests : IAsyncLifetime
 {
     private const int Limit = 64 * 1024;

@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using System.Globalization;
 using System.Net;
 using System.Text;
@@ -15,7 +16,6 @@ using Inference;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.Metrics.Testing;
 using Microsoft.Extensions.Time.Testing;
-using System.Diagnostics.Metrics;
 
 namespace EdgeMl.Agent.Tests.Sequences;
 
@@ -23,6 +23,8 @@ namespace EdgeMl.Agent.Tests.Sequences;
 /// Sequences of a stateful model (<see cref="OnnxGraphs.Accumulator"/>: stateN = 0.5 state + x, y = 2 stateN) kept by
 /// the server, checked against a client that carries the state itself through the same server.
 /// </summary>
+[Trait(TestCategory.Key, TestCategory.Server)]
+[Trait(TestCategory.Key, TestCategory.Published)]
 public sealed class SequenceTests : IAsyncLifetime
 {
     private const string Model = "acc";

@@ -3,6 +3,7 @@ using System.Net;
 using System.Text.RegularExpressions;
 using EdgeMl.Agent.Tests.EndToEnd;
 using EdgeMl.Runtime.Packages;
+using EdgeMl.Testing;
 using EdgeMl.Testing.Distribution;
 
 namespace EdgeMl.Agent.Tests.Telemetry;
@@ -11,6 +12,8 @@ namespace EdgeMl.Agent.Tests.Telemetry;
 /// The real <c>edgeml run</c>, scraped the way the IoT Edge metrics collector and Prometheus meet it: whenever they
 /// start, possibly long after the agent has been serving.
 /// </summary>
+[Trait(TestCategory.Key, TestCategory.Server)]
+[Trait(TestCategory.Key, TestCategory.Published)]
 public sealed partial class FirstScrapeTests : IAsyncLifetime
 {
     private const string Model = "ocr-cls";

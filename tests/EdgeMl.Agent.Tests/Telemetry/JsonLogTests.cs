@@ -3,6 +3,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using EdgeMl.Agent.Telemetry;
 using EdgeMl.Agent.Tests.EndToEnd;
+using EdgeMl.Testing;
 using EdgeMl.Testing.Distribution;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -54,6 +55,8 @@ public sealed class JsonLogTests
     }
 
     [Theory]
+    [Trait(TestCategory.Key, TestCategory.Server)]
+    [Trait(TestCategory.Key, TestCategory.Published)]
     [InlineData("--EdgeMl:Logging:Format=json")]
     [InlineData("--Logging:Console:FormatterName=json")]
     public async Task Run_JsonFormat_EveryConsoleLineIsOneJsonObject(string setting)

@@ -3,6 +3,7 @@ using System.Net;
 using System.Text;
 using EdgeMl.Agent.Tests.EndToEnd;
 using EdgeMl.Runtime.Packages;
+using EdgeMl.Testing;
 using EdgeMl.Testing.Distribution;
 
 namespace EdgeMl.Agent.Tests.Telemetry;
@@ -12,6 +13,8 @@ namespace EdgeMl.Agent.Tests.Telemetry;
 /// a prediction's trace continuing the caller's <c>traceparent</c>, the EdgeMl metrics, and the configured header on
 /// every export but in no report.
 /// </summary>
+[Trait(TestCategory.Key, TestCategory.Server)]
+[Trait(TestCategory.Key, TestCategory.Published)]
 public sealed class OtlpExportTests
 {
     private const string Model = "ocr-cls";

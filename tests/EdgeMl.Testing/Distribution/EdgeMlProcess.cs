@@ -2,21 +2,34 @@ using System.Diagnostics;
 
 namespace EdgeMl.Testing.Distribution;
 
-/// <summary>The real <c>edgeml</c> executable (edgeml.dll beside the test assembly) run as a child process.</summary>
+/// <summary>
+/// The real <c>edgeml</c> executable run as a child process: edgeml.dll beside the test assembly, or, with
+/// <c>EDGEML_TEST_EXECUTABLE</c> set, that executable (scripts/test.sh runs the process tests again on the x64 image's
+/// Native AOT build, published as its Dockerfile publishes it).
+/// </summary>
 public static class EdgeMlProcess
 {
     public static string AgentDll => Path.Combine(AppContext.BaseDirectory, "edgeml.dll");
 
+    /// <summary>The published executable the process tests run instead of edgeml.dll, if one is named.</summary>
+    public static string? PublishedExecutable =>
+        Environment.GetEnvironmentVariable("EDGEML_TEST_EXECUTABLE") is { Length: > 0 } path ? Path.GetFullPath(path) : null;
+
     public static ProcessStartInfo StartInfo(IEnumerable<string> args)
     {
         ArgumentNullException.ThrowIfNull(args);
-        var info = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host : "dotnet")
+        var published = PublishedExecutable;
+        var info = new ProcessStartInfo(published ?? (Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host : "dotnet"))
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        info.ArgumentList.Add(AgentDll);
+        if (published is null)
+        {
+            info.ArgumentList.Add(AgentDll);
+        }
+
         foreach (var arg in args)
         {
             info.ArgumentList.Add(arg);

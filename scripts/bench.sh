@@ -54,6 +54,20 @@ if [[ ${1:-} == latency-remote || ${1:-} == shadow-cost ]]; then
   published=$root/artifacts/bench/edgeml
   if $composite; then publish composite "$published"; else publish image "$published"; fi
   args+=(--agent "$published")
+  # latency-remote also measures from a Python client (tests/EdgeMl.Benchmarks/python/oip_latency.py: grpcio, the gRPC
+  # C-core tritonclient is built on, and http.client), with Debian's python3-grpcio and python3-grpc-tools.
+  if [[ $1 == latency-remote ]]; then
+    if ! /usr/bin/python3 -c 'import grpc, grpc_tools' 2>/dev/null && [[ $(id -u) -eq 0 ]]; then
+      echo "bench: installing python3-grpcio and python3-grpc-tools from Debian" >&2
+      DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3-grpcio python3-grpc-tools >/dev/null
+    fi
+    if /usr/bin/python3 -c 'import grpc, grpc_tools' 2>/dev/null; then
+      args+=(--python /usr/bin/python3)
+    else
+      echo "bench: no python3-grpcio and python3-grpc-tools (sudo apt-get install -y python3-grpcio python3-grpc-tools); the Python client is left out" >&2
+    fi
+  fi
 fi
 # startup [--starts N] [--baseline jit] [--composite]: the x64 image's build against the composite ReadyToRun build,
 # started in turns: start to /v2/health/ready and idle memory. --composite: the composite build against the

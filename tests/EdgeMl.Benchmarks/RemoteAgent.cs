@@ -26,6 +26,9 @@ internal sealed class RemoteAgent : IAsyncDisposable
 
     public HttpClient Http { get; private set; } = null!;
 
+    /// <summary>The gRPC port of the running agent, for clients in other processes.</summary>
+    public int GrpcPort { get; private set; }
+
     /// <summary>
     /// A channel to the agent's gRPC port as a tuned long-lived client keeps it (<see cref="TunedGrpcHandler"/>): one
     /// HTTP/2 connection reused by every call.
@@ -136,6 +139,7 @@ internal sealed class RemoteAgent : IAsyncDisposable
         Http = new HttpClient(new SocketsHttpHandler { UseProxy = false }) { BaseAddress = new Uri($"http://127.0.0.1:{http}"), Timeout = TimeSpan.FromSeconds(30) };
         Grpc?.Dispose();
         Grpc = GrpcChannel.ForAddress($"http://127.0.0.1:{grpc}", new GrpcChannelOptions { HttpHandler = TunedGrpcHandler(), DisposeHttpClient = true });
+        GrpcPort = grpc;
         GrpcDefault?.Dispose();
         GrpcDefault = GrpcChannel.ForAddress($"http://127.0.0.1:{grpc}");
         var started = Stopwatch.StartNew();

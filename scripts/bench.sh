@@ -50,13 +50,13 @@ publish() { # KIND OUT: KIND is image, composite or framework-dependent (the ima
 }
 # latency-remote [rounds] [--starts N] [--composite]: publishes the agent as the x64 module image does (into
 # artifacts/bench/edgeml) and measures it from a client in a separate process (tests/EdgeMl.Benchmarks/RemoteLatencyHarness.cs).
-if [[ ${1:-} == latency-remote || ${1:-} == shadow-cost ]]; then
+if [[ ${args[0]:-} == latency-remote || ${args[0]:-} == shadow-cost ]]; then
   published=$root/artifacts/bench/edgeml
   if $composite; then publish composite "$published"; else publish image "$published"; fi
   args+=(--agent "$published")
   # latency-remote also measures from a Python client (tests/EdgeMl.Benchmarks/python/oip_latency.py: grpcio, the gRPC
   # C-core tritonclient is built on, and http.client), with Debian's python3-grpcio and python3-grpc-tools.
-  if [[ $1 == latency-remote ]]; then
+  if [[ ${args[0]} == latency-remote ]]; then
     if ! /usr/bin/python3 -c 'import grpc, grpc_tools' 2>/dev/null && [[ $(id -u) -eq 0 ]]; then
       echo "bench: installing python3-grpcio and python3-grpc-tools from Debian" >&2
       DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null
@@ -73,9 +73,9 @@ fi
 # started in turns: start to /v2/health/ready and idle memory. --composite: the composite build against the
 # framework-dependent ReadyToRun publish the images used before it (--baseline jit: that one without ReadyToRun and
 # with the SDK's default server GC).
-if [[ ${1:-} == startup ]]; then
+if [[ ${args[0]:-} == startup ]]; then
   baseline_extra=()
-  if [[ ${2:-} == --baseline && ${3:-} == jit ]]; then
+  if [[ ${args[1]:-} == --baseline && ${args[2]:-} == jit ]]; then
     baseline_extra=(-p:PublishReadyToRun=false -p:ServerGarbageCollection=true -p:ConcurrentGarbageCollection=true)
     args=(startup "${args[@]:3}")
   fi

@@ -25,6 +25,19 @@ done
 
 "$root/scripts/fetch-models.sh" > /dev/null
 echo "hil: $(uname -m), ONNX Runtime flavour $flavour, GPU device: ${gpu:-none}"
+# With a wired GPIO pair, the module image's own build of this architecture and flavour (Native AOT on x64) runs a
+# GPIO trigger too: published as its Dockerfile publishes it, unless EDGEML_HIL_AGENT names one already.
+if [[ -n ${EDGEML_HIL_GPIO_OUT:-} && -n ${EDGEML_HIL_GPIO_IN:-} && -z ${EDGEML_HIL_AGENT:-} ]]; then
+  case $(uname -m)/$flavour in
+    x86_64/gpu) dockerfile=Dockerfile.amd64.gpu ;;
+    x86_64/*) dockerfile=Dockerfile.amd64 ;;
+    aarch64/system) dockerfile=Dockerfile.arm64v8.jetson ;;
+    *) dockerfile=Dockerfile.arm64v8 ;;
+  esac
+  echo "hil: publishing the $dockerfile build for the GPIO trigger test"
+  "$root/scripts/publish-image.sh" "modules/edgeml/$dockerfile" "$root/artifacts/hil/$dockerfile" > /dev/null
+  export EDGEML_HIL_AGENT=$root/artifacts/hil/$dockerfile/edgeml
+fi
 dotnet build hil-tests/EdgeMl.HilTests -c Release -p:OnnxRuntimeFlavor="$flavour" -v quiet -nologo
 log=$(mktemp)
 status=0

@@ -10,6 +10,10 @@ internal static class Hardware
     public const string GpioOutVariable = "EDGEML_HIL_GPIO_OUT";
     public const string GpioInVariable = "EDGEML_HIL_GPIO_IN";
     public const string GpioChipVariable = "EDGEML_HIL_GPIO_CHIP";
+    public const string PublishedAgentVariable = "EDGEML_HIL_AGENT";
+
+    /// <summary>The module image's build of <c>edgeml</c>, published by hil-tests/run.sh.</summary>
+    public static string? PublishedAgent => Environment.GetEnvironmentVariable(PublishedAgentVariable) is { Length: > 0 } path ? Path.GetFullPath(path) : null;
 
     public static int? GpioOut => Pin(GpioOutVariable);
 

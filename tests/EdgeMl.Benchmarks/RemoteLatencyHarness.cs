@@ -71,7 +71,7 @@ internal static class RemoteLatencyHarness
                 await MeasureModelAsync(agent, gc, model, rounds);
                 if (python is not null)
                 {
-                    await PythonClientAsync(python, agent, model, rounds);
+                    await PythonLatencyClient.RunAsync(python, agent, model.Name, model.Input, model.Output, model.Shape, rounds, PerRound);
                 }
             }
 
@@ -353,35 +353,6 @@ internal static class RemoteLatencyHarness
                 $"server under steady {name} load, {steady} requests: CPU {cpu.TotalMicroseconds / steady:F0} µs per request; collections gen0 {used.Gen0}, gen1 {used.Gen1}, gen2 {used.Gen2}; allocated ≈ {used.Allocated / (double)steady:F0} B per request (the input tensor is {model.InputBytes} B; allocation ticks are about 100 KB apart)"));
             var types = gc.ByType().Select(t => (Type: t.Key, Bytes: t.Value - typesBefore.GetValueOrDefault(t.Key))).Where(t => t.Bytes > 0).OrderByDescending(t => t.Bytes).Take(8);
             Console.WriteLine("  most allocated, B per request: " + string.Join(", ", types.Select(t => string.Create(CultureInfo.InvariantCulture, $"{t.Type} {t.Bytes / (double)steady:F0}"))));
-        }
-    }
-
-    /// <summary>
-    /// The same server from a Python client as tritonclient users run one (<c>python/oip_latency.py</c>): gRPC through
-    /// grpcio, which is gRPC C-core and follows the server's frame size, and HTTP binary through http.client. Python's
-    /// own cost is in both paths alike, so the comparison is gRPC against HTTP within that client.
-    /// </summary>
-    private static async Task PythonClientAsync(string python, RemoteAgent agent, Model model, int rounds)
-    {
-        var info = new ProcessStartInfo(python) { RedirectStandardOutput = true, UseShellExecute = false };
-        foreach (var arg in (string[])[
-            Path.Combine(ModelFixtures.RepositoryRoot, "tests", "EdgeMl.Benchmarks", "python", "oip_latency.py"),
-            "--proto", Path.Combine(ModelFixtures.RepositoryRoot, "agent", "Grpc", "grpc_predict_v2.proto"),
-            "--http-port", agent.Http.BaseAddress!.Port.ToString(CultureInfo.InvariantCulture),
-            "--grpc-port", agent.GrpcPort.ToString(CultureInfo.InvariantCulture),
-            "--model", model.Name, "--input", model.Input, "--output", model.Output,
-            "--shape", string.Join(',', model.Shape), "--rounds", rounds.ToString(CultureInfo.InvariantCulture),
-            "--per-round", PerRound.ToString(CultureInfo.InvariantCulture)])
-        {
-            info.ArgumentList.Add(arg);
-        }
-
-        using var process = Process.Start(info) ?? throw new InvalidOperationException($"{python} did not start");
-        Console.Write(await process.StandardOutput.ReadToEndAsync());
-        await process.WaitForExitAsync();
-        if (process.ExitCode != 0)
-        {
-            throw new InvalidOperationException($"the Python client exited with {process.ExitCode}");
         }
     }
 

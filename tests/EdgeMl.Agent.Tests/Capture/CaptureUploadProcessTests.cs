@@ -51,7 +51,7 @@ public sealed class CaptureUploadProcessTests : IDisposable
             "--EdgeMl:Upload:IdleInterval=00:00:00.200",
         ]);
         await agent.WaitUntilLiveAsync();
-        await WaitUntilAsync(async () => (await agent.Http.GetAsync($"/v2/models/{Model}/ready")).IsSuccessStatusCode, agent, "the model ready");
+        await agent.WaitUntilAsync(async () => (await agent.Http.GetAsync($"/v2/models/{Model}/ready")).IsSuccessStatusCode, "the model ready");
 
         for (var request = 0; request < Requests; request++)
         {
@@ -69,7 +69,7 @@ public sealed class CaptureUploadProcessTests : IDisposable
 
         var container = new BlobContainerClient(azurite.ConnectionString, "native-capture");
         IList<CaptureParquetRow> rows = [];
-        await WaitUntilAsync(async () =>
+        await agent.WaitUntilAsync(async () =>
         {
             // The uploader creates the container with its first batch.
             if (!await container.ExistsAsync())
@@ -79,7 +79,7 @@ public sealed class CaptureUploadProcessTests : IDisposable
 
             rows = [.. (await CaptureAzuriteTests.Blobs(container)).Values.SelectMany(r => r)];
             return rows.Count >= Requests;
-        }, agent, $"{Requests} captured records in Blob storage");
+        }, $"{Requests} captured records in Blob storage");
 
         Assert.Equal(Requests, rows.Count);
         Assert.All(rows, r =>
@@ -93,15 +93,5 @@ public sealed class CaptureUploadProcessTests : IDisposable
             Assert.Equal(2 * sizeof(float), Assert.Single(r.Outputs).Data!.Length);
         });
         Assert.Equal(Enumerable.Range(0, Requests), rows.Select(r => (int)BitConverter.ToSingle(r.Inputs[0].Data!, 0)).Order());
-    }
-
-    private static async Task WaitUntilAsync(Func<Task<bool>> condition, AgentProcess agent, string what)
-    {
-        var guard = DateTime.UtcNow.AddSeconds(90);
-        while (!await condition())
-        {
-            Assert.True(DateTime.UtcNow < guard && !agent.HasExited, $"waited for {what}:\n{agent.Output}");
-            await Task.Delay(200);
-        }
     }
 }

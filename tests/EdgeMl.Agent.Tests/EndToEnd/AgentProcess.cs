@@ -64,6 +64,21 @@ internal sealed class AgentProcess : IAsyncDisposable
         return new AgentProcess(process, http, metrics);
     }
 
+    /// <summary>Asks <paramref name="condition"/> until it holds; fails with the agent's output if the agent exits or 90 s pass.</summary>
+    public async Task WaitUntilAsync(Func<Task<bool>> condition, string what)
+    {
+        var guard = Stopwatch.StartNew();
+        while (!await condition())
+        {
+            if (_process.HasExited || guard.Elapsed > TimeSpan.FromSeconds(90))
+            {
+                throw new InvalidOperationException($"waited for {what}; edgeml {(_process.HasExited ? $"exited with {_process.ExitCode}" : "is still running")}:\n{Output}");
+            }
+
+            await Task.Delay(100);
+        }
+    }
+
     /// <summary>Waits until <c>/v2/health/live</c> answers; fails with the agent's output if it exits first.</summary>
     public async Task WaitUntilLiveAsync()
     {

@@ -47,7 +47,7 @@ public sealed class OtlpExportTests
             "--EdgeMl:Otlp:MetricsInterval=00:00:01",
         ]);
         await agent.WaitUntilLiveAsync();
-        await WaitUntilAsync(async () => (await agent.Http.GetAsync("/v2/health/ready")).IsSuccessStatusCode, agent, "ready");
+        await agent.WaitUntilAsync(async () => (await agent.Http.GetAsync("/v2/health/ready")).IsSuccessStatusCode, "ready");
 
         var traceId = ActivityTraceId.CreateRandom().ToHexString();
         var callerSpan = ActivitySpanId.CreateRandom().ToHexString();
@@ -62,7 +62,7 @@ public sealed class OtlpExportTests
         }
 
         string[] prediction = ["http infer", "engine.infer", "engine.run", "capture.handoff"];
-        await WaitUntilAsync(() => Task.FromResult(prediction.All(n => receiver.Spans.Any(s => s.TraceId == traceId && s.Name == n))), agent, "the prediction's spans");
+        await agent.WaitUntilAsync(() => Task.FromResult(prediction.All(n => receiver.Spans.Any(s => s.TraceId == traceId && s.Name == n))), "the prediction's spans");
         var spans = receiver.Spans.Where(s => s.TraceId == traceId).ToDictionary(s => s.Name);
         Assert.Equal(callerSpan, spans["http infer"].ParentSpanId);
         Assert.Equal(spans["http infer"].SpanId, spans["engine.infer"].ParentSpanId);
@@ -75,7 +75,7 @@ public sealed class OtlpExportTests
         Assert.Superset(new HashSet<string> { "model.check", "model.download", "model.verify", "model.load", "model.warmup", "model.golden", "model.activate" }, stages);
         Assert.Equal("", sync.ParentSpanId);
 
-        await WaitUntilAsync(() => Task.FromResult(receiver.MetricNames.ContainsKey("edgeml.inference.requests")), agent, "the metrics");
+        await agent.WaitUntilAsync(() => Task.FromResult(receiver.MetricNames.ContainsKey("edgeml.inference.requests")), "the metrics");
         Assert.Contains("edgeml.inference.duration", receiver.MetricNames.Keys);
         Assert.Contains("edgeml.model.swaps", receiver.MetricNames.Keys);
 
@@ -103,16 +103,6 @@ public sealed class OtlpExportTests
         Assert.Contains("EdgeMl:Otlp:Protocol: 'http/json' is not one of grpc, http/protobuf.", error, StringComparison.Ordinal);
         Assert.Contains("EdgeMl:Otlp:Headers: pair 2 is not name=value.", error, StringComparison.Ordinal);
         Assert.DoesNotContain(Secret, error, StringComparison.Ordinal);
-    }
-
-    private static async Task WaitUntilAsync(Func<Task<bool>> condition, AgentProcess agent, string what)
-    {
-        var guard = Stopwatch.StartNew();
-        while (!await condition())
-        {
-            Assert.True(guard.Elapsed < TimeSpan.FromSeconds(90) && !agent.HasExited, $"waited for {what}:\n{agent.Output}");
-            await Task.Delay(100);
-        }
     }
 
     private static string Body() =>

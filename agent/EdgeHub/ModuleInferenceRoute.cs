@@ -130,7 +130,8 @@ internal sealed class ModuleInferenceRoute(
             return Error(e.StatusCode, e.Message, model, correlation);
         }
 
-        var result = await pipeline.InferAsync(model, call.Request, version, cancellationToken).ConfigureAwait(false);
+        // The message's JSON is a copy of the outputs, so the answer's pooled buffers go back once it is built.
+        using var result = await pipeline.InferAsync(model, call.Request, version, cancellationToken).ConfigureAwait(false);
         if (!result.IsSuccess)
         {
             return Error(ProtocolException.StatusOf(result.Error!.Kind), result.Error.Message, model, correlation);

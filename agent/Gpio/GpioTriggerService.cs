@@ -156,7 +156,10 @@ internal sealed class GpioTriggerService : BackgroundService
             _metrics.Inference(model, result.IsSuccess ? "success" : "failed");
         }
 
-        await _sink.OnInferenceAsync(triggered, result, cancellationToken).ConfigureAwait(false);
+        using (result)
+        {
+            await _sink.OnInferenceAsync(triggered, result, cancellationToken).ConfigureAwait(false);
+        }
     }
 
     private static PinEventTypes EventTypes(GpioEdge edge) => edge switch

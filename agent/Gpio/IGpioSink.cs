@@ -13,6 +13,7 @@ internal sealed record GpioTriggered(int Pin, GpioEdge Edge, GpioAction Action, 
 internal interface IGpioSink
 {
     /// <summary>The outcome of a trigger's inference: outputs, or why there are none (no sample seen yet, model not ready…).</summary>
+    /// <remarks>The result is disposed once this returns: a sink that keeps an output keeps its <see cref="InferenceTensor.Detach"/>.</remarks>
     ValueTask OnInferenceAsync(GpioTriggered trigger, InferenceResult result, CancellationToken cancellationToken);
 
     ValueTask OnEventAsync(GpioTriggered trigger, CancellationToken cancellationToken);

@@ -73,7 +73,7 @@ internal static class GrpcTensors
             tensor.Shape.AddRange(output.Shape);
             if (raw)
             {
-                // The engine's outputs are arrays of this answer's own, never written again: the message wraps them.
+                // The engine's outputs are this answer's own, never written again until the call gives them back: the message wraps them.
                 response.RawOutputContents.Add(output.DataType == TensorDataType.Bytes ? LengthPrefixed(output) : UnsafeByteOperations.UnsafeWrap(output.Data));
             }
             else

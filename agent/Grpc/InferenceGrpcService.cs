@@ -64,10 +64,14 @@ internal sealed class InferenceGrpcService(GrpcFrontDoor door) : GRPCInferenceSe
         return Task.FromResult(response);
     }
 
-    public override Task<ModelInferResponse> ModelInfer(ModelInferRequest request, ServerCallContext context)
+    public override async Task<ModelInferResponse> ModelInfer(ModelInferRequest request, ServerCallContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
-        return InferAsync(request, context.CancellationToken);
+        var (response, result) = await InferAsync(request, context.CancellationToken).ConfigureAwait(false);
+
+        // The response wraps the answer's pooled output buffers and is written after this returns: they go back with the call.
+        context.GetHttpContext().Response.RegisterForDispose(result);
+        return response;
     }
 
     /// <summary>One answer per request, in the order sent; a failed request is answered with its error and the stream goes on (Triton's behaviour).</summary>
@@ -79,20 +83,27 @@ internal sealed class InferenceGrpcService(GrpcFrontDoor door) : GRPCInferenceSe
         await foreach (var request in requestStream.ReadAllAsync(context.CancellationToken).ConfigureAwait(false))
         {
             ModelStreamInferResponse answer;
+            InferenceResult? result = null;
             try
             {
-                answer = new ModelStreamInferResponse { InferResponse = await InferAsync(request, context.CancellationToken).ConfigureAwait(false) };
+                (var response, result) = await InferAsync(request, context.CancellationToken).ConfigureAwait(false);
+                answer = new ModelStreamInferResponse { InferResponse = response };
             }
             catch (RpcException e) when (e.StatusCode != StatusCode.Cancelled)
             {
                 answer = new ModelStreamInferResponse { ErrorMessage = e.Status.Detail, InferResponse = new ModelInferResponse { Id = request.Id, ModelName = request.ModelName, ModelVersion = request.ModelVersion } };
             }
 
-            await responseStream.WriteAsync(answer, context.CancellationToken).ConfigureAwait(false);
+            // Written (serialized into the response), the answer's pooled output buffers go back.
+            using (result)
+            {
+                await responseStream.WriteAsync(answer, context.CancellationToken).ConfigureAwait(false);
+            }
         }
     }
 
-    private async Task<ModelInferResponse> InferAsync(ModelInferRequest request, CancellationToken cancellationToken)
+    /// <summary>The answer, and the result whose pooled buffers it wraps (to dispose once the answer is written).</summary>
+    private async Task<(ModelInferResponse Response, InferenceResult Result)> InferAsync(ModelInferRequest request, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
         if (door.Drain is { } drain && !drain.TryEnter())
@@ -121,7 +132,7 @@ internal sealed class InferenceGrpcService(GrpcFrontDoor door) : GRPCInferenceSe
             }
 
             return result.IsSuccess
-                ? GrpcTensors.ToResponse(request, result)
+                ? (GrpcTensors.ToResponse(request, result), result)
                 : throw new RpcException(new Status(StatusOf(result.Error!.Kind), result.Error.Message));
         }
         finally

@@ -122,13 +122,17 @@ internal static class OpenInferenceEndpoints
             throw ProtocolException.BadRequest(e.Message);
         }
 
-        if (!result.IsSuccess)
+        // Written, the answer's pooled output buffers go back (the response's binary parts are those buffers).
+        using (result)
         {
-            trace.Fail(result.Error!.Kind.ToString());
-            throw ProtocolException.Of(result.Error!);
-        }
+            if (!result.IsSuccess)
+            {
+                trace.Fail(result.Error!.Kind.ToString());
+                throw ProtocolException.Of(result.Error!);
+            }
 
-        await WriteInferResponse(context, InferResponseWriter.Build(call, result));
+            await WriteInferResponse(context, InferResponseWriter.Build(call, result));
+        }
     }
 
     private static string? NullIfEmpty(Microsoft.Extensions.Primitives.StringValues value) => value.Count == 0 ? null : value.ToString();

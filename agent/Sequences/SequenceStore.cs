@@ -92,7 +92,17 @@ internal sealed class SequenceStore : IDisposable
                 End(model, sequence.Id, entry, why: $"it ended (sequence_end)");
             }
 
-            return request.Outputs.Count == 0 ? result : InferenceResult.Success(result.Model, result.Version, [.. result.Outputs.Where(o => request.Outputs.Contains(o.Name))]);
+            if (request.Outputs.Count == 0)
+            {
+                return result;
+            }
+
+            // The caller's outputs only; the state's own buffers go back now (what the entry keeps was copied from them).
+            var asked = InferenceResult.Success(result.Model, result.Version, [.. result.Outputs.Where(o => request.Outputs.Contains(o.Name))]);
+            using (InferenceResult.Success(result.Model, result.Version, [.. result.Outputs.Except(asked.Outputs)]))
+            {
+                return asked;
+            }
         }
         finally
         {

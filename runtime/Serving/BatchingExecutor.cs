@@ -168,7 +168,8 @@ internal sealed class BatchingExecutor : IRequestExecutor
         var started = Stopwatch.GetTimestamp();
         try
         {
-            var outputs = _session.Run(batch.Count == 1 ? batch[0].Request.Inputs : Concatenate(batch, rows), batch[0].Request.Outputs);
+            // A batch's outputs are sliced among its callers, so only a lone caller's may lie in pooled buffers.
+            var outputs = _session.Run(batch.Count == 1 ? batch[0].Request.Inputs : Concatenate(batch, rows), batch[0].Request.Outputs, pooled: batch.Count == 1);
             var ended = Stopwatch.GetTimestamp();
             foreach (var p in batch)
             {

@@ -46,7 +46,7 @@ internal sealed class DirectExecutor(ModelSession session, RuntimeMetrics metric
         using var run = EdgeMlTracing.Source.StartActivity("engine.run");
         try
         {
-            return (session.Run(request.Inputs, request.Outputs), null);
+            return (session.Run(request.Inputs, request.Outputs, pooled: true), null);
         }
         catch (OnnxRuntimeException e)
         {

@@ -33,13 +33,24 @@ internal sealed class ModelSession : IDisposable
 
     internal InferenceSession OnnxSession => _session;
 
+    /// <summary>
+    /// The size from which an answer's output is copied into a buffer rented from <see cref="ArrayPool{T}.Shared"/>
+    /// rather than a new array: the large object heap's threshold, whose arrays are only reclaimed by gen-2 collections
+    /// (a detector's 1.6 MB output per call made one every few calls).
+    /// </summary>
+    internal const int PooledOutputBytes = 85_000;
+
     /// <summary>Runs validated inputs; the data is borrowed by ONNX Runtime for the call, not copied.</summary>
+    /// <param name="pooled">
+    /// Whether large outputs go into pooled buffers, given back when the caller disposes the <see cref="InferenceResult"/>
+    /// they end up in (the engine's requests); otherwise every output is an array of its own.
+    /// </param>
     /// <exception cref="OnnxRuntimeException">ONNX Runtime failed.</exception>
-    public InferenceTensor[] Run(IReadOnlyList<InferenceTensor> inputs, IReadOnlyList<string> outputs) =>
-        Run(_session, _runOptions, inputs, outputs.Count == 0 ? _allOutputs : outputs);
+    public InferenceTensor[] Run(IReadOnlyList<InferenceTensor> inputs, IReadOnlyList<string> outputs, bool pooled = false) =>
+        Run(_session, _runOptions, inputs, outputs.Count == 0 ? _allOutputs : outputs, pooled);
 
     /// <summary>One run of a bare session, for those that have no <see cref="ModelSession"/> (the package builder's golden samples).</summary>
-    internal static InferenceTensor[] Run(InferenceSession session, RunOptions runOptions, IReadOnlyList<InferenceTensor> inputs, IReadOnlyList<string> outputNames)
+    internal static InferenceTensor[] Run(InferenceSession session, RunOptions runOptions, IReadOnlyList<InferenceTensor> inputs, IReadOnlyList<string> outputNames, bool pooled = false)
     {
         var count = inputs.Count;
         var names = new string[count];
@@ -59,7 +70,7 @@ internal sealed class ModelSession : IDisposable
             var k = 0;
             foreach (var name in outputNames)
             {
-                tensors[k] = FromOrtValue(name, results[k]);
+                tensors[k] = FromOrtValue(name, results[k], pooled);
                 k++;
             }
 
@@ -104,7 +115,7 @@ internal sealed class ModelSession : IDisposable
             OrtMemoryInfo.DefaultInstance, input.DataType.ToOnnx(), input.ShapeArray, (IntPtr)pin.Pointer, input.Data.Length);
     }
 
-    private static InferenceTensor FromOrtValue(string name, OrtValue value)
+    private static InferenceTensor FromOrtValue(string name, OrtValue value, bool pooled)
     {
         var info = value.GetTensorTypeAndShape();
         var shape = info.Shape;
@@ -127,6 +138,13 @@ internal sealed class ModelSession : IDisposable
         // The answer outlives ONNX Runtime's buffer, so it is copied once; into an array that is not zeroed
         // first, since every byte of it is written (large outputs would otherwise be cleared, then copied).
         var source = value.GetTensorDataAsSpan<byte>();
+        if (pooled && source.Length >= PooledOutputBytes)
+        {
+            var rented = ArrayPool<byte>.Shared.Rent(source.Length);
+            source.CopyTo(rented);
+            return InferenceTensor.FromPool(name, type, shape, rented, source.Length);
+        }
+
         var copy = GC.AllocateUninitializedArray<byte>(source.Length);
         source.CopyTo(copy);
         return InferenceTensor.FromBytes(name, type, shape, copy);

@@ -9,7 +9,12 @@ public sealed class InferenceRequest(IReadOnlyList<InferenceTensor> inputs, IRea
 }
 
 /// <summary>The outputs of a prediction and the model version that made it, or the reason there are none.</summary>
-public sealed class InferenceResult
+/// <remarks>
+/// Large outputs of the engine lie in pooled buffers. A front door disposes the result once the answer is written, which
+/// gives them back; anything that keeps an output beyond that keeps <see cref="InferenceTensor.Detach"/>. A result that is
+/// never disposed is safe: its buffers are then left to the garbage collector.
+/// </remarks>
+public sealed class InferenceResult : IDisposable
 {
     private InferenceResult(string model, long version, IReadOnlyList<InferenceTensor> outputs, InferenceError? error)
     {
@@ -38,4 +43,13 @@ public sealed class InferenceResult
 
     public InferenceTensor Output(string name) =>
         Outputs.FirstOrDefault(o => o.Name == name) ?? throw new KeyNotFoundException($"No output '{name}' in the result.");
+
+    /// <summary>Gives the outputs' pooled buffers back; the outputs that lay in them cannot be read afterwards.</summary>
+    public void Dispose()
+    {
+        for (var i = 0; i < Outputs.Count; i++)
+        {
+            Outputs[i].Return();
+        }
+    }
 }

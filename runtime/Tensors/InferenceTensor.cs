@@ -10,6 +10,12 @@ namespace EdgeMl.Runtime.Tensors;
 public sealed class InferenceTensor
 {
     private readonly long[] _shape;
+    private readonly ReadOnlyMemory<byte> _data;
+
+    // The ArrayPool array the data lies in, for a large output the engine rented (see InferenceResult.Dispose);
+    // null for data the tensor does not own that way, and once the array has gone back to the pool.
+    private byte[]? _pooled;
+    private bool _returned;
 
     private InferenceTensor(string name, TensorDataType dataType, long[] shape, ReadOnlyMemory<byte> data, IReadOnlyList<ReadOnlyMemory<byte>>? elements)
     {
@@ -18,7 +24,7 @@ public sealed class InferenceTensor
         Name = name;
         DataType = dataType;
         _shape = shape;
-        Data = data;
+        _data = data;
         Elements = elements ?? [];
     }
 
@@ -29,7 +35,10 @@ public sealed class InferenceTensor
     public IReadOnlyList<long> Shape => _shape;
 
     /// <summary>Contiguous element data for every datatype but BYTES.</summary>
-    public ReadOnlyMemory<byte> Data { get; }
+    /// <exception cref="ObjectDisposedException">The tensor is an output whose pooled buffer its result gave back.</exception>
+    public ReadOnlyMemory<byte> Data => !_returned
+        ? _data
+        : throw new ObjectDisposedException(Name, $"output '{Name}' was read after its result was disposed; keep a copy (Detach) to use it later");
 
     /// <summary>The elements of a BYTES tensor, in row-major order.</summary>
     public IReadOnlyList<ReadOnlyMemory<byte>> Elements { get; }
@@ -86,8 +95,37 @@ public sealed class InferenceTensor
     public ReadOnlySpan<T> Span<T>()
         where T : unmanaged => MemoryMarshal.Cast<byte, T>(Data.Span);
 
-    /// <summary>This tensor under another name, sharing the data.</summary>
-    public InferenceTensor WithName(string name) => new(name, DataType, _shape, Data, Elements);
+    /// <summary>This tensor under another name, sharing the data (copying it when it lies in a pooled buffer).</summary>
+    public InferenceTensor WithName(string name) => new(name, DataType, _shape, _pooled is null ? Data : Data.ToArray(), Elements);
+
+    /// <summary>
+    /// This tensor, or a copy of it when its data lies in a pooled buffer its result gives back on dispose: what to keep
+    /// beyond the answer.
+    /// </summary>
+    public InferenceTensor Detach() => _pooled is null ? this : new(Name, DataType, _shape, Data.ToArray(), null);
+
+    /// <summary>Whether the data lies in a buffer from <see cref="ArrayPool{T}.Shared"/> that the result gives back.</summary>
+    internal bool IsPooled => _pooled is not null;
+
+    /// <summary>An output in a buffer rented from <see cref="ArrayPool{T}.Shared"/>, returned by <see cref="Return"/>.</summary>
+    internal static InferenceTensor FromPool(string name, TensorDataType dataType, long[] shape, byte[] rented, int length) =>
+        new(name, dataType, shape, rented.AsMemory(0, length), null) { _pooled = rented };
+
+    /// <summary>Gives a pooled output's buffer back (once); reading <see cref="Data"/> afterwards throws.</summary>
+    internal void Return()
+    {
+        if (Interlocked.Exchange(ref _pooled, null) is not { } array)
+        {
+            return;
+        }
+
+        _returned = true;
+#if DEBUG
+        // What a reader that kept the memory past the answer would now see: not the answer, and plainly so in tests.
+        array.AsSpan().Fill(0xCD);
+#endif
+        ArrayPool<byte>.Shared.Return(array);
+    }
 
     internal static long CountElements(ReadOnlySpan<long> shape)
     {

@@ -83,7 +83,8 @@ public class EngineBenchmarks
     {
         // Without batching the engine answers synchronously, as bare Run does.
         var pending = _engine.InferAsync("bench", _request);
-        var result = pending.IsCompleted ? pending.Result : pending.AsTask().GetAwaiter().GetResult();
+        // Disposed as the front doors dispose an answer once written: a large output's pooled buffer goes back.
+        using var result = pending.IsCompleted ? pending.Result : pending.AsTask().GetAwaiter().GetResult();
         return result.Outputs[0].Span<float>()[0];
     }
 

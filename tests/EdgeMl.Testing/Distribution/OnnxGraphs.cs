@@ -35,11 +35,15 @@ public static class OnnxGraphs
             [Value("y", Int64, [-1])]);
     }
 
+    /// <summary><c>y</c> = <c>x</c>, FP32 [n, <paramref name="width"/>]: an output as large as the input asks.</summary>
+    public static byte[] Echo(int width) =>
+        Model([Node("Identity", ["x"], ["y"])], [], [Value("x", Float, [-1, width])], [Value("y", Float, [-1, width])]);
+
     /// <summary>
-    /// A recurrent model: <c>stateN</c> = 0.5 × <c>state</c> + <c>x</c> and <c>y</c> = 2 × <c>stateN</c>, all FP32 [1,2]; the
-    /// caller (or the server's sequence) feeds <c>stateN</c> back as the next call's <c>state</c>.
+    /// A recurrent model: <c>stateN</c> = 0.5 × <c>state</c> + <c>x</c> and <c>y</c> = 2 × <c>stateN</c>, all FP32
+    /// [1, <paramref name="width"/>]; the caller (or the server's sequence) feeds <c>stateN</c> back as the next call's <c>state</c>.
     /// </summary>
-    public static byte[] Accumulator()
+    public static byte[] Accumulator(int width = 2)
     {
         byte[][] nodes =
         [
@@ -50,8 +54,8 @@ public static class OnnxGraphs
         return Model(
             nodes,
             [Initializer("half", Float, [], MemoryMarshal.AsBytes<float>([0.5f]).ToArray())],
-            [Value("x", Float, [1, 2]), Value("state", Float, [1, 2])],
-            [Value("y", Float, [1, 2]), Value("stateN", Float, [1, 2])]);
+            [Value("x", Float, [1, width]), Value("state", Float, [1, width])],
+            [Value("y", Float, [1, width]), Value("stateN", Float, [1, width])]);
     }
 
     private static byte[] Model(byte[][] nodes, byte[][] initializers, byte[][] inputs, byte[][] outputs)

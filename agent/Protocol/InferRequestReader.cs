@@ -1,5 +1,4 @@
 using System.Buffers.Binary;
-using System.Collections.ObjectModel;
 using System.Text.Json;
 using EdgeMl.Runtime.Json;
 using EdgeMl.Runtime.Tensors;
@@ -7,12 +6,24 @@ using EdgeMl.Runtime.Tensors;
 namespace EdgeMl.Agent.Protocol;
 
 /// <summary>What an infer request asked for: the tensors, and how each output is to be returned.</summary>
-internal sealed record InferCall(string? Id, InferenceRequest Request, bool BinaryByDefault, IReadOnlyDictionary<string, bool> BinaryOutputs)
+/// <param name="BinaryOutputs">The outputs whose <c>binary_data</c> parameter the request set; others follow <paramref name="BinaryByDefault"/>.</param>
+internal sealed record InferCall(string? Id, InferenceRequest Request, bool BinaryByDefault, KeyValuePair<string, bool>[] BinaryOutputs)
 {
     /// <summary>The request's sequence parameters; null for a request outside any sequence.</summary>
     public Sequences.SequenceParameters? Sequence { get; init; }
 
-    public bool IsBinary(string output) => BinaryOutputs.TryGetValue(output, out var binary) ? binary : BinaryByDefault;
+    public bool IsBinary(string output)
+    {
+        foreach (var (name, binary) in BinaryOutputs)
+        {
+            if (name == output)
+            {
+                return binary;
+            }
+        }
+
+        return BinaryByDefault;
+    }
 }
 
 /// <summary>
@@ -23,6 +34,7 @@ internal sealed record InferCall(string? Id, InferenceRequest Request, bool Bina
 internal static class InferRequestReader
 {
     private static readonly JsonDocumentOptions JsonOptions = new() { MaxDepth = 128 };
+    private static readonly TensorDataType[] DataTypes = Enum.GetValues<TensorDataType>();
 
     public static InferCall Read(ReadOnlyMemory<byte> body, long? headerLength)
     {
@@ -140,15 +152,37 @@ internal static class InferRequestReader
 
     private static TensorDataType ReadType(string name, JsonElement input)
     {
-        var datatype = input.TryGetProperty("datatype", out var dt) && dt.ValueKind == JsonValueKind.String ? dt.GetString() : null;
-        if (datatype == "STRING")
+        if (input.TryGetProperty("datatype", out var dt) && dt.ValueKind == JsonValueKind.String)
         {
-            datatype = "BYTES";
+            // Compared in place: the datatype's name is not made into a string for every request.
+            if (TryParseType(dt, out var type))
+            {
+                return type;
+            }
+
+            if (dt.ValueEquals("STRING"))
+            {
+                return TensorDataType.Bytes;
+            }
         }
 
-        return TensorDataTypes.TryParse(datatype, out var type)
-            ? type
-            : throw ProtocolException.BadRequest($"input '{name}': datatype '{datatype}' is not one of BOOL, UINT8-64, INT8-64, FP16, FP32, FP64, BYTES");
+        var datatype = dt.ValueKind == JsonValueKind.String ? dt.GetString() : null;
+        throw ProtocolException.BadRequest($"input '{name}': datatype '{datatype}' is not one of BOOL, UINT8-64, INT8-64, FP16, FP32, FP64, BYTES");
+    }
+
+    private static bool TryParseType(JsonElement datatype, out TensorDataType type)
+    {
+        foreach (var candidate in DataTypes)
+        {
+            if (datatype.ValueEquals(candidate.ToProtocolName()))
+            {
+                type = candidate;
+                return true;
+            }
+        }
+
+        type = default;
+        return false;
     }
 
     private static long? ReadBinarySize(string name, JsonElement input) =>
@@ -234,27 +268,28 @@ internal static class InferRequestReader
         return dims;
     }
 
-    private static (string[] Names, IReadOnlyDictionary<string, bool> Binary) ReadOutputs(JsonElement root)
+    private static (string[] Names, KeyValuePair<string, bool>[] Binary) ReadOutputs(JsonElement root)
     {
         if (!root.TryGetProperty("outputs", out var outputs))
         {
-            return ([], ReadOnlyDictionary<string, bool>.Empty);
+            return ([], []);
         }
-
-        var binary = new Dictionary<string, bool>(StringComparer.Ordinal);
 
         if (outputs.ValueKind != JsonValueKind.Array)
         {
             throw ProtocolException.BadRequest("'outputs' must be an array");
         }
 
-        var names = new List<string>();
+        var names = new string[outputs.GetArrayLength()];
+        KeyValuePair<string, bool>[]? binary = null;
+        var chosen = 0;
+        var i = 0;
         foreach (var output in outputs.EnumerateArray())
         {
             var name = output.ValueKind == JsonValueKind.Object && output.TryGetProperty("name", out var n) && n.ValueKind == JsonValueKind.String
                 ? n.GetString()!
                 : throw ProtocolException.BadRequest("each requested output needs a 'name'");
-            names.Add(name);
+            names[i++] = name;
             if (output.TryGetProperty("parameters", out var parameters) && parameters.ValueKind == JsonValueKind.Object)
             {
                 if (parameters.TryGetProperty("classification", out _))
@@ -264,12 +299,13 @@ internal static class InferRequestReader
 
                 if (parameters.TryGetProperty("binary_data", out _))
                 {
-                    binary[name] = Flag(parameters, "binary_data", $"output '{name}' parameter");
+                    binary ??= new KeyValuePair<string, bool>[names.Length];
+                    binary[chosen++] = new(name, Flag(parameters, "binary_data", $"output '{name}' parameter"));
                 }
             }
         }
 
-        return (names.ToArray(), binary);
+        return (names, binary is null ? [] : chosen == binary.Length ? binary : binary[..chosen]);
     }
 
     /// <summary>

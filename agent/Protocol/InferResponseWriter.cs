@@ -12,7 +12,19 @@ internal sealed record InferResponse(ReadOnlyMemory<byte> Json, IReadOnlyList<Re
 {
     public bool HasBinary => Blobs.Count > 0;
 
-    public long Length => Json.Length + Blobs.Sum(b => (long)b.Length);
+    public long Length
+    {
+        get
+        {
+            long length = Json.Length;
+            for (var i = 0; i < Blobs.Count; i++)
+            {
+                length += Blobs[i].Length;
+            }
+
+            return length;
+        }
+    }
 }
 
 /// <summary>
@@ -32,7 +44,7 @@ internal static class InferResponseWriter
     public static InferResponse Build(InferCall call, InferenceResult result)
     {
         var json = new ArrayBufferWriter<byte>(256);
-        var blobs = new List<ReadOnlyMemory<byte>>();
+        var blobs = new List<ReadOnlyMemory<byte>>(result.Outputs.Count);
         var writer = t_writer ??= new Utf8JsonWriter(json, WriterOptions);
         writer.Reset(json);
         try
@@ -48,9 +60,9 @@ internal static class InferResponseWriter
             _ = result.Version.TryFormat(version, out var length, default, CultureInfo.InvariantCulture); // a long is 20 characters at most
             writer.WriteString("model_version", version[..length]);
             writer.WriteStartArray("outputs");
-            foreach (var output in result.Outputs)
+            for (var i = 0; i < result.Outputs.Count; i++)
             {
-                WriteOutput(writer, call, output, blobs);
+                WriteOutput(writer, call, result.Outputs[i], blobs);
             }
 
             writer.WriteEndArray();
@@ -72,9 +84,9 @@ internal static class InferResponseWriter
         writer.WriteString("name", output.Name);
         writer.WriteString("datatype", output.DataType.ToProtocolName());
         writer.WriteStartArray("shape");
-        foreach (var d in output.Shape)
+        for (var i = 0; i < output.Shape.Count; i++)
         {
-            writer.WriteNumberValue(d);
+            writer.WriteNumberValue(output.Shape[i]);
         }
 
         writer.WriteEndArray();

@@ -55,11 +55,13 @@ internal static class TensorValidator
         return null;
     }
 
+
     public static InferenceError? ValidateOutputs(IReadOnlyList<string> requested, ModelSignature signature)
     {
-        foreach (var name in requested)
+        for (var i = 0; i < requested.Count; i++)
         {
-            if (!signature.Outputs.Any(o => o.Name == name))
+            var name = requested[i];
+            if (!HasOutput(signature, name))
             {
                 return InferenceError.Invalid(
                     $"unknown output '{name}'; the model's outputs are: {string.Join(", ", signature.Outputs.Select(s => s.Name))}");
@@ -123,5 +125,18 @@ internal static class TensorValidator
         }
 
         return null;
+    }
+
+    private static bool HasOutput(ModelSignature signature, string name)
+    {
+        for (var i = 0; i < signature.Outputs.Count; i++)
+        {
+            if (signature.Outputs[i].Name == name)
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 }

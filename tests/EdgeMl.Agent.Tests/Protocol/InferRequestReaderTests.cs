@@ -51,6 +51,48 @@ public sealed class InferRequestReaderTests
     }
 
     [Theory]
+    [InlineData("BOOL", TensorDataType.Bool)]
+    [InlineData("UINT64", TensorDataType.UInt64)]
+    [InlineData("INT8", TensorDataType.Int8)]
+    [InlineData("FP16", TensorDataType.Fp16)]
+    [InlineData("FP64", TensorDataType.Fp64)]
+    [InlineData("BYTES", TensorDataType.Bytes)]
+    [InlineData("STRING", TensorDataType.Bytes)]
+    public void Read_EveryDatatypeName_AndStringForBytes(string name, TensorDataType expected)
+    {
+        var header = Encoding.UTF8.GetBytes($$$"""{"inputs":[{"name":"t","shape":[0],"datatype":"{{{name}}}","parameters":{"binary_data_size":0}}]}""");
+
+        var call = InferRequestReader.Read(header, header.Length);
+
+        Assert.Equal(expected, call.Request.Inputs[0].DataType);
+    }
+
+    [Theory]
+    [InlineData("\"fp32\"", "datatype 'fp32' is not one of BOOL")]
+    [InlineData("\"FP32 \"", "datatype 'FP32 ' is not one of BOOL")]
+    [InlineData("32", "datatype '' is not one of BOOL")]
+    public void Read_UnknownDatatype_IsRefusedByName(string datatype, string expected)
+    {
+        var body = Encoding.UTF8.GetBytes($$$"""{"inputs":[{"name":"t","shape":[1],"datatype":{{{datatype}}},"data":[1]}]}""");
+
+        var e = Assert.Throws<ProtocolException>(() => InferRequestReader.Read(body, null));
+
+        Assert.StartsWith($"input 't': {expected}", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Read_OutputsSomeFlagged_EachAsAsked_OthersByDefault()
+    {
+        var body = Encoding.UTF8.GetBytes("""{"inputs":[{"name":"b","shape":[1],"datatype":"BOOL","data":[true]}],"outputs":[{"name":"a"},{"name":"b","parameters":{"binary_data":true}},{"name":"c"}]}""");
+
+        var call = InferRequestReader.Read(body, null);
+
+        Assert.Equal(["a", "b", "c"], call.Request.Outputs);
+        Assert.Equal([false, true, false], call.Request.Outputs.Select(call.IsBinary));
+        Assert.Single(call.BinaryOutputs);
+    }
+
+    [Theory]
     [InlineData("""{"inputs":[{"name":"b","shape":[1],"datatype":"BOOL","data":[1]}]}""", "input 'b': element 0 (1) is not a valid BOOL value")]
     [InlineData("""{"inputs":[{"name":"u","shape":[1],"datatype":"UINT8","data":[-1]}]}""", "input 'u': element 0 (-1) is not a valid UINT8 value")]
     [InlineData("""{"inputs":[{"name":"h","shape":[1],"datatype":"FP16","data":[1.5]}]}""", "input 'h': FP16 data cannot be sent as JSON; send it as binary data")]

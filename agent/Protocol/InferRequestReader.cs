@@ -12,13 +12,14 @@ internal sealed record InferCall(string? Id, InferenceRequest Request, bool Bina
     /// <summary>The request's sequence parameters; null for a request outside any sequence.</summary>
     public Sequences.SequenceParameters? Sequence { get; init; }
 
+    /// <summary>Whether <paramref name="output"/> goes back binary: as the request last said for it, else by default.</summary>
     public bool IsBinary(string output)
     {
-        foreach (var (name, binary) in BinaryOutputs)
+        for (var i = BinaryOutputs.Length - 1; i >= 0; i--)
         {
-            if (name == output)
+            if (BinaryOutputs[i].Key == output)
             {
-                return binary;
+                return BinaryOutputs[i].Value;
             }
         }
 

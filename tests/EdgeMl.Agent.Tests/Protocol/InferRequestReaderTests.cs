@@ -92,6 +92,14 @@ public sealed class InferRequestReaderTests
         Assert.Single(call.BinaryOutputs);
     }
 
+    [Fact]
+    public void Read_OutputNamedTwice_TheLastChoiceHolds()
+    {
+        var body = Encoding.UTF8.GetBytes("""{"inputs":[{"name":"b","shape":[1],"datatype":"BOOL","data":[true]}],"outputs":[{"name":"a","parameters":{"binary_data":true}},{"name":"a","parameters":{"binary_data":false}}]}""");
+
+        Assert.False(InferRequestReader.Read(body, null).IsBinary("a"));
+    }
+
     [Theory]
     [InlineData("""{"inputs":[{"name":"b","shape":[1],"datatype":"BOOL","data":[1]}]}""", "input 'b': element 0 (1) is not a valid BOOL value")]
     [InlineData("""{"inputs":[{"name":"u","shape":[1],"datatype":"UINT8","data":[-1]}]}""", "input 'u': element 0 (-1) is not a valid UINT8 value")]

@@ -92,17 +92,7 @@ internal sealed class SequenceStore : IDisposable
                 End(model, sequence.Id, entry, why: $"it ended (sequence_end)");
             }
 
-            if (request.Outputs.Count == 0)
-            {
-                return result;
-            }
-
-            // The caller's outputs only; the state's own buffers go back now (what the entry keeps was copied from them).
-            var asked = InferenceResult.Success(result.Model, result.Version, [.. result.Outputs.Where(o => request.Outputs.Contains(o.Name))]);
-            using (InferenceResult.Success(result.Model, result.Version, [.. result.Outputs.Except(asked.Outputs)]))
-            {
-                return asked;
-            }
+            return request.Outputs.Count == 0 ? result : OnlyAsked(result, request.Outputs);
         }
         finally
         {
@@ -122,6 +112,16 @@ internal sealed class SequenceStore : IDisposable
     }
 
     public void Dispose() => _sweep.Dispose();
+
+    /// <summary>The outputs the caller asked for; the state's own buffers go back now (what the entry keeps was copied from them).</summary>
+    private static InferenceResult OnlyAsked(InferenceResult result, IReadOnlyList<string> outputs)
+    {
+        var asked = InferenceResult.Success(result.Model, result.Version, [.. result.Outputs.Where(o => outputs.Contains(o.Name))]);
+        using (InferenceResult.Success(result.Model, result.Version, [.. result.Outputs.Except(asked.Outputs)]))
+        {
+            return asked;
+        }
+    }
 
     private Sequence Enter(string model, SequenceParameters sequence, IReadOnlyList<StatePair> pairs)
     {

@@ -281,7 +281,8 @@ internal static class InferRequestReader
             throw ProtocolException.BadRequest("'outputs' must be an array");
         }
 
-        var names = new string[outputs.GetArrayLength()];
+        // Sized for a model's few outputs and grown only as entries prove to be outputs: the array's length is the caller's claim.
+        var names = new string[Math.Min(outputs.GetArrayLength(), 8)];
         KeyValuePair<string, bool>[]? binary = null;
         var chosen = 0;
         var i = 0;
@@ -290,6 +291,11 @@ internal static class InferRequestReader
             var name = output.ValueKind == JsonValueKind.Object && output.TryGetProperty("name", out var n) && n.ValueKind == JsonValueKind.String
                 ? n.GetString()!
                 : throw ProtocolException.BadRequest("each requested output needs a 'name'");
+            if (i == names.Length)
+            {
+                Array.Resize(ref names, names.Length * 2);
+            }
+
             names[i++] = name;
             if (output.TryGetProperty("parameters", out var parameters) && parameters.ValueKind == JsonValueKind.Object)
             {
@@ -301,12 +307,17 @@ internal static class InferRequestReader
                 if (parameters.TryGetProperty("binary_data", out _))
                 {
                     binary ??= new KeyValuePair<string, bool>[names.Length];
+                    if (chosen == binary.Length)
+                    {
+                        Array.Resize(ref binary, binary.Length * 2);
+                    }
+
                     binary[chosen++] = new(name, Flag(parameters, "binary_data", $"output '{name}' parameter"));
                 }
             }
         }
 
-        return (names, binary is null ? [] : chosen == binary.Length ? binary : binary[..chosen]);
+        return (i == names.Length ? names : names[..i], binary is null ? [] : chosen == binary.Length ? binary : binary[..chosen]);
     }
 
     /// <summary>

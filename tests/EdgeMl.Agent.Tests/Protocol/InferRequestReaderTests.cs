@@ -93,6 +93,18 @@ public sealed class InferRequestReaderTests
     }
 
     [Fact]
+    public void Read_ManyOutputs_AllKeptInOrderWithTheirChoices()
+    {
+        var outputs = string.Join(",", Enumerable.Range(0, 20).Select(i => $$$"""{"name":"o{{{i}}}","parameters":{"binary_data":{{{(i % 3 == 0 ? "true" : "false")}}}}}"""));
+        var body = Encoding.UTF8.GetBytes($$"""{"inputs":[{"name":"b","shape":[1],"datatype":"BOOL","data":[true]}],"outputs":[{{outputs}},{"name":"last"}]}""");
+
+        var call = InferRequestReader.Read(body, null);
+
+        Assert.Equal([.. Enumerable.Range(0, 20).Select(i => $"o{i}"), "last"], call.Request.Outputs);
+        Assert.Equal([.. Enumerable.Range(0, 20).Select(i => i % 3 == 0), false], call.Request.Outputs.Select(call.IsBinary));
+    }
+
+    [Fact]
     public void Read_OutputNamedTwice_TheLastChoiceHolds()
     {
         var body = Encoding.UTF8.GetBytes("""{"inputs":[{"name":"b","shape":[1],"datatype":"BOOL","data":[true]}],"outputs":[{"name":"a","parameters":{"binary_data":true}},{"name":"a","parameters":{"binary_data":false}}]}""");

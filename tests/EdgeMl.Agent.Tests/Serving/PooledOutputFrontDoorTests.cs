@@ -18,7 +18,7 @@ namespace EdgeMl.Agent.Tests.Serving;
 /// <summary>
 /// Large outputs lie in pooled buffers that each front door gives back once the answer is written. Callers in parallel
 /// must each get their own answer, whole: a buffer given back too early would be refilled by another caller's answer
-/// (and in Debug builds it is overwritten with 0xCD the moment it goes back).
+/// (and it is overwritten with 0xCD the moment it goes back).
 /// </summary>
 public sealed class PooledOutputFrontDoorTests : IAsyncLifetime
 {

@@ -50,7 +50,11 @@ publish() { # KIND OUT: KIND is image, composite or framework-dependent (the ima
 }
 # latency-remote [rounds] [--starts N] [--composite]: publishes the agent as the x64 module image does (into
 # artifacts/bench/edgeml) and measures it from a client in a separate process (tests/EdgeMl.Benchmarks/RemoteLatencyHarness.cs).
-if [[ ${args[0]:-} == latency-remote || ${args[0]:-} == shadow-cost ]]; then
+# agent-ab [rounds] --env NAME=VALUE [--env …] [--against BASELINE_DIR] [--types]: two agents, the second of that build
+# with the environment given (a runtime setting), the first of BASELINE_DIR's build when given (a change's worth),
+# measured in turns over HTTP binary and gRPC raw with bare Run between them: latency, the engine's own time, server
+# CPU and exact bytes allocated per request (--types: by type, from a JIT build's EventPipe).
+if [[ ${args[0]:-} == latency-remote || ${args[0]:-} == shadow-cost || ${args[0]:-} == agent-ab ]]; then
   published=$root/artifacts/bench/edgeml
   if $composite; then publish composite "$published"; else publish image "$published"; fi
   args+=(--agent "$published")

@@ -39,7 +39,7 @@ internal sealed class GrpcGate(GrpcFrontDoor door) : Interceptor
         }
 
         var request = context.GetHttpContext().Request;
-        var host = request.Host.Host;
+        var host = LocalCallers.HostPart(request.Host.Value);
         if (host.Length > 0 && !_callers.IsAllowedHost(host))
         {
             throw new RpcException(new Status(StatusCode.PermissionDenied,

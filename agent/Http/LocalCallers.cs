@@ -32,7 +32,7 @@ internal sealed class LocalCallers
     public (int Status, string Message)? Check(HttpRequest request)
     {
         ArgumentNullException.ThrowIfNull(request);
-        var host = request.Host.Host;
+        var host = HostPart(request.Host.Value);
         if (host.Length > 0 && !IsAllowedHost(host))
         {
             return (StatusCodes.Status421MisdirectedRequest,
@@ -52,21 +52,22 @@ internal sealed class LocalCallers
         return null;
     }
 
-    internal bool IsAllowedHost(string host)
+    /// <summary>Checked on every request, so without a new string or address: the Host header's own characters.</summary>
+    internal bool IsAllowedHost(ReadOnlySpan<char> host)
     {
         if (host.StartsWith('['))
         {
-            return host.EndsWith(']') && IPAddress.TryParse(host.AsSpan(1, host.Length - 2), out _);
+            return host.EndsWith(']') && IPAddress.IsValid(host[1..^1]);
         }
 
-        if (IPAddress.TryParse(host, out _))
+        if (IPAddress.IsValid(host))
         {
             return true;
         }
 
         foreach (var name in _names)
         {
-            if (string.Equals(host, name, StringComparison.OrdinalIgnoreCase))
+            if (host.Equals(name, StringComparison.OrdinalIgnoreCase))
             {
                 return true;
             }
@@ -81,6 +82,27 @@ internal sealed class LocalCallers
         }
 
         return false;
+    }
+
+    /// <summary>
+    /// The host of a Host header value without its port, as <see cref="HostString.Host"/> reads it (a bracketed IPv6
+    /// address whole, a name or IPv4 address before a single colon), without making a string of it.
+    /// </summary>
+    internal static ReadOnlySpan<char> HostPart(string? value)
+    {
+        if (string.IsNullOrEmpty(value))
+        {
+            return [];
+        }
+
+        var close = value.IndexOf(']', StringComparison.Ordinal);
+        if (close >= 0)
+        {
+            return value.AsSpan(0, close + 1);
+        }
+
+        var colon = value.IndexOf(':', StringComparison.Ordinal);
+        return colon >= 0 && colon == value.LastIndexOf(':') ? value.AsSpan(0, colon) : value;
     }
 
     /// <summary>The page's own origin: same scheme, host and port as the request it sends.</summary>

@@ -25,17 +25,34 @@ internal static class OpenInferenceEndpoints
 
     public static IEndpointRouteBuilder MapOpenInferenceProtocol(this IEndpointRouteBuilder app)
     {
+        var s = new Services(app.ServiceProvider);
         var v2 = app.MapGroup("/v2");
         v2.MapGet("/", ServerMetadata);
         v2.MapGet("/health/live", (HttpContext c) => Json(c, 200, w => w.WriteBoolean("live", true)));
-        v2.MapGet("/health/ready", ServerReady);
-        v2.MapGet("/models/{model}", (HttpContext c, string model) => ModelMetadata(c, model, null));
-        v2.MapGet("/models/{model}/versions/{version}", (HttpContext c, string model, string version) => ModelMetadata(c, model, version));
-        v2.MapGet("/models/{model}/ready", (HttpContext c, string model) => ModelReady(c, model, null));
-        v2.MapGet("/models/{model}/versions/{version}/ready", (HttpContext c, string model, string version) => ModelReady(c, model, version));
-        v2.MapPost("/models/{model}/infer", (HttpContext c, string model) => Infer(c, model, null));
-        v2.MapPost("/models/{model}/versions/{version}/infer", (HttpContext c, string model, string version) => Infer(c, model, version));
+        v2.MapGet("/health/ready", (HttpContext c) => ServerReady(c, s));
+        v2.MapGet("/models/{model}", (HttpContext c, string model) => ModelMetadata(c, s, model, null));
+        v2.MapGet("/models/{model}/versions/{version}", (HttpContext c, string model, string version) => ModelMetadata(c, s, model, version));
+        v2.MapGet("/models/{model}/ready", (HttpContext c, string model) => ModelReady(c, s, model, null));
+        v2.MapGet("/models/{model}/versions/{version}/ready", (HttpContext c, string model, string version) => ModelReady(c, s, model, version));
+        v2.MapPost("/models/{model}/infer", (HttpContext c, string model) => Infer(c, s, model, null));
+        v2.MapPost("/models/{model}/versions/{version}/infer", (HttpContext c, string model, string version) => Infer(c, s, model, version));
         return app;
+    }
+
+    /// <summary>
+    /// The singletons the endpoints use, from the application's root container: reading them through
+    /// <c>HttpContext.RequestServices</c> would open a DI scope for every request (two objects and a dictionary) that
+    /// nothing here needs.
+    /// </summary>
+    private sealed class Services(IServiceProvider root)
+    {
+        public InferenceEngine Engine => field ??= root.GetRequiredService<InferenceEngine>();
+
+        public SequenceStore Sequences => field ??= root.GetRequiredService<SequenceStore>();
+
+        public ServingReadiness Readiness => field ??= root.GetRequiredService<ServingReadiness>();
+
+        public HttpApiOptions Options => field ??= root.GetRequiredService<IOptions<HttpApiOptions>>().Value;
     }
 
     private static Task ServerMetadata(HttpContext context) => Json(context, 200, w =>
@@ -47,9 +64,9 @@ internal static class OpenInferenceEndpoints
         w.WriteEndArray();
     });
 
-    private static Task ServerReady(HttpContext context)
+    private static Task ServerReady(HttpContext context, Services services)
     {
-        var readiness = Readiness(context).Server();
+        var readiness = services.Readiness.Server();
         return Json(context, readiness.IsReady ? 200 : 503, w =>
         {
             w.WriteBoolean("ready", readiness.IsReady);
@@ -60,9 +77,9 @@ internal static class OpenInferenceEndpoints
         });
     }
 
-    private static Task ModelMetadata(HttpContext context, string model, string? version)
+    private static Task ModelMetadata(HttpContext context, Services services, string model, string? version)
     {
-        var status = Find(context, model, version);
+        var status = Find(services, model, version);
         return Json(context, 200, w =>
         {
             w.WriteString("name", status.Name);
@@ -75,9 +92,9 @@ internal static class OpenInferenceEndpoints
         });
     }
 
-    private static Task ModelReady(HttpContext context, string model, string? version)
+    private static Task ModelReady(HttpContext context, Services services, string model, string? version)
     {
-        var readiness = Readiness(context).Model(model, ParseVersion(version));
+        var readiness = services.Readiness.Model(model, ParseVersion(version));
         return readiness.State switch
         {
             ReadinessState.Ready => Json(context, 200, w =>
@@ -90,18 +107,18 @@ internal static class OpenInferenceEndpoints
         };
     }
 
-    private static async Task Infer(HttpContext context, string model, string? versionText)
+    private static async Task Infer(HttpContext context, Services services, string model, string? versionText)
     {
         using var trace = Traces.StartPrediction(Traces.Http, model, NullIfEmpty(context.Request.Headers.TraceParent), NullIfEmpty(context.Request.Headers.TraceState));
         var version = ParseVersion(versionText);
 
         // Nothing of the body is read for a model that is not here (the engine's words, as when it answers itself).
-        if (!Engine(context).Holds(model))
+        if (!services.Engine.Holds(model))
         {
             throw new ProtocolException(404, $"model '{model}' is not served");
         }
 
-        var options = context.RequestServices.GetRequiredService<IOptions<HttpApiOptions>>().Value;
+        var options = services.Options;
         long? headerLength = null;
         if (context.Request.Headers.TryGetValue(HeaderLength, out var headerValue))
         {
@@ -115,7 +132,7 @@ internal static class OpenInferenceEndpoints
         InferenceResult result;
         try
         {
-            result = await context.RequestServices.GetRequiredService<SequenceStore>().InferAsync(model, call.Request, version, call.Sequence, context.RequestAborted);
+            result = await services.Sequences.InferAsync(model, call.Request, version, call.Sequence, context.RequestAborted);
         }
         catch (SequenceException e)
         {
@@ -131,7 +148,15 @@ internal static class OpenInferenceEndpoints
                 throw ProtocolException.Of(result.Error!);
             }
 
-            await WriteInferResponse(context, InferResponseWriter.Build(call, result));
+            var json = PooledJson.Rent();
+            try
+            {
+                await WriteInferResponse(context, InferResponseWriter.Build(call, result, json));
+            }
+            finally
+            {
+                PooledJson.Return(json);
+            }
         }
     }
 
@@ -203,10 +228,10 @@ internal static class OpenInferenceEndpoints
         return best == "identity" ? null : best;
     }
 
-    private static ModelStatus Find(HttpContext context, string model, string? versionText)
+    private static ModelStatus Find(Services services, string model, string? versionText)
     {
         var version = ParseVersion(versionText);
-        var status = Engine(context).GetStatus(model) ?? throw new ProtocolException(404, $"Request for unknown model: '{model}' is not found");
+        var status = services.Engine.GetStatus(model) ?? throw new ProtocolException(404, $"Request for unknown model: '{model}' is not found");
         if (status.State != ModelState.Ready)
         {
             throw new ProtocolException(503, $"model '{model}' has no ready version{(status.LastFailure is { } f ? $": v{f.Version} failed at {f.Stage}: {f.Reason}" : "")}");
@@ -246,23 +271,25 @@ internal static class OpenInferenceEndpoints
         w.WriteEndArray();
     }
 
-    private static InferenceEngine Engine(HttpContext context) => context.RequestServices.GetRequiredService<InferenceEngine>();
-
-    private static ServingReadiness Readiness(HttpContext context) => context.RequestServices.GetRequiredService<ServingReadiness>();
-
     internal static async Task Json(HttpContext context, int status, Action<Utf8JsonWriter> body)
     {
-        using var buffer = new MemoryStream();
-        await using (var writer = new Utf8JsonWriter(buffer, InferResponseWriter.WriterOptions))
+        var buffer = PooledJson.Rent();
+        try
         {
-            writer.WriteStartObject();
-            body(writer);
-            writer.WriteEndObject();
+            PooledJson.Write(buffer, body, static (writer, body) =>
+            {
+                writer.WriteStartObject();
+                body(writer);
+                writer.WriteEndObject();
+            });
+            context.Response.StatusCode = status;
+            context.Response.ContentType = "application/json";
+            context.Response.ContentLength = buffer.WrittenCount;
+            await context.Response.Body.WriteAsync(buffer.WrittenMemory, context.RequestAborted);
         }
-
-        context.Response.StatusCode = status;
-        context.Response.ContentType = "application/json";
-        context.Response.ContentLength = buffer.Length;
-        await context.Response.Body.WriteAsync(buffer.GetBuffer().AsMemory(0, (int)buffer.Length), context.RequestAborted);
+        finally
+        {
+            PooledJson.Return(buffer);
+        }
     }
 }

@@ -37,18 +37,15 @@ internal static class InferResponseWriter
     /// <summary>Readable with curl: quotes and non-ASCII text stay as they are; JSON clients decode either way.</summary>
     internal static readonly JsonWriterOptions WriterOptions = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
-    /// <summary>One writer per thread, reset onto each response's buffer: a request builds its response synchronously.</summary>
-    [ThreadStatic]
-    private static Utf8JsonWriter? t_writer;
+    public static InferResponse Build(InferCall call, InferenceResult result) => Build(call, result, new ArrayBufferWriter<byte>(256));
 
-    public static InferResponse Build(InferCall call, InferenceResult result)
+    /// <summary>The response with its JSON header written into <paramref name="json"/> (a pooled buffer the caller gives back once the response is sent).</summary>
+    public static InferResponse Build(InferCall call, InferenceResult result, ArrayBufferWriter<byte> json)
     {
-        var json = new ArrayBufferWriter<byte>(256);
         var blobs = new List<ReadOnlyMemory<byte>>(result.Outputs.Count);
-        var writer = t_writer ??= new Utf8JsonWriter(json, WriterOptions);
-        writer.Reset(json);
-        try
+        PooledJson.Write(json, (call, result, blobs), static (writer, s) =>
         {
+            var (call, result, blobs) = s;
             writer.WriteStartObject();
             if (!string.IsNullOrEmpty(call.Id))
             {
@@ -67,14 +64,7 @@ internal static class InferResponseWriter
 
             writer.WriteEndArray();
             writer.WriteEndObject();
-            writer.Flush();
-        }
-        finally
-        {
-            // The thread's writer lets go of this response's buffer (and of a half-written one after an exception).
-            writer.Reset(Stream.Null);
-        }
-
+        });
         return new InferResponse(json.WrittenMemory, blobs);
     }
 

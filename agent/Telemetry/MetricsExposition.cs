@@ -15,11 +15,17 @@ internal static class MetricsExposition
     /// <summary>Every meter of the product: runtime, agent, cloud-sync.</summary>
     public const string Meters = "EdgeMl.*";
 
+    /// <summary>
+    /// .NET's own meter: the process's memory, CPU time, collections, bytes allocated, thread pool and exceptions
+    /// (<c>dotnet_*</c>), what an engineer asks first of an unattended device whose agent grows or slows.
+    /// </summary>
+    public const string RuntimeMeter = "System.Runtime";
+
     private static readonly double[] SecondsBuckets = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
     private static readonly double[] CountBuckets = [1, 2, 4, 8, 16, 32, 64, 128, 256];
 
     public static MeterProviderBuilder AddEdgeMlMetrics(this MeterProviderBuilder builder) =>
-        builder.AddMeter(Meters).AddView(Buckets).AddPrometheusExporter(Configure);
+        builder.AddMeter(Meters, RuntimeMeter).AddView(Buckets).AddPrometheusExporter(Configure);
 
     /// <summary>Sub-millisecond to half-minute buckets for durations, powers of two for counts (batch sizes).</summary>
     internal static MetricStreamConfiguration? Buckets(Instrument instrument) =>

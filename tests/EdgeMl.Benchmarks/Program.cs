@@ -32,6 +32,12 @@ if (args.Length > 0 && args[0] == "shadow-cost")
     return;
 }
 
+if (args.Length > 0 && args[0] == "agent-ab")
+{
+    await RemoteLatencyHarness.CompareSettingsAsync(args);
+    return;
+}
+
 if (args.Length > 0 && args[0] == "latency-remote")
 {
     await RemoteLatencyHarness.RunAsync(args);

@@ -16,6 +16,7 @@ internal sealed class RemoteAgent : IAsyncDisposable
     private readonly string _root;
     private readonly List<string> _settings;
     private Process? _process;
+    private int _metricsPort;
 
     private RemoteAgent(string agentDll, string root, List<string> settings)
     {
@@ -61,6 +62,9 @@ internal sealed class RemoteAgent : IAsyncDisposable
     };
 
     public int Pid => _process?.Id ?? throw new InvalidOperationException("not started");
+
+    /// <summary>Environment variables of the agent's process beyond the caller's own (a runtime setting to compare).</summary>
+    public Dictionary<string, string> Environment { get; } = new(StringComparer.Ordinal);
 
     /// <summary>Creates a key, packs, signs and publishes each model with the build's own CLI.</summary>
     /// <param name="models">Name, ONNX file and the <c>--shape</c> of a dynamic input (or null).</param>
@@ -123,16 +127,22 @@ internal sealed class RemoteAgent : IAsyncDisposable
     {
         var http = FreePort();
         var grpc = FreePort();
+        _metricsPort = FreePort();
         var info = Command(_agentDll);
-        foreach (var arg in (string[])["run", $"--EdgeMl:Http:Urls=http://127.0.0.1:{http}", $"--EdgeMl:Grpc:Urls=http://127.0.0.1:{grpc}", $"--EdgeMl:MetricsUrls=http://127.0.0.1:{FreePort()}", $"--EdgeMl:Mqtt:EmbeddedPort={FreePort()}", .. _settings])
+        foreach (var arg in (string[])["run", $"--EdgeMl:Http:Urls=http://127.0.0.1:{http}", $"--EdgeMl:Grpc:Urls=http://127.0.0.1:{grpc}", $"--EdgeMl:MetricsUrls=http://127.0.0.1:{_metricsPort}", $"--EdgeMl:Mqtt:EmbeddedPort={FreePort()}", .. _settings])
         {
             info.ArgumentList.Add(arg);
         }
 
         // What the module image sets (modules/edgeml/Dockerfile.*); a variable of the caller's own still wins.
-        if (Environment.GetEnvironmentVariable("DOTNET_gcServer") is null)
+        if (System.Environment.GetEnvironmentVariable("DOTNET_gcServer") is null)
         {
             info.Environment["DOTNET_gcServer"] = "0";
+        }
+
+        foreach (var (name, value) in Environment)
+        {
+            info.Environment[name] = value;
         }
 
         Http?.Dispose();
@@ -221,6 +231,28 @@ internal sealed class RemoteAgent : IAsyncDisposable
         return (values.GetValueOrDefault("VmRSS", double.NaN), values.GetValueOrDefault("RssAnon", double.NaN), values.GetValueOrDefault("RssFile", double.NaN));
     }
 
+    /// <summary>
+    /// Every byte the agent's managed code has allocated so far, exact (.NET's <c>dotnet.gc.heap.total_allocated</c> on
+    /// the agent's metrics port), where EventPipe's allocation ticks are 100 KB apart.
+    /// </summary>
+    public async Task<long> AllocatedBytesAsync() => (long)(await ScrapeAsync("dotnet_gc_heap_total_allocated_bytes_total"))[0];
+
+    /// <summary>The engine's time (<c>edgeml.inference.duration</c>: from the request reaching the engine to its answer) so far for <paramref name="model"/>: seconds and calls.</summary>
+    public async Task<(double Seconds, long Calls)> EngineTimeAsync(string model)
+    {
+        var values = await ScrapeAsync($"edgeml_inference_duration_seconds_sum{{model=\"{model}\"}}", $"edgeml_inference_duration_seconds_count{{model=\"{model}\"}}");
+        return (values[0], (long)values[1]);
+    }
+
+    /// <summary>The values of the named samples in one scrape of the metrics port (0 for a sample not there yet).</summary>
+    private async Task<double[]> ScrapeAsync(params string[] samples)
+    {
+        var lines = (await Http.GetStringAsync(new Uri($"http://127.0.0.1:{_metricsPort}/metrics"))).Split('\n');
+        return [.. samples.Select(name => lines.FirstOrDefault(l => l.StartsWith(name + " ", StringComparison.Ordinal)) is { } line
+            ? double.Parse(line[(name.Length + 1)..].Split(' ')[0], NumberStyles.Float, CultureInfo.InvariantCulture)
+            : 0)];
+    }
+
     /// <summary>The CPU time (user and system) the agent has used so far, from <c>/proc/PID/stat</c> (10 ms ticks).</summary>
     public TimeSpan CpuTime()
     {
@@ -261,7 +293,7 @@ internal sealed class RemoteAgent : IAsyncDisposable
     private static ProcessStartInfo Command(string agent)
     {
         var native = !agent.EndsWith(".dll", StringComparison.Ordinal);
-        var info = new ProcessStartInfo(native ? agent : Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host : "dotnet")
+        var info = new ProcessStartInfo(native ? agent : System.Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host : "dotnet")
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,

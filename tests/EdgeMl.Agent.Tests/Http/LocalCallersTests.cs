@@ -22,6 +22,31 @@ public sealed class LocalCallersTests
         Assert.Equal(allowed, new LocalCallers("edgeml; *.plant.example").IsAllowedHost(host));
 
     [Theory]
+    [InlineData("127.0.0.1:8000")]
+    [InlineData("127.0.0.1")]
+    [InlineData("[::1]:8000")]
+    [InlineData("[::1]")]
+    [InlineData("[fe80::1%25eth0]:80")]
+    [InlineData("localhost:1")]
+    [InlineData("agent.localhost")]
+    [InlineData("name:")]
+    [InlineData("attacker.example:80")]
+    [InlineData("")]
+    public void HostPart_IsWhatHostStringReadsAsTheHost(string value) =>
+        Assert.Equal(HostString.FromUriComponent(value).Host, LocalCallers.HostPart(value).ToString());
+
+    /// <summary>HostString brackets an unbracketed IPv6 address (Kestrel refuses such a Host first); the decision is the same.</summary>
+    [Theory]
+    [InlineData("::1", true)]
+    [InlineData("a:b:c", false)]
+    public void HostPart_UnbracketedColons_SameDecisionAsHostString(string value, bool allowed)
+    {
+        var callers = new LocalCallers("");
+        Assert.Equal(allowed, callers.IsAllowedHost(LocalCallers.HostPart(value)));
+        Assert.Equal(allowed, callers.IsAllowedHost(HostString.FromUriComponent(value).Host));
+    }
+
+    [Theory]
     [InlineData("GET", "127.0.0.1:8000", null, null, null)]
     [InlineData("GET", "attacker.example:8000", null, null, 421)]
     [InlineData("GET", "127.0.0.1:8000", "http://127.0.0.1:8000", null, null)]

@@ -11,6 +11,27 @@ namespace EdgeMl.Agent.Tests.Telemetry;
 public sealed class MetricsExpositionTests
 {
     [Fact]
+    public async Task Scrape_HasTheRuntimesMemoryCollectionsAndAllocations_GrowingWithWork()
+    {
+        await using var host = await ApiHost.StartAsync();
+        var first = await host.Client.GetStringAsync("/metrics");
+        var allocatedBefore = Sample(first, "dotnet_gc_heap_total_allocated_bytes_total");
+        GC.KeepAlive(new byte[1 << 20]);
+        var next = await host.Client.GetStringAsync("/metrics");
+
+        Assert.True(Sample(next, "dotnet_process_memory_working_set_bytes") > 1 << 20);
+        Assert.True(Sample(next, "dotnet_gc_heap_total_allocated_bytes_total") >= allocatedBefore + (1 << 20));
+        Assert.Contains("# TYPE dotnet_gc_collections_total counter\n", next, StringComparison.Ordinal);
+        Assert.Contains("# TYPE dotnet_process_cpu_time_seconds_total counter\n", next, StringComparison.Ordinal);
+    }
+
+    private static double Sample(string text, string name)
+    {
+        var line = text.Split('\n').Single(l => l.StartsWith(name + " ", StringComparison.Ordinal));
+        return double.Parse(line[(name.Length + 1)..].Split(' ')[0], System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    [Fact]
     public async Task Scrape_CounterHistogramGaugeAndUpDown_NamedAsBeforeWithoutScopeLabels()
     {
         await using var host = await ApiHost.StartAsync();

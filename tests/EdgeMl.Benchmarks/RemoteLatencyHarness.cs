@@ -333,18 +333,10 @@ internal static class RemoteLatencyHarness
                 }
             }
 
-            // A scrape allocates too, after it reads the counter: what one costs, with nothing between two, is taken off.
             var scrape = new long[agents.Count];
             for (var a = 0; a < agents.Count; a++)
             {
-                var costs = new List<double>();
-                for (var i = 0; i < 9; i++)
-                {
-                    var first = await agents[a].AllocatedBytesAsync();
-                    costs.Add(await agents[a].AllocatedBytesAsync() - first);
-                }
-
-                scrape[a] = (long)Median(costs);
+                scrape[a] = await ScrapeCostAsync(agents[a]);
             }
 
             var serverCpu = new TimeSpan[paths.Count];
@@ -422,6 +414,22 @@ internal static class RemoteLatencyHarness
                 client.Dispose();
             }
         }
+    }
+
+    /// <summary>
+    /// What one scrape of the metrics port allocates after it reads the allocation counter (the median of nine, with
+    /// nothing between two scrapes): taken off each measured window, which holds one such scrape.
+    /// </summary>
+    private static async Task<long> ScrapeCostAsync(RemoteAgent agent)
+    {
+        var costs = new List<double>();
+        for (var i = 0; i < 9; i++)
+        {
+            var first = await agent.AllocatedBytesAsync();
+            costs.Add(await agent.AllocatedBytesAsync() - first);
+        }
+
+        return (long)Median(costs);
     }
 
     /// <summary>The engine's time summed over calls, from the agent's own histogram.</summary>
@@ -521,8 +529,11 @@ internal static class RemoteLatencyHarness
         foreach (var (name, call) in new (string, Func<Task>)[] { ("HTTP binary", client.BinaryAsync), ("gRPC raw (tuned client)", client.GrpcRawAsync), ("gRPC raw (default client)", client.GrpcRawDefaultAsync) })
         {
             await Task.Delay(TimeSpan.FromSeconds(2));
+            var scrape = await ScrapeCostAsync(agent);
             var before = gc.Now();
             var typesBefore = gc.ByType();
+            var engineBefore = await agent.EngineTimeAsync(model.Name);
+            var allocatedBefore = await agent.AllocatedBytesAsync();
             var cpuBefore = agent.CpuTime();
             var steady = rounds * PerRound;
             for (var i = 0; i < steady; i++)
@@ -531,10 +542,12 @@ internal static class RemoteLatencyHarness
             }
 
             var cpu = agent.CpuTime() - cpuBefore;
+            var allocated = await agent.AllocatedBytesAsync() - allocatedBefore - scrape;
+            var (engineSeconds, engineCalls) = await agent.EngineTimeAsync(model.Name);
             await Task.Delay(TimeSpan.FromSeconds(2));
             var used = gc.Now() - before;
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"server under steady {name} load, {steady} requests: CPU {cpu.TotalMicroseconds / steady:F0} µs per request; collections gen0 {used.Gen0}, gen1 {used.Gen1}, gen2 {used.Gen2}; allocated ≈ {used.Allocated / (double)steady:F0} B per request (the input tensor is {model.InputBytes} B; allocation ticks are about 100 KB apart)"));
+                $"server under steady {name} load, {steady} requests: CPU {cpu.TotalMicroseconds / steady:F0} µs per request; engine {(engineSeconds - engineBefore.Seconds) * 1e6 / Math.Max(1, engineCalls - engineBefore.Calls):F1} µs per call; collections gen0 {used.Gen0}, gen1 {used.Gen1}, gen2 {used.Gen2}; allocated {allocated / (double)steady:F0} B per request (exact, dotnet_gc_heap_total_allocated_bytes_total; the input tensor is {model.InputBytes} B)"));
             var types = gc.ByType().Select(t => (Type: t.Key, Bytes: t.Value - typesBefore.GetValueOrDefault(t.Key))).Where(t => t.Bytes > 0).OrderByDescending(t => t.Bytes).Take(8);
             Console.WriteLine("  most allocated, B per request: " + string.Join(", ", types.Select(t => string.Create(CultureInfo.InvariantCulture, $"{t.Type} {t.Bytes / (double)steady:F0}"))));
         }

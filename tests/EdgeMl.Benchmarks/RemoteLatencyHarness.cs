@@ -548,8 +548,12 @@ internal static class RemoteLatencyHarness
             var used = gc.Now() - before;
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"server under steady {name} load, {steady} requests: CPU {cpu.TotalMicroseconds / steady:F0} µs per request; engine {(engineSeconds - engineBefore.Seconds) * 1e6 / Math.Max(1, engineCalls - engineBefore.Calls):F1} µs per call; collections gen0 {used.Gen0}, gen1 {used.Gen1}, gen2 {used.Gen2}; allocated {allocated / (double)steady:F0} B per request (exact, dotnet_gc_heap_total_allocated_bytes_total; the input tensor is {model.InputBytes} B)"));
-            var types = gc.ByType().Select(t => (Type: t.Key, Bytes: t.Value - typesBefore.GetValueOrDefault(t.Key))).Where(t => t.Bytes > 0).OrderByDescending(t => t.Bytes).Take(8);
-            Console.WriteLine("  most allocated, B per request: " + string.Join(", ", types.Select(t => string.Create(CultureInfo.InvariantCulture, $"{t.Type} {t.Bytes / (double)steady:F0}"))));
+            // Native AOT's allocation events carry no type names (NULL): nothing to print then.
+            var types = gc.ByType().Select(t => (Type: t.Key, Bytes: t.Value - typesBefore.GetValueOrDefault(t.Key))).Where(t => t.Bytes > 0 && t.Type is not ("" or "NULL")).OrderByDescending(t => t.Bytes).Take(8).ToList();
+            if (types.Count > 0)
+            {
+                Console.WriteLine("  most allocated, B per request: " + string.Join(", ", types.Select(t => string.Create(CultureInfo.InvariantCulture, $"{t.Type} {t.Bytes / (double)steady:F0}"))));
+            }
         }
     }
 

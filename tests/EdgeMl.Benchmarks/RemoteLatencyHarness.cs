@@ -29,16 +29,10 @@ internal static class RemoteLatencyHarness
         var models = Directory.CreateTempSubdirectory("edgeml-remote-models-").FullName;
         try
         {
-            var dense = Path.Combine(models, "dense.onnx");
-            await File.WriteAllBytesAsync(dense, OnnxFiles.Dense(DenseInputs, 512, 16, seed: 1));
-            Model[] cases =
-            [
-                new("cls", ModelFixtures.Classifier, "x", ModelFixtures.ClassifierShape, "softmax_0.tmp_0"),
-                new("dense", dense, "x", [1, DenseInputs], "y"),
-            ];
+            var cases = await CasesAsync(models);
 
             Console.WriteLine($"edgeml: {Path.GetFullPath(agentFolder)}; {Environment.ProcessorCount} cores; load average at start {LoadAverage()}");
-            await using var agent = await RemoteAgent.PrepareAsync(agentFolder, cases.Select(c => (c.Name, c.File, c.Name == "cls" ? "x=1,3,48,192" : null)), []);
+            await using var agent = await RemoteAgent.PrepareAsync(agentFolder, cases.Select(c => (c.Name, c.File, c.PackShape)), []);
 
             // The first start pulls and verifies the packages; the timed starts find them on disk, as a module restart does.
             await agent.StartAsync();
@@ -268,17 +262,11 @@ internal static class RemoteLatencyHarness
         var agents = new List<RemoteAgent>();
         try
         {
-            var dense = Path.Combine(models, "dense.onnx");
-            await File.WriteAllBytesAsync(dense, OnnxFiles.Dense(DenseInputs, 512, 16, seed: 1));
-            Model[] cases =
-            [
-                new("cls", ModelFixtures.Classifier, "x", ModelFixtures.ClassifierShape, "softmax_0.tmp_0"),
-                new("dense", dense, "x", [1, DenseInputs], "y"),
-            ];
+            var cases = await CasesAsync(models);
             var label = string.Join(' ', environment.Select(e => $"{e[0]}={e[1]}").Prepend(against is null ? "" : "this build")).Trim();
             for (var i = 0; i < 2; i++)
             {
-                var agent = await RemoteAgent.PrepareAsync(i == 0 ? against ?? folder : folder, cases.Select(c => (c.Name, c.File, c.Name == "cls" ? "x=1,3,48,192" : null)), []);
+                var agent = await RemoteAgent.PrepareAsync(i == 0 ? against ?? folder : folder, cases.Select(c => (c.Name, c.File, c.PackShape)), []);
                 if (i == 1)
                 {
                     foreach (var e in environment)
@@ -453,6 +441,18 @@ internal static class RemoteLatencyHarness
             : null;
     }
 
+    /// <summary>The classifier and the few-KB dense model (written into <paramref name="folder"/>): what latency-remote and agent-ab measure.</summary>
+    private static async Task<Model[]> CasesAsync(string folder)
+    {
+        var dense = Path.Combine(folder, "dense.onnx");
+        await File.WriteAllBytesAsync(dense, OnnxFiles.Dense(DenseInputs, 512, 16, seed: 1));
+        return
+        [
+            new("cls", ModelFixtures.Classifier, "x", ModelFixtures.ClassifierShape, "softmax_0.tmp_0", "x=1,3,48,192"),
+            new("dense", dense, "x", [1, DenseInputs], "y"),
+        ];
+    }
+
     /// <summary>The few-KB model: 768 FP32 values (3 KB), as an audio frame's features or a sensor window.</summary>
     private const int DenseInputs = 768;
 
@@ -577,7 +577,8 @@ internal static class RemoteLatencyHarness
     private static string LoadAverage() =>
         File.Exists("/proc/loadavg") ? string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ')[..3]) : "?";
 
-    private sealed record Model(string Name, string File, string Input, long[] Shape, string Output)
+    /// <param name="PackShape">The <c>--shape</c> that <c>edgeml model pack</c> needs for a dynamic input, or null.</param>
+    private sealed record Model(string Name, string File, string Input, long[] Shape, string Output, string? PackShape = null)
     {
         public int InputBytes => (int)Shape.Aggregate(1L, (a, d) => a * d) * sizeof(float);
     }

@@ -1,5 +1,6 @@
 using System.ComponentModel.DataAnnotations;
 using EdgeMl.Runtime.Validation;
+using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Options;
 
 namespace EdgeMl.Agent;
@@ -64,6 +65,25 @@ internal sealed class AgentOptions
 
     /// <summary>The URLs of a <c>;</c>-separated list (<c>Urls</c>, <c>MetricsUrls</c>), as ASP.NET Core reads them.</summary>
     public static string[] SplitUrls(string urls) => urls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+
+    /// <summary>
+    /// The ports of a URL list as Kestrel binds them, its wildcard hosts (<c>http://+:9600</c>, <c>http://*:9600</c>)
+    /// included, which <see cref="Uri"/> does not read; a URL Kestrel could not bind has none.
+    /// </summary>
+    public static HashSet<int> Ports(string urls) => [.. SplitUrls(urls).Select(Parse).OfType<BindingAddress>().Select(a => a.Port)];
+
+    /// <summary><paramref name="url"/> as Kestrel reads it; null when it does not parse.</summary>
+    public static BindingAddress? Parse(string url)
+    {
+        try
+        {
+            return BindingAddress.Parse(url);
+        }
+        catch (FormatException)
+        {
+            return null;
+        }
+    }
 }
 
 [OptionsValidator]
@@ -92,9 +112,13 @@ internal sealed class AgentOptionsRules : IValidateOptions<AgentOptions>
 
         foreach (var url in AgentOptions.SplitUrls(options.MetricsUrls))
         {
-            if (!Uri.TryCreate(url, UriKind.Absolute, out var uri) || uri.Scheme != Uri.UriSchemeHttp)
+            if (AgentOptions.Parse(url) is not { Scheme: "http", IsUnixPipe: false } address)
             {
                 problems.Add($"EdgeMl:MetricsUrls: '{url}' is not an http:// URL.");
+            }
+            else if (address.Port == 0)
+            {
+                problems.Add($"EdgeMl:MetricsUrls: '{url}' has port 0: the metrics port is told apart from the API's by its number, so give one (9600 by convention).");
             }
         }
 

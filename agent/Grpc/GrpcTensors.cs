@@ -39,7 +39,7 @@ internal static class GrpcTensors
             }
 
             var shape = input.Shape.ToArray();
-            var count = Count(shape) ?? throw Invalid($"input '{name}': shape {TensorSpec.FormatShape(shape)} must be non-negative dimensions");
+            var count = ElementCount(name, shape);
             if (raw.Count > 0)
             {
                 if (input.Contents is not null)
@@ -221,24 +221,20 @@ internal static class GrpcTensors
         return contents;
     }
 
-    private static long? Count(long[] shape)
+    /// <summary>The elements <paramref name="shape"/> holds, within the HTTP API's bound (<see cref="int.MaxValue"/> elements).</summary>
+    private static long ElementCount(string name, long[] shape)
     {
         long count = 1;
         foreach (var d in shape)
         {
             if (d < 0)
             {
-                return null;
+                throw Invalid($"input '{name}': shape {TensorSpec.FormatShape(shape)} has a negative dimension");
             }
 
-            try
-            {
-                count = checked(count * d);
-            }
-            catch (OverflowException)
-            {
-                return null;
-            }
+            count = d == 0 || count == 0 ? 0
+                : count <= int.MaxValue / d ? count * d
+                : throw Invalid($"input '{name}': shape {TensorSpec.FormatShape(shape)} has too many elements (more than {int.MaxValue})");
         }
 
         return count;

@@ -56,16 +56,29 @@ internal static class AgentHost
 
         var app = builder.Build();
         app.Services.StartTelemetry();
-        app.UseMetricsPort(AgentOptions.SplitUrls(agent.MetricsUrls));
+        app.UseMetricsPort(AgentOptions.Ports(agent.MetricsUrls));
         app.UseHttpApi();
         app.MapAgentEndpoints();
         app.Lifetime.ApplicationStarted.Register(() =>
         {
             var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses ?? [];
             var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("EdgeMl.Agent");
-            Log.AgentStarted(logger, AgentVersion.Value, string.Join(", ", addresses), agent.MetricsUrls, Path.GetFullPath(agent.DataDirectory));
+            var (api, metrics) = SplitBound(addresses, agent.MetricsUrls);
+            Log.AgentStarted(logger, AgentVersion.Value, api, metrics, Path.GetFullPath(agent.DataDirectory));
         });
         return app;
+    }
+
+    /// <summary>
+    /// The bound addresses said apart: the API's, and the metrics port's (Kestrel binds both); the metrics URLs as
+    /// configured when none of the bound addresses is on their port.
+    /// </summary>
+    internal static (string Api, string Metrics) SplitBound(IEnumerable<string> bound, string metricsUrls)
+    {
+        var metricsPorts = AgentOptions.Ports(metricsUrls);
+        var onMetrics = bound.ToLookup(a => Uri.TryCreate(a, UriKind.Absolute, out var uri) && metricsPorts.Contains(uri.Port));
+        var metrics = onMetrics[true].Any() ? string.Join(", ", onMetrics[true]) : metricsUrls;
+        return (string.Join(", ", onMetrics[false]), metrics);
     }
 
     /// <summary>The problems of every settings section, each prefixed with its section; empty when all are valid.</summary>

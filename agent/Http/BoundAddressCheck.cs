@@ -21,7 +21,7 @@ internal sealed class BoundAddressCheck(IServer server, IOptions<HttpApiOptions>
     public Task StartedAsync(CancellationToken cancellationToken)
     {
         var addresses = server.Features.Get<IServerAddressesFeature>()?.Addresses ?? [];
-        var problems = Problems(addresses, http.Value.Token, MetricsPorts(agent.Value.MetricsUrls));
+        var problems = Problems(addresses, http.Value.Token, AgentOptions.Ports(agent.Value.MetricsUrls));
         if (problems.Count > 0)
         {
             throw new OptionsValidationException(HttpApiOptions.Section, typeof(HttpApiOptions), problems);
@@ -53,9 +53,6 @@ internal sealed class BoundAddressCheck(IServer server, IOptions<HttpApiOptions>
 
         return problems;
     }
-
-    private static HashSet<int> MetricsPorts(string urls) =>
-        [.. AgentOptions.SplitUrls(urls).Select(u => Uri.TryCreate(u, UriKind.Absolute, out var uri) ? uri.Port : -1)];
 
     private static bool IsLoopback(string host) =>
         string.Equals(host, "localhost", StringComparison.OrdinalIgnoreCase)

@@ -9,9 +9,8 @@ namespace EdgeMl.Agent.Telemetry;
 /// </summary>
 internal static class MetricsPort
 {
-    public static WebApplication UseMetricsPort(this WebApplication app, IEnumerable<string> metricsUrls)
+    public static WebApplication UseMetricsPort(this WebApplication app, IReadOnlySet<int> ports)
     {
-        var ports = metricsUrls.Select(u => new Uri(u).Port).ToHashSet();
         app.UseOpenTelemetryPrometheusScrapingEndpoint(
             meterProvider: null,
             predicate: context => ports.Contains(context.Connection.LocalPort),

@@ -208,6 +208,8 @@ public sealed class GrpcInferenceServiceTests : IAsyncLifetime
     [InlineData("raw-count", "raw_input_contents has 2 entries for 1 inputs")]
     [InlineData("raw-size", "unexpected size for input 'x': raw contents have 8 bytes")]
     [InlineData("version", "model version 'latest' must be a positive integer")]
+    [InlineData("negative", "input 'x': shape [1,3,-48,192] has a negative dimension")]
+    [InlineData("overflow", "input 'x': shape [1099511627776,1099511627776] has too many elements")]
     public async Task ModelInfer_BadRequest_IsInvalidArgumentNamingTheProblem(string what, string expected)
     {
         var request = what switch
@@ -216,6 +218,8 @@ public sealed class GrpcInferenceServiceTests : IAsyncLifetime
             "datatype" => Retyped(Typed(ModelFixtures.SampleInput(ModelFixtures.ClassifierShape, 1)), "FLOAT"),
             "raw-count" => WithExtraRaw(Raw(ModelFixtures.SampleInput(ModelFixtures.ClassifierShape, 1))),
             "raw-size" => Raw([1f, 2f], ModelFixtures.ClassifierShape),
+            "negative" => Raw([1f, 2f], [1, 3, -48, 192]),
+            "overflow" => Raw([1f, 2f], [1L << 40, 1L << 40]),
             _ => Versioned(Typed(ModelFixtures.SampleInput(ModelFixtures.ClassifierShape, 1)), "latest"),
         };
 

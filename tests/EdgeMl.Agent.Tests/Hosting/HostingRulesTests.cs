@@ -30,6 +30,19 @@ public sealed class HostingRulesTests : IDisposable
     }
 
     [Theory]
+    [InlineData("http://127.0.0.1:8000,http://127.0.0.1:9600", "http://127.0.0.1:9600", "http://127.0.0.1:8000", "http://127.0.0.1:9600")]
+    [InlineData("http://127.0.0.1:8000,http://[::1]:8000,http://127.0.0.1:9600", "http://+:9600", "http://127.0.0.1:8000, http://[::1]:8000", "http://127.0.0.1:9600")]
+    [InlineData("http://127.0.0.1:8000", "", "http://127.0.0.1:8000", "")]
+    [InlineData("http://127.0.0.1:8000", "http://127.0.0.1:0", "http://127.0.0.1:8000", "http://127.0.0.1:0")]
+    public void StartedLine_SaysTheApiAndTheMetricsAddressesApart(string bound, string metricsUrls, string api, string metrics)
+    {
+        var (saidApi, saidMetrics) = AgentHost.SplitBound(bound.Split(','), metricsUrls);
+
+        Assert.Equal(api, saidApi);
+        Assert.Equal(metrics, saidMetrics);
+    }
+
+    [Theory]
     [InlineData("http://0.0.0.0:8000")]
     [InlineData("http://[::]:8000")]
     [InlineData("http://+:8000")]
@@ -136,6 +149,20 @@ public sealed class HostingRulesTests : IDisposable
         Assert.Contains("EdgeMl:MetricsUrls: 'nonsense' is not an http:// URL.", failures);
     }
 
+    [Theory]
+    [InlineData("http://+:9600", null, new[] { 9600 })]
+    [InlineData("http://*:9600", null, new[] { 9600 })]
+    [InlineData("http://0.0.0.0:9600;http://[::]:9601", null, new[] { 9600, 9601 })]
+    [InlineData("http://127.0.0.1:0", "EdgeMl:MetricsUrls: 'http://127.0.0.1:0' has port 0", new[] { 0 })]
+    public void AgentOptionsRules_MetricsUrls_AsKestrelBindsThem(string urls, string? problem, int[] ports)
+    {
+        var result = new AgentOptionsRules().Validate(null, new AgentOptions { DeviceId = "d", MetricsUrls = urls });
+
+        Assert.Equal(problem is null, result.Succeeded);
+        Assert.True(problem is null || result.FailureMessage!.StartsWith(problem, StringComparison.Ordinal), result.FailureMessage);
+        Assert.Equal(ports, AgentOptions.Ports(urls).Order());
+    }
+
     [Fact]
     public void AgentOptionsRules_DrainWindowNotShorterThanShutdownTimeout_Refused()
     {
@@ -165,6 +192,18 @@ public sealed class HostingRulesTests : IDisposable
         // agent does not write: with it off, a request allocates none (docs/benchmarks.md).
         Assert.False(loggers.CreateLogger("Microsoft.AspNetCore.Hosting.Diagnostics").IsEnabled(LogLevel.Critical));
         Assert.True(loggers.CreateLogger("Microsoft.AspNetCore.Server.Kestrel").IsEnabled(LogLevel.Warning));
+    }
+
+    [Fact]
+    public async Task Build_GrpcCallErrors_AreNotLoggedPerCall_ButFailuresAre()
+    {
+        await using var app = AgentHost.Build([$"--EdgeMl:DataDirectory={_temp.Sub("data")}"]);
+        var calls = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Grpc.AspNetCore.Server.ServerCallHandler");
+
+        // A caller's bad request is its status code, not a line in the device's log for every call (as over HTTP);
+        // a method that fails inside the server still logs at Error.
+        Assert.False(calls.IsEnabled(LogLevel.Information));
+        Assert.True(calls.IsEnabled(LogLevel.Error));
     }
 
     internal static int FreePort()

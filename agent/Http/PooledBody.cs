@@ -1,5 +1,7 @@
 using System.Buffers;
 using System.IO.Compression;
+using System.IO.Pipelines;
+using System.Runtime.CompilerServices;
 using EdgeMl.Agent.Protocol;
 using Microsoft.AspNetCore.Http;
 
@@ -30,7 +32,11 @@ internal sealed class PooledBody : IDisposable
 
     public ReadOnlyMemory<byte> Memory => _buffer.AsMemory(0, Length);
 
-    public static async Task<PooledBody> ReadAsync(HttpRequest request, long limit, CancellationToken cancellationToken)
+    /// <summary>
+    /// The whole body: a plain one straight from Kestrel's pipe (no stream over it, whose read keeps an async state of
+    /// its own whenever bytes are still on their way), a compressed one through its decoder.
+    /// </summary>
+    public static ValueTask<PooledBody> ReadAsync(HttpRequest request, long limit, CancellationToken cancellationToken)
     {
         if (request.ContentLength > limit)
         {
@@ -38,11 +44,52 @@ internal sealed class PooledBody : IDisposable
         }
 
         var encoding = request.Headers.ContentEncoding.ToString().Trim().ToLowerInvariant();
-        var stream = Decoded(request.Body, encoding);
+        return encoding is "" or "identity"
+            ? ReadAsync(request.BodyReader, request.ContentLength, limit, cancellationToken)
+            : ReadAsync(Decoded(request.Body, encoding), encoding, limit, cancellationToken);
+    }
 
-        // A declared length is a claim, not bytes: the first buffer is at most FirstBufferBytes, and the buffer
-        // doubles only when bytes arrive to fill it, so a client cannot hold memory it does not send.
-        var buffer = ArrayPool<byte>.Shared.Rent(encoding is "" or "identity" && request.ContentLength is { } known ? (int)Math.Min(known, FirstBufferBytes) : FirstBufferBytes);
+    /// <remarks>
+    /// A declared length is a claim, not bytes: the first buffer is at most <see cref="FirstBufferBytes"/>, and the
+    /// buffer doubles only when bytes arrive to fill it, so a client cannot hold memory it does not send. The state of
+    /// a read that waits for bytes is pooled, not allocated for each request.
+    /// </remarks>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private static async ValueTask<PooledBody> ReadAsync(PipeReader reader, long? declared, long limit, CancellationToken cancellationToken)
+    {
+        var buffer = ArrayPool<byte>.Shared.Rent(declared is { } known ? (int)Math.Min(known, FirstBufferBytes) : FirstBufferBytes);
+        var length = 0;
+        try
+        {
+            while (true)
+            {
+                var read = await reader.ReadAsync(cancellationToken);
+                try
+                {
+                    Append(read.Buffer, ref buffer, ref length, limit);
+                }
+                finally
+                {
+                    reader.AdvanceTo(read.Buffer.End);
+                }
+
+                if (read.IsCompleted)
+                {
+                    return Whole(buffer, length, limit);
+                }
+            }
+        }
+        catch
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+            throw;
+        }
+    }
+
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private static async ValueTask<PooledBody> ReadAsync(Stream decoded, string encoding, long limit, CancellationToken cancellationToken)
+    {
+        var buffer = ArrayPool<byte>.Shared.Rent(FirstBufferBytes);
         var length = 0;
         try
         {
@@ -53,21 +100,14 @@ internal sealed class PooledBody : IDisposable
                     buffer = Grown(buffer, limit);
                 }
 
-                var read = await stream.ReadAsync(buffer.AsMemory(length), cancellationToken);
+                var read = await decoded.ReadAsync(buffer.AsMemory(length), cancellationToken);
                 if (read == 0)
                 {
-                    break;
+                    return Whole(buffer, length, limit);
                 }
 
                 length += read;
             }
-
-            if (length > limit)
-            {
-                throw ProtocolException.TooLarge(limit);
-            }
-
-            return new PooledBody(buffer, length);
         }
         catch (InvalidDataException e)
         {
@@ -81,12 +121,37 @@ internal sealed class PooledBody : IDisposable
         }
         finally
         {
-            if (!ReferenceEquals(stream, request.Body))
+            await decoded.DisposeAsync();
+        }
+    }
+
+    /// <summary>
+    /// Copies <paramref name="bytes"/> after the first <paramref name="length"/> bytes of <paramref name="buffer"/>,
+    /// growing it as they need. The caller's buffer is always the one held: a grown buffer replaces it at once, so one
+    /// refused later (too large) gives back only the buffer still held, never one already returned to the pool.
+    /// </summary>
+    private static void Append(in ReadOnlySequence<byte> bytes, ref byte[] buffer, ref int length, long limit)
+    {
+        foreach (var segment in bytes)
+        {
+            for (var from = segment.Span; !from.IsEmpty;)
             {
-                await stream.DisposeAsync();
+                if (length == buffer.Length)
+                {
+                    buffer = Grown(buffer, limit);
+                }
+
+                var count = Math.Min(from.Length, buffer.Length - length);
+                from[..count].CopyTo(buffer.AsSpan(length));
+                from = from[count..];
+                length += count;
             }
         }
     }
+
+    /// <summary>The body read; over the limit (the buffer holds one byte more than it), refused.</summary>
+    private static PooledBody Whole(byte[] buffer, int length, long limit) =>
+        length > limit ? throw ProtocolException.TooLarge(limit) : new PooledBody(buffer, length);
 
     private static Stream Decoded(Stream body, string encoding) => encoding switch
     {
@@ -104,7 +169,7 @@ internal sealed class PooledBody : IDisposable
             throw ProtocolException.TooLarge(limit);
         }
 
-        var larger = ArrayPool<byte>.Shared.Rent((int)Math.Min(limit + 1, (long)full.Length * 2));
+        var larger = ArrayPool<byte>.Shared.Rent((int)Math.Min(limit + 1, Math.Max((long)full.Length * 2, 4096)));
         full.AsSpan().CopyTo(larger);
         ArrayPool<byte>.Shared.Return(full);
         return larger;

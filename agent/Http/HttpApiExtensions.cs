@@ -3,6 +3,7 @@ using EdgeMl.Agent.Sequences;
 using EdgeMl.Agent.Serving;
 using EdgeMl.Agent.Telemetry;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
@@ -41,6 +42,8 @@ internal static class HttpApiExtensions
 
     public static IServiceCollection AddHttpApi(this IServiceCollection services)
     {
+        // After Kestrel's own registration (the host builder makes it first), so its socket transport takes these pools.
+        services.AddSingleton<IMemoryPoolFactory<byte>, ConnectionMemoryPoolFactory>();
         services.AddTelemetry();
         services.TryAddSingleton<BoundAddressCheck>();
         services.AddHostedService(sp => sp.GetRequiredService<BoundAddressCheck>());

@@ -4,7 +4,10 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
+using EdgeMl.Agent.Http;
 using EdgeMl.Runtime.Providers;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.Extensions.DependencyInjection;
 using EdgeMl.Runtime.Sessions;
 using EdgeMl.Testing;
 using Microsoft.ML.OnnxRuntime;
@@ -110,6 +113,31 @@ public sealed class OpenInferenceProtocolTests : IAsyncLifetime
         Assert.False(output.TryGetProperty("data", out _));
         Assert.Equal(headerLength + 8, bytes.Length);
         Assert.Equal(Bare(input), new[] { BinaryPrimitives.ReadSingleLittleEndian(bytes.AsSpan(headerLength)), BinaryPrimitives.ReadSingleLittleEndian(bytes.AsSpan(headerLength + 4)) });
+    }
+
+    [Fact]
+    public async Task Infer_TensorOfManyBlocks_ReadThroughTheConnectionPoolsLargeBlocks_AllGivenBack()
+    {
+        var pools = Assert.IsType<ConnectionMemoryPoolFactory>(_host.Services.GetRequiredService<IMemoryPoolFactory<byte>>());
+        var input = ModelFixtures.SampleInput(ModelFixtures.ClassifierShape, 6);
+        using var request = BinaryRequest(input, $$$"""{"inputs":[{"name":"x","shape":[1,3,48,192],"datatype":"FP32","parameters":{"binary_data_size":{{{input.Length * 4}}}}}],"parameters":{"binary_data_output":true}}""");
+
+        using var response = await _host.Client.SendAsync(request);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var bytes = await response.Content.ReadAsByteArrayAsync();
+        var headerLength = int.Parse(response.Headers.GetValues("Inference-Header-Content-Length").Single(), System.Globalization.CultureInfo.InvariantCulture);
+        Assert.Equal(Bare(input), new[] { BinaryPrimitives.ReadSingleLittleEndian(bytes.AsSpan(headerLength)), BinaryPrimitives.ReadSingleLittleEndian(bytes.AsSpan(headerLength + 4)) });
+        Assert.True(pools.Created.Sum(p => p.LargeRents) > 0, "Kestrel's transport did not take its blocks from the agent's pool");
+
+        // The connection stays open, idle: it holds no block (the transport waits for bytes before it takes one).
+        var deadline = DateTime.UtcNow.AddSeconds(5);
+        while (pools.Created.Sum(p => p.LargeOut) > 0 && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(10);
+        }
+
+        Assert.Equal(0, pools.Created.Sum(p => p.LargeOut));
     }
 
     [Fact]

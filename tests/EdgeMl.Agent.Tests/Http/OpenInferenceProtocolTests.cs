@@ -131,13 +131,53 @@ public sealed class OpenInferenceProtocolTests : IAsyncLifetime
         Assert.True(pools.Created.Sum(p => p.LargeRents) > 0, "Kestrel's transport did not take its blocks from the agent's pool");
 
         // The connection stays open, idle: it holds no block (the transport waits for bytes before it takes one).
-        var deadline = DateTime.UtcNow.AddSeconds(5);
-        while (pools.Created.Sum(p => p.LargeOut) > 0 && DateTime.UtcNow < deadline)
+        await Eventually(() => pools.Created.All(p => p.LargeOut == 0));
+    }
+
+    [Fact]
+    public async Task SlowClients_EachHoldingPartOfARequest_HoldNoMoreLargeBlocksThanTheBudget_AndOthersAreStillServed()
+    {
+        var pools = Assert.IsType<ConnectionMemoryPoolFactory>(_host.Services.GetRequiredService<IMemoryPoolFactory<byte>>()).Created.ToList();
+        var slow = new List<System.Net.Sockets.TcpClient>();
+        try
+        {
+            // Connections are dealt to the pools in turn: each pool gets more than its budget of clients that never finish.
+            for (var i = 0; i < pools.Count * (ConnectionMemoryPool.LargeBudget + 4); i++)
+            {
+                var client = new System.Net.Sockets.TcpClient();
+                await client.ConnectAsync(_host.Address.Host, _host.Address.Port);
+                await client.GetStream().WriteAsync("POST /v2/models/ocr-cls/infer HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Le"u8.ToArray());
+                slow.Add(client);
+            }
+
+            await Eventually(() => pools.All(p => p.LargeOut == ConnectionMemoryPool.LargeBudget));
+            var input = ModelFixtures.SampleInput(ModelFixtures.ClassifierShape, 7);
+            using var request = BinaryRequest(input, $$$"""{"inputs":[{"name":"x","shape":[1,3,48,192],"datatype":"FP32","parameters":{"binary_data_size":{{{input.Length * 4}}}}}],"parameters":{"binary_data_output":true}}""");
+            using var response = await _host.Client.SendAsync(request);
+
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            var bytes = await response.Content.ReadAsByteArrayAsync();
+            var headerLength = int.Parse(response.Headers.GetValues("Inference-Header-Content-Length").Single(), System.Globalization.CultureInfo.InvariantCulture);
+            Assert.Equal(Bare(input), new[] { BinaryPrimitives.ReadSingleLittleEndian(bytes.AsSpan(headerLength)), BinaryPrimitives.ReadSingleLittleEndian(bytes.AsSpan(headerLength + 4)) });
+            Assert.All(pools, p => Assert.Equal(ConnectionMemoryPool.LargeBudget, p.LargeOut));
+        }
+        finally
+        {
+            slow.ForEach(c => c.Dispose());
+        }
+
+        await Eventually(() => pools.All(p => p.LargeOut == 0));
+    }
+
+    private static async Task Eventually(Func<bool> condition)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (!condition() && DateTime.UtcNow < deadline)
         {
             await Task.Delay(10);
         }
 
-        Assert.Equal(0, pools.Created.Sum(p => p.LargeOut));
+        Assert.True(condition(), "the pools did not reach the expected state within 10 s");
     }
 
     [Fact]

@@ -101,10 +101,11 @@ internal static class InferRequestReader
         }
 
         var cursor = length;
-        var inputs = new List<InferenceTensor>(inputsElement.GetArrayLength());
+        var inputs = new InferenceTensor[inputsElement.GetArrayLength()];
+        var count = 0;
         foreach (var input in inputsElement.EnumerateArray())
         {
-            inputs.Add(ReadInput(input, body, ref cursor, hasHeaderLength));
+            inputs[count++] = ReadInput(input, body, ref cursor, hasHeaderLength);
         }
 
         if (cursor != body.Length)

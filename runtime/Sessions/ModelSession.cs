@@ -16,6 +16,12 @@ internal sealed class ModelSession : IDisposable
     private readonly RunOptions _runOptions = new();
     private readonly string[] _allOutputs;
 
+    [ThreadStatic]
+    private static string[]? t_name;
+
+    [ThreadStatic]
+    private static OrtValue[]? t_value;
+
     public ModelSession(ModelDefinition definition, InferenceSession session, ModelSignature signature, ProviderReport providers)
     {
         Definition = definition;
@@ -50,7 +56,35 @@ internal sealed class ModelSession : IDisposable
         Run(_session, _runOptions, inputs, outputs.Count == 0 ? _allOutputs : outputs, pooled);
 
     /// <summary>One run of a bare session, for those that have no <see cref="ModelSession"/> (the package builder's golden samples).</summary>
-    internal static InferenceTensor[] Run(InferenceSession session, RunOptions runOptions, IReadOnlyList<InferenceTensor> inputs, IReadOnlyList<string> outputNames, bool pooled = false)
+    internal static InferenceTensor[] Run(InferenceSession session, RunOptions runOptions, IReadOnlyList<InferenceTensor> inputs, IReadOnlyList<string> outputNames, bool pooled = false) =>
+        inputs.Count == 1 ? RunOne(session, runOptions, inputs[0], outputNames, pooled) : RunMany(session, runOptions, inputs, outputNames, pooled);
+
+    /// <summary>
+    /// A model of one input, the common case: the name and value arrays ONNX Runtime's API takes are this thread's,
+    /// reused by every call on it (ONNX Runtime reads them during the call only), and emptied after each.
+    /// </summary>
+    private static InferenceTensor[] RunOne(InferenceSession session, RunOptions runOptions, InferenceTensor input, IReadOnlyList<string> outputNames, bool pooled)
+    {
+        var names = t_name ??= new string[1];
+        var values = t_value ??= new OrtValue[1];
+        var pin = default(MemoryHandle);
+        try
+        {
+            names[0] = input.Name;
+            values[0] = ToOrtValue(input, ref pin);
+            using var results = session.Run(runOptions, names, values, outputNames);
+            return Outputs(results, outputNames, pooled);
+        }
+        finally
+        {
+            values[0]?.Dispose();
+            pin.Dispose();
+            names[0] = null!;
+            values[0] = null!;
+        }
+    }
+
+    private static InferenceTensor[] RunMany(InferenceSession session, RunOptions runOptions, IReadOnlyList<InferenceTensor> inputs, IReadOnlyList<string> outputNames, bool pooled)
     {
         var count = inputs.Count;
         var names = new string[count];
@@ -66,15 +100,7 @@ internal sealed class ModelSession : IDisposable
             }
 
             using var results = session.Run(runOptions, names, values, outputNames);
-            var tensors = new InferenceTensor[results.Count];
-            var k = 0;
-            foreach (var name in outputNames)
-            {
-                tensors[k] = FromOrtValue(name, results[k], pooled);
-                k++;
-            }
-
-            return tensors;
+            return Outputs(results, outputNames, pooled);
         }
         finally
         {
@@ -84,6 +110,19 @@ internal sealed class ModelSession : IDisposable
                 pins[i].Dispose();
             }
         }
+    }
+
+    private static InferenceTensor[] Outputs(IDisposableReadOnlyCollection<OrtValue> results, IReadOnlyList<string> outputNames, bool pooled)
+    {
+        var tensors = new InferenceTensor[results.Count];
+        var k = 0;
+        foreach (var name in outputNames)
+        {
+            tensors[k] = FromOrtValue(name, results[k], pooled);
+            k++;
+        }
+
+        return tensors;
     }
 
     public void Dispose()

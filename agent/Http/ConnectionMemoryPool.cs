@@ -13,8 +13,9 @@ namespace EdgeMl.Agent.Http;
 /// 110 KB tensor in 28 receive calls, each handing its bytes to the request's reader on another thread. A 64 KB block
 /// takes it in two. Large blocks are for the requests in flight: past <see cref="LargeBudget"/> of them out at
 /// once (many connections each holding a part of a request, as a slow or hostile client does), blocks are 4 KB
-/// again, so what connections hold grows as with Kestrel's own pool. A block given back is kept for the next rent up to
-/// a small number (idle memory), beyond that left to the collector.
+/// again, so what connections hold grows as with Kestrel's own pool. A kept-alive connection may hold the block its last
+/// request ended in until it sends again or closes; that block counts against the budget too. A block given back is
+/// kept for the next rent up to a small number (idle memory), beyond that left to the collector.
 /// </remarks>
 internal sealed class ConnectionMemoryPool : MemoryPool<byte>
 {

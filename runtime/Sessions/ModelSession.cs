@@ -114,12 +114,11 @@ internal sealed class ModelSession : IDisposable
 
     private static InferenceTensor[] Outputs(IDisposableReadOnlyCollection<OrtValue> results, IReadOnlyList<string> outputNames, bool pooled)
     {
+        // Indexed, not enumerated: a foreach over the interface would allocate an enumerator for every run.
         var tensors = new InferenceTensor[results.Count];
-        var k = 0;
-        foreach (var name in outputNames)
+        for (var k = 0; k < tensors.Length; k++)
         {
-            tensors[k] = FromOrtValue(name, results[k], pooled);
-            k++;
+            tensors[k] = FromOrtValue(outputNames[k], results[k], pooled);
         }
 
         return tensors;

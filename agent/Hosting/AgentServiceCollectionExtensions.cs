@@ -37,6 +37,7 @@ internal static class AgentServiceCollectionExtensions
         services.AddEdgeHub(configuration);
         services.AddHealthReporting();
         services.AddDirectMethods();
+        services.AddMemoryRelease();
         return services;
     }
 
@@ -53,6 +54,9 @@ internal static class AgentServiceCollectionExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<AgentOptions>, AgentOptionsRules>());
         return services;
     }
+
+    /// <summary>What starting and loading models leave behind, given back to the device once they settle (<see cref="MemoryRelease"/>).</summary>
+    public static IServiceCollection AddMemoryRelease(this IServiceCollection services) => services.AddHostedService<MemoryRelease>();
 
     /// <summary>The agent's own endpoints beside the Open Inference Protocol.</summary>
     public static IEndpointRouteBuilder MapAgentEndpoints(this IEndpointRouteBuilder app) => app.MapHealthApi().MapSupportBundle();

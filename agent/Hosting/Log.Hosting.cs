@@ -12,4 +12,7 @@ internal static partial class Log
 
     [LoggerMessage(5032, LogLevel.Information, "EdgeMl agent {Version} serving on {Urls}, metrics on {MetricsUrls}, data in {DataDirectory}")]
     public static partial void AgentStarted(ILogger logger, string version, string urls, string metricsUrls, string dataDirectory);
+
+    [LoggerMessage(5033, LogLevel.Information, "Gave {ReleasedMegabytes} MB back to the system after start-up or a model load: resident set {BeforeMegabytes} MB → {AfterMegabytes} MB; the full collection took {PauseMilliseconds:F1} ms")]
+    public static partial void MemoryReleased(ILogger logger, double releasedMegabytes, double beforeMegabytes, double afterMegabytes, double pauseMilliseconds);
 }

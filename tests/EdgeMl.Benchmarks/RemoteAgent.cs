@@ -61,6 +61,12 @@ internal sealed class RemoteAgent : IAsyncDisposable
         KeepAlivePingTimeout = TimeSpan.FromSeconds(30),
     };
 
+    /// <summary>
+    /// How long after ready the agent counts as idle: past the memory it gives back 5 s after its last model load
+    /// (agent/Hosting/MemoryRelease.cs), with room for a slow start.
+    /// </summary>
+    public static TimeSpan Settle { get; } = TimeSpan.FromSeconds(10);
+
     public int Pid => _process?.Id ?? throw new InvalidOperationException("not started");
 
     /// <summary>Environment variables of the agent's process beyond the caller's own (a runtime setting to compare).</summary>

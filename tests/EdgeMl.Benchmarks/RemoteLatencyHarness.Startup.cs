@@ -51,7 +51,7 @@ internal static partial class RemoteLatencyHarness
                 for (var b = 0; b < agents.Count; b++)
                 {
                     ready[b].Add((await agents[b].StartAsync()).TotalMilliseconds);
-                    await Task.Delay(TimeSpan.FromSeconds(5));
+                    await Task.Delay(RemoteAgent.Settle);
                     idle[b].Add(agents[b].ResidentMegabytes());
                     await agents[b].StopAsync();
                 }

@@ -42,7 +42,7 @@ internal static partial class RemoteLatencyHarness
             for (var i = 0; i < starts; i++)
             {
                 startToReady.Add((await agent.StartAsync()).TotalMilliseconds);
-                await Task.Delay(TimeSpan.FromSeconds(5));
+                await Task.Delay(RemoteAgent.Settle);
                 idle.Add(agent.ResidentMegabytes());
                 if (i < starts - 1)
                 {
@@ -51,7 +51,7 @@ internal static partial class RemoteLatencyHarness
             }
 
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"start to /v2/health/ready with 2 models on disk: median {Median(startToReady):F0} ms ({string.Join(", ", startToReady.Select(s => s.ToString("F0", CultureInfo.InvariantCulture)))}); idle RSS 5 s after ready: median {Median([.. idle.Select(m => m.Total)]):F1} MB (anonymous {Median([.. idle.Select(m => m.Anonymous)]):F1}, file-backed {Median([.. idle.Select(m => m.File)]):F1}); load average {LoadAverage()}"));
+                $"start to /v2/health/ready with 2 models on disk: median {Median(startToReady):F0} ms ({string.Join(", ", startToReady.Select(s => s.ToString("F0", CultureInfo.InvariantCulture)))}); idle RSS {RemoteAgent.Settle.TotalSeconds:F0} s after ready: median {Median([.. idle.Select(m => m.Total)]):F1} MB (anonymous {Median([.. idle.Select(m => m.Anonymous)]):F1}, file-backed {Median([.. idle.Select(m => m.File)]):F1}); load average {LoadAverage()}"));
 
             if (rounds == 0)
             {

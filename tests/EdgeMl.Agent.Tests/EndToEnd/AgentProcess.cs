@@ -47,7 +47,8 @@ internal sealed class AgentProcess : IAsyncDisposable
     public int Id => _process.Id;
 
     /// <param name="environment">Variables set for the agent beside the test runner's own.</param>
-    public static AgentProcess Start(IEnumerable<string> settings, int? httpPort = null, IReadOnlyDictionary<string, string>? environment = null)
+    /// <param name="unset">Variables of the test runner's own the agent does not inherit.</param>
+    public static AgentProcess Start(IEnumerable<string> settings, int? httpPort = null, IReadOnlyDictionary<string, string>? environment = null, IEnumerable<string>? unset = null)
     {
         var http = httpPort ?? FreePort();
         var metrics = FreePort();
@@ -58,6 +59,11 @@ internal sealed class AgentProcess : IAsyncDisposable
         foreach (var (name, value) in environment ?? new Dictionary<string, string>())
         {
             info.Environment[name] = value;
+        }
+
+        foreach (var name in unset ?? [])
+        {
+            info.Environment.Remove(name);
         }
 
         var process = Process.Start(info) ?? throw new InvalidOperationException("edgeml did not start");

@@ -81,6 +81,27 @@ public sealed class MetricsExpositionTests
     }
 
     [Fact]
+    public async Task Scrape_MoreModelsThanAnInstrumentsSeries_KeepsTheLimitAndCountsTheRestAsOverflow()
+    {
+        await using var host = await ApiHost.StartAsync();
+        using var meter = new Meter("EdgeMl.Test.Series");
+        var counter = meter.CreateCounter<long>("edgeml.test.served", "{request}");
+        const int models = EdgeMl.Agent.Telemetry.MetricsExposition.SeriesPerInstrument + 10;
+        for (var i = 0; i < models; i++)
+        {
+            counter.Add(1, new KeyValuePair<string, object?>("model", $"m{i}"));
+        }
+
+        var text = await host.Client.GetStringAsync("/metrics");
+
+        var series = text.Split('\n').Where(l => l.StartsWith("edgeml_test_served_total{", StringComparison.Ordinal)).ToList();
+        var overflow = Assert.Single(series, l => l.Contains("otel_metric_overflow=\"true\"", StringComparison.Ordinal));
+        Assert.Equal(EdgeMl.Agent.Telemetry.MetricsExposition.SeriesPerInstrument + 1, series.Count);
+        Assert.Equal(models, series.Sum(l => long.Parse(l.Split(' ')[1], System.Globalization.CultureInfo.InvariantCulture)));
+        Assert.StartsWith("edgeml_test_served_total{otel_metric_overflow=\"true\"} ", overflow, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Get_MetricsAfterInference_ServesEngineInstruments()
     {
         await using var host = await ApiHost.StartAsync();

@@ -10,6 +10,12 @@ namespace EdgeMl.Agent.Tests.Telemetry;
 /// <summary>The Prometheus text that OpenTelemetry writes for EdgeMl instruments: the names, types and buckets the hand-made exporter wrote.</summary>
 public sealed class MetricsExpositionTests
 {
+    /// <summary>
+    /// A name no other test serves: OpenTelemetry listens to every meter of the process, so a host's scrape also counts
+    /// what other hosts of the test run record under the same instrument and model.
+    /// </summary>
+    private const string Model = "exposition-cls";
+
     [Fact]
     public async Task Scrape_HasTheRuntimesMemoryCollectionsAndAllocations_GrowingWithWork()
     {
@@ -107,20 +113,20 @@ public sealed class MetricsExpositionTests
         await using var host = await ApiHost.StartAsync();
         await host.Engine.ActivateAsync(new ModelDefinition
         {
-            Name = "ocr-cls",
+            Name = Model,
             Version = 1,
             ModelPath = ModelFixtures.Classifier,
             WarmUp = new WarmUpOptions { Shapes = { ["x"] = ModelFixtures.ClassifierShape } },
         });
-        await host.Engine.InferAsync("ocr-cls", new InferenceRequest([InferenceTensor.Create("x", ModelFixtures.ClassifierShape, ModelFixtures.SampleInput(ModelFixtures.ClassifierShape, 1))]));
+        await host.Engine.InferAsync(Model, new InferenceRequest([InferenceTensor.Create("x", ModelFixtures.ClassifierShape, ModelFixtures.SampleInput(ModelFixtures.ClassifierShape, 1))]));
 
         using var response = await host.Client.GetAsync("/metrics");
         var text = await response.Content.ReadAsStringAsync();
 
         Assert.Equal("text/plain", response.Content.Headers.ContentType!.MediaType);
-        Assert.Matches("edgeml_inference_requests_total\\{model=\"ocr-cls\"\\} 1( |\n)", text);
-        Assert.Matches("edgeml_model_swaps_total\\{model=\"ocr-cls\",outcome=\"activated\"\\} 1( |\n)", text);
-        Assert.Matches("edgeml_inference_duration_seconds_count\\{model=\"ocr-cls\"\\} 1( |\n)", text);
+        Assert.Matches($"edgeml_inference_requests_total\\{{model=\"{Model}\"\\}} 1( |\n)", text);
+        Assert.Matches($"edgeml_model_swaps_total\\{{model=\"{Model}\",outcome=\"activated\"\\}} 1( |\n)", text);
+        Assert.Matches($"edgeml_inference_duration_seconds_count\\{{model=\"{Model}\"\\}} 1( |\n)", text);
         Assert.DoesNotMatch(new Regex(@"^[^#].* [-+]?(Inf|NaN)", RegexOptions.Multiline), text);
     }
 }

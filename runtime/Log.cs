@@ -44,6 +44,9 @@ internal static partial class Log
     [LoggerMessage(1013, LogLevel.Information, "{Model} v{Version} (batching auto) now serves {Mode}: {Reason}")]
     public static partial void BatchingChosen(ILogger logger, string model, long version, string mode, string reason);
 
+    [LoggerMessage(1014, LogLevel.Warning, "{Count} model loads were still inside ONNX Runtime {Seconds} s after the stop began (a session's creation cannot be interrupted); the process may abort as it exits")]
+    public static partial void LoadOutlivedStop(ILogger logger, int count, double seconds);
+
     [LoggerMessage(1010, LogLevel.Information, "Unloaded {Model}")]
     public static partial void Unloaded(ILogger logger, string model);
 }

@@ -2,6 +2,9 @@ using System.CommandLine;
 using System.CommandLine.Invocation;
 using EdgeMl.Agent.Hosting;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 namespace EdgeMl.Agent.Cli;
@@ -36,7 +39,8 @@ internal static class RunCommand
                 {
                     throw new OptionsValidationException(AgentOptions.Section, typeof(AgentOptions), problems);
                 }
-                await app.RunAsync(cancellationToken);
+                await StartAsync(app, cancellationToken);
+                await app.WaitForShutdownAsync(cancellationToken);
                 return ExitCodes.Ok;
             }
             catch (Exception e) when (Invalid(e) is { Count: > 0 } failures)
@@ -64,6 +68,34 @@ internal static class RunCommand
             }
         });
         return command;
+    }
+
+    /// <summary>
+    /// Starts the host; when a service fails to start (a port in use), stops what did start before the failure goes
+    /// on: the host by itself would only dispose, leaving background work running while the process exits, and a
+    /// model load then inside ONNX Runtime aborted the process (exit 134 instead of 6).
+    /// </summary>
+    private static async Task StartAsync(WebApplication app, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await app.StartAsync(cancellationToken);
+        }
+        catch
+        {
+            try
+            {
+                // Bounded by EdgeMl:ShutdownTimeout; the drain has nothing to wait for, since nothing was served.
+                await app.StopAsync(CancellationToken.None);
+            }
+            catch (AggregateException stop)
+            {
+                // A service that cannot stop after a start that failed: the start's failure is what the caller is told.
+                Log.StopAfterFailedStartFailed(app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("EdgeMl.Agent"), stop);
+            }
+
+            throw;
+        }
     }
 
     /// <summary>The settings <c>edgeml run --help</c> lists after its options: the first column of docs/agent.md's table.</summary>

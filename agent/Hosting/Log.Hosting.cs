@@ -15,4 +15,7 @@ internal static partial class Log
 
     [LoggerMessage(5033, LogLevel.Information, "Gave {ReleasedMegabytes} MB back to the system after start-up or a model load: resident set {BeforeMegabytes} MB → {AfterMegabytes} MB; the full collection took {PauseMilliseconds:F1} ms")]
     public static partial void MemoryReleased(ILogger logger, double releasedMegabytes, double beforeMegabytes, double afterMegabytes, double pauseMilliseconds);
+
+    [LoggerMessage(5034, LogLevel.Warning, "After the failed start, some services did not stop cleanly")]
+    public static partial void StopAfterFailedStartFailed(ILogger logger, Exception exception);
 }

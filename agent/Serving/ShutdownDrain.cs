@@ -39,6 +39,7 @@ internal sealed class ShutdownDrain(IOptions<AgentOptions> options, TimeProvider
     private PosixSignalRegistration? _sigint;
     private int _phase;
     private int _inFlight;
+    private volatile bool _started;
 
     /// <summary>Raised when the phase moves on; handlers must not block.</summary>
     public event EventHandler? Changed;
@@ -71,6 +72,13 @@ internal sealed class ShutdownDrain(IOptions<AgentOptions> options, TimeProvider
 
     public async Task StoppingAsync(CancellationToken cancellationToken)
     {
+        if (!_started)
+        {
+            // A start that failed served nothing: there is no request to let finish and no window to keep.
+            Move(DrainPhase.Refusing);
+            return;
+        }
+
         var window = _interrupted.IsCancellationRequested ? TimeSpan.Zero : options.Value.DrainWindow;
         Move(DrainPhase.Draining);
         Log.DrainStarted(logger, window, InFlight);
@@ -127,7 +135,11 @@ internal sealed class ShutdownDrain(IOptions<AgentOptions> options, TimeProvider
         return Task.CompletedTask;
     }
 
-    public Task StartedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    public Task StartedAsync(CancellationToken cancellationToken)
+    {
+        _started = true;
+        return Task.CompletedTask;
+    }
 
     public Task StoppedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 

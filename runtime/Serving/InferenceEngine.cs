@@ -21,6 +21,7 @@ public sealed class InferenceEngine : IDisposable
     private readonly RuntimeMetrics _metrics;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
+    private volatile bool _disposed;
 
     public InferenceEngine(ModelLoader loader, RuntimeMetrics metrics, TimeProvider time, ILogger<InferenceEngine>? logger = null)
     {
@@ -55,6 +56,13 @@ public sealed class InferenceEngine : IDisposable
             catch (ModelLoadException e)
             {
                 return Refuse(slot, definition, e.Stage, e.Reason);
+            }
+
+            if (_disposed)
+            {
+                // Loaded while the agent stopped: nothing would ever unload it.
+                loaded.Dispose();
+                throw new ObjectDisposedException(nameof(InferenceEngine));
             }
 
             if (!background)
@@ -209,6 +217,7 @@ public sealed class InferenceEngine : IDisposable
 
     public void Dispose()
     {
+        _disposed = true;
         foreach (var model in _slots.Keys)
         {
             Unload(model);

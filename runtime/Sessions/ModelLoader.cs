@@ -25,8 +25,19 @@ internal sealed class OnnxSessionFactory : ISessionFactory
 /// Makes a model version ready to serve: session with its provider chain, signature check, warm-up and golden
 /// check. A version that fails any stage is disposed and never served.
 /// </summary>
-public sealed class ModelLoader
+/// <remarks>
+/// Disposing the loader stops the loads in flight and waits for them (up to <see cref="StopWait"/>): a process that
+/// exits while a worker thread is inside ONNX Runtime has its native state torn down under that thread, which aborts
+/// the process (seen as "Fatal error in cpuinfo" and exit code 134 when a port in use failed the agent's start).
+/// </remarks>
+public sealed class ModelLoader : IDisposable, IAsyncDisposable
 {
+    /// <summary>How long disposal waits for loads in flight: a warm-up run stops at once, a session's creation cannot.</summary>
+    internal static readonly TimeSpan StopWait = TimeSpan.FromSeconds(10);
+
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly Lock _gate = new();
+    private readonly HashSet<Task> _loads = [];
     private readonly ILogger _logger;
     private readonly ProviderChain _providers;
     private readonly ISessionFactory _sessions;
@@ -64,10 +75,73 @@ public sealed class ModelLoader
 
     /// <summary>Loads on a worker thread: session creation and warm-up block for as long as the model needs.</summary>
     /// <exception cref="ModelLoadException">A stage failed; the exception names it.</exception>
+    /// <exception cref="OperationCanceledException">The caller cancelled, or the loader is being disposed.</exception>
     public Task<LoadedModel> LoadAsync(ModelDefinition definition, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(definition);
-        return Task.Run(() => Load(definition, cancellationToken), cancellationToken);
+        var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _stopping.Token);
+        Task<LoadedModel> load;
+        lock (_gate)
+        {
+            // Checked under the gate: a load either is tracked before disposal waits, or never starts.
+            if (_stopping.IsCancellationRequested)
+            {
+                linked.Dispose();
+                return Task.FromCanceled<LoadedModel>(_stopping.Token);
+            }
+
+            load = Task.Run(() => Load(definition, linked.Token), linked.Token);
+            _loads.Add(load);
+        }
+
+        _ = load.ContinueWith(
+            (done, state) =>
+            {
+                var loader = (ModelLoader)state!;
+                lock (loader._gate)
+                {
+                    loader._loads.Remove(done);
+                }
+
+                linked.Dispose();
+            },
+            this,
+            CancellationToken.None,
+            TaskContinuationOptions.ExecuteSynchronously,
+            TaskScheduler.Default);
+        return load;
+    }
+
+    /// <summary>Stops the loads in flight and waits for them, up to <see cref="StopWait"/>.</summary>
+    public void Dispose() => Stop().Wait();
+
+    /// <inheritdoc cref="Dispose"/>
+    public ValueTask DisposeAsync() => new(Stop());
+
+    private async Task Stop()
+    {
+        Task[] loads;
+        lock (_gate)
+        {
+            if (_stopping.IsCancellationRequested)
+            {
+                return;
+            }
+
+            _stopping.Cancel();
+            loads = [.. _loads];
+        }
+
+        if (loads.Length == 0)
+        {
+            return;
+        }
+
+        var all = Task.WhenAll(loads);
+        if (await Task.WhenAny(all, Task.Delay(StopWait)).ConfigureAwait(false) != all)
+        {
+            Log.LoadOutlivedStop(_logger, loads.Count(l => !l.IsCompleted), StopWait.TotalSeconds);
+        }
     }
 
     private LoadedModel Load(ModelDefinition definition, CancellationToken cancellationToken)
@@ -112,16 +186,23 @@ public sealed class ModelLoader
         {
             cancellationToken.ThrowIfCancellationRequested();
             var warmUpStarted = Stopwatch.GetTimestamp();
-            using (EdgeMlTracing.Source.StartActivity("model.warmup"))
+            TimeSpan warmUp;
+            using (var stop = cancellationToken.Register(static m => ((ModelSession)m!).Terminate(), model))
             {
-                WarmUp(model, cancellationToken);
+                using (EdgeMlTracing.Source.StartActivity("model.warmup"))
+                {
+                    WarmUp(model, cancellationToken);
+                }
+
+                warmUp = Stopwatch.GetElapsedTime(warmUpStarted);
+                using (EdgeMlTracing.Source.StartActivity("model.golden"))
+                {
+                    CheckGolden(model, cancellationToken);
+                }
             }
 
-            var warmUp = Stopwatch.GetElapsedTime(warmUpStarted);
-            using (EdgeMlTracing.Source.StartActivity("model.golden"))
-            {
-                CheckGolden(model, cancellationToken);
-            }
+            // A cancellation that came after the last run still terminated the session's runs: it is not served.
+            cancellationToken.ThrowIfCancellationRequested();
 
             cache?.Commit(_logger);
             if (model.Providers.IsDegraded)
@@ -352,6 +433,11 @@ public sealed class ModelLoader
             {
                 model.Run(inputs, []);
             }
+            catch (OnnxRuntimeException) when (cancellationToken.IsCancellationRequested)
+            {
+                // Terminated by the stop, not refused: the version is loaded again on the next start.
+                throw new OperationCanceledException(cancellationToken);
+            }
             catch (OnnxRuntimeException e) when (warmUp.Inputs.Count == 0)
             {
                 // Zeros are not a valid input for every model (a sample rate, a mode, a length): say what was run.
@@ -421,6 +507,10 @@ public sealed class ModelLoader
             try
             {
                 outputs = model.Run(sample.Inputs, names);
+            }
+            catch (OnnxRuntimeException) when (cancellationToken.IsCancellationRequested)
+            {
+                throw new OperationCanceledException(cancellationToken);
             }
             catch (OnnxRuntimeException e)
             {

@@ -124,6 +124,9 @@ internal sealed class ModelSession : IDisposable
         return tensors;
     }
 
+    /// <summary>Makes every run in flight on this session, and every later one, fail at once (a load that is stopping).</summary>
+    internal void Terminate() => _runOptions.Terminate = true;
+
     public void Dispose()
     {
         _session.Dispose();

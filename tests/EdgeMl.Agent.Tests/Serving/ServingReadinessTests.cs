@@ -206,6 +206,7 @@ public sealed class ServingReadinessTests : IDisposable
         var drain = h.Services.GetRequiredService<ShutdownDrain>();
         await h.StartAsync();
         await h.WaitForActiveAsync("cls", 1);
+        await drain.StartedAsync(CancellationToken.None); // as the host says once every service started
         Assert.True(drain.TryEnter()); // a request in flight when SIGTERM comes
 
         var stopping = drain.StoppingAsync(CancellationToken.None);
@@ -224,6 +225,18 @@ public sealed class ServingReadinessTests : IDisposable
         drain.Exit();
         await stopping.WaitAsync(SyncHarness.Guard);
         Assert.Equal(0, drain.InFlight);
+    }
+
+    [Fact]
+    public async Task Stopping_AfterAStartThatFailed_RefusesAtOnceWithoutTheWindow()
+    {
+        await using var h = Harness(hub: null, embeddedVersion: null);
+        var drain = h.Services.GetRequiredService<ShutdownDrain>();
+
+        // The host stops what started when a port is in use: nothing was served, so nothing waits for the window.
+        await drain.StoppingAsync(CancellationToken.None).WaitAsync(SyncHarness.Guard);
+
+        Assert.Equal(DrainPhase.Refusing, drain.Phase);
     }
 
     private static AgentHealth Health(SyncHarness h) => h.Services.GetRequiredService<HealthCollector>().Collect();

@@ -3,6 +3,7 @@ using System.Net.Sockets;
 using EdgeMl.Agent.Hosting;
 using EdgeMl.Agent.Http;
 using EdgeMl.Testing.Distribution;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -204,6 +205,20 @@ public sealed class HostingRulesTests : IDisposable
         // a method that fails inside the server still logs at Error.
         Assert.False(calls.IsEnabled(LogLevel.Information));
         Assert.True(calls.IsEnabled(LogLevel.Error));
+    }
+
+    /// <summary>The settings files are part of the image or given at start: read once, with no watcher thread on the executable's folder.</summary>
+    [Fact]
+    public async Task Build_SettingsFiles_AreReadOnceNotWatched()
+    {
+        var config = Path.Combine(_temp.Path, "settings.json");
+        await File.WriteAllTextAsync(config, "{}");
+
+        await using var app = AgentHost.Build([$"--EdgeMl:DataDirectory={_temp.Sub("data")}"], config);
+
+        var files = ((IConfigurationRoot)app.Configuration).Providers.OfType<FileConfigurationProvider>().ToList();
+        Assert.Contains(files, f => f.Source.Path == "appsettings.json");
+        Assert.All(files, f => Assert.False(f.Source.ReloadOnChange, $"{f.Source.Path} is watched for changes"));
     }
 
     internal static int FreePort()

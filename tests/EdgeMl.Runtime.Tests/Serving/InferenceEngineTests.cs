@@ -10,6 +10,27 @@ public sealed class InferenceEngineTests
 {
     private const int RetiredEvent = 1006;
 
+    /// <summary>A version whose load finishes after the engine stopped is not served by the engine nobody unloads any more.</summary>
+    [Fact]
+    public async Task Activate_LoadEndingAfterTheEngineWasDisposed_IsDisposedNotServed()
+    {
+        var engine = Classifier.Engine(out _);
+        var definition = new ModelDefinition
+        {
+            Name = Classifier.Name,
+            Version = 1,
+            ModelPath = ModelFixtures.Classifier,
+            Session = new ModelSessionOptions { IntraOpThreads = 1 },
+            WarmUp = new WarmUpOptions { Runs = 30, Shapes = { ["x"] = [4, 3, 48, 960] } },
+        };
+        var activation = engine.ActivateAsync(definition);
+
+        engine.Dispose();
+
+        await Assert.ThrowsAsync<ObjectDisposedException>(() => activation);
+        Assert.Null(engine.GetStatus(Classifier.Name));
+    }
+
     [Fact]
     public async Task Activate_WhileEightCallersRun_SwapsFiveTimesWithZeroFailedRequests()
     {

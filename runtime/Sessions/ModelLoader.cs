@@ -187,7 +187,7 @@ public sealed class ModelLoader : IDisposable, IAsyncDisposable
             cancellationToken.ThrowIfCancellationRequested();
             var warmUpStarted = Stopwatch.GetTimestamp();
             TimeSpan warmUp;
-            using (var stop = cancellationToken.Register(static m => ((ModelSession)m!).Terminate(), model))
+            using (cancellationToken.Register(static m => ((ModelSession)m!).Terminate(), model))
             {
                 using (EdgeMlTracing.Source.StartActivity("model.warmup"))
                 {

@@ -54,7 +54,7 @@ internal static class AgentHost
             k.AddServerHeader = false;
 
             // An invalid limit is reported by Validate with every other problem; Kestrel would throw on it first.
-            k.Limits.MaxRequestBodySize = http.MaxRequestBodyBytes > 0 ? http.MaxRequestBodyBytes : new HttpApiOptions().MaxRequestBodyBytes;
+            k.Limits.MaxRequestBodySize = HttpApiOptions.KestrelLimit(http.MaxRequestBodyBytes > 0 ? http.MaxRequestBodyBytes : new HttpApiOptions().MaxRequestBodyBytes);
         });
         customize?.Invoke(builder);
 

@@ -55,7 +55,7 @@ internal sealed class ProtocolErrorMiddleware(RequestDelegate next, IOptions<Htt
         }
         catch (BadHttpRequestException e) when (e.StatusCode == 413 && !context.Response.HasStarted)
         {
-            // Kestrel's own limit (the same number) caught a body sent without a length first.
+            // Kestrel's own limit (above the API's, HttpApiOptions.KestrelLimit) caught a body first.
             await Write(context, 413, ProtocolException.TooLarge(_maxBody).Message);
         }
         catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)

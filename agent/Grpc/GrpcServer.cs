@@ -59,8 +59,9 @@ internal sealed partial class GrpcServer(IServiceProvider services, IOptions<Grp
     /// <summary>The gRPC server's own host: HTTP/2 only, its transport tuned, the gate and the front door from the agent.</summary>
     private WebApplication Build(string[] urls)
     {
-        // A bare builder: the agent's appsettings.json and environment are the outer host's, not this server's.
-        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
+        // A bare builder: the agent's appsettings.json and environment are the outer host's, not this server's. The
+        // sources are cleared, but a watcher the builder started on appsettings.json would outlive them: none is started.
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [SettingsFiles.ReadOnce], ContentRootPath = AppContext.BaseDirectory });
         builder.Configuration.Sources.Clear();
         builder.Configuration.AddInMemoryCollection();
         builder.Logging.ClearProviders();

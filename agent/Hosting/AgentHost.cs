@@ -28,13 +28,10 @@ namespace EdgeMl.Agent.Hosting;
 /// </summary>
 internal static class AgentHost
 {
-    private const string NoReload = "--hostBuilder:reloadConfigOnChange=false";
-
     public static WebApplication Build(string[] args, string? configFile = null, Action<WebApplicationBuilder>? customize = null)
     {
-        // appsettings.json is read once, as --config is: no file watcher on the executable's folder (a thread and 2.7 MB
-        // of an idle agent's memory) for a file that is part of the image. A later --hostBuilder:… argument still wins.
-        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [NoReload, .. args], ContentRootPath = AppContext.BaseDirectory });
+        // appsettings.json is read once, as --config is. A later --hostBuilder:… argument still wins.
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [SettingsFiles.ReadOnce, .. args], ContentRootPath = AppContext.BaseDirectory });
         if (configFile is not null)
         {
             builder.Configuration.AddJsonFile(Path.GetFullPath(configFile), optional: false, reloadOnChange: false);

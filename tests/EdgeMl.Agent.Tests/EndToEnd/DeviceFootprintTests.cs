@@ -74,6 +74,20 @@ public sealed partial class DeviceFootprintTests : IAsyncLifetime
         Assert.True(written.Count == 0, $"the agent wrote into its user's home: {string.Join(", ", written)}");
     }
 
+    /// <summary>
+    /// The settings files are read once: no inotify watcher (a thread and its buffers) on the executable's folder,
+    /// from the agent's host or the gRPC server's own, which the host builders would each start by default.
+    /// </summary>
+    [Fact]
+    public void Run_ServingAModel_WatchesNoFiles()
+    {
+        var watchers = Directory.EnumerateFileSystemEntries($"/proc/{_agent.Id}/fd")
+            .Select(fd => new FileInfo(fd).LinkTarget)
+            .Count(target => target == "anon_inode:inotify");
+
+        Assert.True(watchers == 0, $"the agent holds {watchers} inotify watchers");
+    }
+
     [Fact]
     public async Task Run_OnceTheModelServes_GivesTheMemoryOfItsStartBack()
     {

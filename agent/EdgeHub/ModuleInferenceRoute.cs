@@ -115,7 +115,7 @@ internal sealed class ModuleInferenceRoute(
         }
 
         // Nothing of the body is read for a model that is not here.
-        if (pipeline.Engine.GetStatus(model) is null)
+        if (!pipeline.Engine.Holds(model))
         {
             return Error(404, $"model '{model}' is not served", model, correlation);
         }
@@ -123,7 +123,7 @@ internal sealed class ModuleInferenceRoute(
         InferCall call;
         try
         {
-            call = InferRequestReader.Read(message.Body, headerLength);
+            call = InferRequestReader.Read(message.Body, headerLength, pipeline.Engine.TensorNames(model));
         }
         catch (ProtocolException e)
         {

@@ -112,8 +112,11 @@ internal sealed class LocalCallers
         && string.Equals(uri.IdnHost, request.Host.Host.Trim('[', ']'), StringComparison.OrdinalIgnoreCase)
         && uri.Port == (request.Host.Port ?? (request.IsHttps ? 443 : 80));
 
+    /// <summary>The two media types as clients send them are matched in place; anything else (parameters, odd spacing) is parsed.</summary>
     private static bool IsAcceptedBody(string contentType) =>
-        MediaTypeHeaderValue.TryParse(contentType, out var media)
+        contentType.Equals("application/octet-stream", StringComparison.OrdinalIgnoreCase)
+        || contentType.Equals("application/json", StringComparison.OrdinalIgnoreCase)
+        || (MediaTypeHeaderValue.TryParse(contentType, out var media)
         && (media.MediaType.Equals("application/json", StringComparison.OrdinalIgnoreCase)
-            || media.MediaType.Equals("application/octet-stream", StringComparison.OrdinalIgnoreCase));
+            || media.MediaType.Equals("application/octet-stream", StringComparison.OrdinalIgnoreCase)));
 }

@@ -22,6 +22,9 @@ namespace EdgeMl.Agent.Http;
 internal static class OpenInferenceEndpoints
 {
     private const string HeaderLength = "Inference-Header-Content-Length";
+    private const int KeptByteCounts = 1024;
+
+    private static readonly string?[] ByteCounts = new string?[KeptByteCounts];
 
     public static IEndpointRouteBuilder MapOpenInferenceProtocol(this IEndpointRouteBuilder app)
     {
@@ -128,7 +131,7 @@ internal static class OpenInferenceEndpoints
         }
 
         using var body = await PooledBody.ReadAsync(context.Request, options.MaxRequestBodyBytes, context.RequestAborted);
-        var call = InferRequestReader.Read(body.Memory, headerLength);
+        var call = InferRequestReader.Read(body.Memory, headerLength, services.Engine.TensorNames(model));
         InferenceResult result;
         try
         {
@@ -169,7 +172,7 @@ internal static class OpenInferenceEndpoints
         http.ContentType = response.HasBinary ? "application/octet-stream" : "application/json";
         if (response.HasBinary)
         {
-            http.Headers[HeaderLength] = response.Json.Length.ToString(CultureInfo.InvariantCulture);
+            http.Headers[HeaderLength] = ByteCount(response.Json.Length);
         }
 
         var encoding = ChooseEncoding(context.Request.Headers.AcceptEncoding.ToString());
@@ -177,9 +180,9 @@ internal static class OpenInferenceEndpoints
         {
             http.ContentLength = response.Length;
             await http.Body.WriteAsync(response.Json, context.RequestAborted);
-            foreach (var blob in response.Blobs)
+            for (var i = 0; i < response.Blobs.Count; i++)
             {
-                await http.Body.WriteAsync(blob, context.RequestAborted);
+                await http.Body.WriteAsync(response.Blobs[i], context.RequestAborted);
             }
 
             return;
@@ -190,10 +193,24 @@ internal static class OpenInferenceEndpoints
             ? new GZipStream(http.Body, CompressionLevel.Fastest, leaveOpen: true)
             : new ZLibStream(http.Body, CompressionLevel.Fastest, leaveOpen: true);
         await compressed.WriteAsync(response.Json, context.RequestAborted);
-        foreach (var blob in response.Blobs)
+        for (var i = 0; i < response.Blobs.Count; i++)
         {
-            await compressed.WriteAsync(blob, context.RequestAborted);
+            await compressed.WriteAsync(response.Blobs[i], context.RequestAborted);
         }
+    }
+
+    /// <summary>
+    /// A JSON header's length as the header value: the lengths of one model's answers repeat, so those under
+    /// <see cref="KeptByteCounts"/> are made into strings once (at most 1,024 strings of a few characters).
+    /// </summary>
+    internal static string ByteCount(int length)
+    {
+        if ((uint)length >= KeptByteCounts)
+        {
+            return length.ToString(CultureInfo.InvariantCulture);
+        }
+
+        return ByteCounts[length] ??= length.ToString(CultureInfo.InvariantCulture);
     }
 
     /// <summary>gzip or deflate (zlib) when the client asks, by q-value; only infer responses are compressed.</summary>

@@ -47,8 +47,10 @@ internal sealed class VersionWindow(long version)
         lock (_lock)
         {
             _latencies[_answered++ % Capacity] = elapsed.TotalMilliseconds;
-            foreach (var output in result.Outputs)
+            // Indexed: a foreach over the interface would allocate an enumerator on every request.
+            for (var i = 0; i < result.Outputs.Count; i++)
             {
+                var output = result.Outputs[i];
                 if (Observe(output) is { } observation)
                 {
                     if (!_outputs.TryGetValue(output.Name, out var ring))

@@ -37,7 +37,11 @@ internal static class InferRequestReader
     private static readonly JsonDocumentOptions JsonOptions = new() { MaxDepth = 128 };
     private static readonly TensorDataType[] DataTypes = Enum.GetValues<TensorDataType>();
 
-    public static InferCall Read(ReadOnlyMemory<byte> body, long? headerLength)
+    /// <param name="names">
+    /// The model's tensor names (<see cref="EdgeMl.Runtime.Serving.InferenceEngine.TensorNames"/>): a name in the header
+    /// that is one of them is that string, not a new one per request; others are read as they are.
+    /// </param>
+    public static InferCall Read(ReadOnlyMemory<byte> body, long? headerLength, IReadOnlyList<string>? names = null)
     {
         var length = HeaderLength(body, headerLength);
         JsonDocument doc;
@@ -57,7 +61,7 @@ internal static class InferRequestReader
                 throw ProtocolException.BadRequest("the request JSON has a string that is not valid UTF-8 text");
             }
 
-            return Read(doc.RootElement, body, length, headerLength is not null);
+            return Read(doc.RootElement, body, length, headerLength is not null, names ?? []);
         }
     }
 
@@ -81,7 +85,7 @@ internal static class InferRequestReader
     }
 
     /// <summary>The parsed header, with binary inputs sliced from the body after it.</summary>
-    private static InferCall Read(JsonElement root, ReadOnlyMemory<byte> body, int length, bool hasHeaderLength)
+    private static InferCall Read(JsonElement root, ReadOnlyMemory<byte> body, int length, bool hasHeaderLength, IReadOnlyList<string> names)
     {
         if (root.ValueKind != JsonValueKind.Object)
         {
@@ -105,7 +109,7 @@ internal static class InferRequestReader
         var count = 0;
         foreach (var input in inputsElement.EnumerateArray())
         {
-            inputs[count++] = ReadInput(input, body, ref cursor, hasHeaderLength);
+            inputs[count++] = ReadInput(input, body, ref cursor, hasHeaderLength, names);
         }
 
         if (cursor != body.Length)
@@ -113,21 +117,21 @@ internal static class InferRequestReader
             throw ProtocolException.BadRequest($"unexpected additional input data: {body.Length - cursor} bytes after the last binary input");
         }
 
-        var (outputs, binaryOutputs) = ReadOutputs(root);
+        var (outputs, binaryOutputs) = ReadOutputs(root, names);
         return new InferCall(id, new InferenceRequest(inputs, outputs), binaryByDefault, binaryOutputs)
         {
             Sequence = root.TryGetProperty("parameters", out var requestParameters) ? ReadSequence(requestParameters) : null,
         };
     }
 
-    private static InferenceTensor ReadInput(JsonElement input, ReadOnlyMemory<byte> body, ref int cursor, bool hasHeaderLength)
+    private static InferenceTensor ReadInput(JsonElement input, ReadOnlyMemory<byte> body, ref int cursor, bool hasHeaderLength, IReadOnlyList<string> names)
     {
         if (input.ValueKind != JsonValueKind.Object)
         {
             throw ProtocolException.BadRequest("each input must be a JSON object");
         }
 
-        var name = input.TryGetProperty("name", out var n) && n.ValueKind == JsonValueKind.String && n.GetString() is { Length: > 0 } s
+        var name = input.TryGetProperty("name", out var n) && n.ValueKind == JsonValueKind.String && Name(n, names) is { Length: > 0 } s
             ? s
             : throw ProtocolException.BadRequest("an input has no 'name'");
         var type = ReadType(name, input);
@@ -270,7 +274,21 @@ internal static class InferRequestReader
         return dims;
     }
 
-    private static (string[] Names, KeyValuePair<string, bool>[] Binary) ReadOutputs(JsonElement root)
+    /// <summary>A name as a string: the model's own when it is one of <paramref name="known"/>, else a new one.</summary>
+    private static string Name(JsonElement name, IReadOnlyList<string> known)
+    {
+        for (var i = 0; i < known.Count; i++)
+        {
+            if (name.ValueEquals(known[i]))
+            {
+                return known[i];
+            }
+        }
+
+        return name.GetString()!;
+    }
+
+    private static (string[] Names, KeyValuePair<string, bool>[] Binary) ReadOutputs(JsonElement root, IReadOnlyList<string> known)
     {
         if (!root.TryGetProperty("outputs", out var outputs))
         {
@@ -290,7 +308,7 @@ internal static class InferRequestReader
         foreach (var output in outputs.EnumerateArray())
         {
             var name = output.ValueKind == JsonValueKind.Object && output.TryGetProperty("name", out var n) && n.ValueKind == JsonValueKind.String
-                ? n.GetString()!
+                ? Name(n, known)
                 : throw ProtocolException.BadRequest("each requested output needs a 'name'");
             if (i == names.Length)
             {

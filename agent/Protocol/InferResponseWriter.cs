@@ -7,8 +7,8 @@ using EdgeMl.Runtime.Tensors;
 
 namespace EdgeMl.Agent.Protocol;
 
-/// <summary>An infer response ready to send: the JSON header and, after it, the binary outputs in order.</summary>
-internal sealed record InferResponse(ReadOnlyMemory<byte> Json, IReadOnlyList<ReadOnlyMemory<byte>> Blobs)
+/// <summary>An infer response ready to send: the JSON header and, after it, the binary outputs in order (a value, not one more object per request).</summary>
+internal readonly record struct InferResponse(ReadOnlyMemory<byte> Json, IReadOnlyList<ReadOnlyMemory<byte>> Blobs)
 {
     public bool HasBinary => Blobs.Count > 0;
 

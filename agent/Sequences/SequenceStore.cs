@@ -42,14 +42,20 @@ internal sealed class SequenceStore : IDisposable
 
     /// <summary>Runs a request: through its sequence when it has sequence parameters, straight through the pipeline otherwise.</summary>
     /// <exception cref="SequenceException">The sequence cannot go on as asked.</exception>
-    public async ValueTask<InferenceResult> InferAsync(string model, InferenceRequest request, long? version, SequenceParameters? sequence, CancellationToken cancellationToken)
+    /// <remarks>
+    /// A request outside any sequence is handed on as it is: the sequence's work is a method of its own, whose state
+    /// (and the closure over its state pairs) is not allocated for every request.
+    /// </remarks>
+    public ValueTask<InferenceResult> InferAsync(string model, InferenceRequest request, long? version, SequenceParameters? sequence, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
-        if (sequence is null)
-        {
-            return await _pipeline.InferAsync(model, request, version, cancellationToken).ConfigureAwait(false);
-        }
+        return sequence is null
+            ? _pipeline.InferAsync(model, request, version, cancellationToken)
+            : InferInSequenceAsync(model, request, version, sequence, cancellationToken);
+    }
 
+    private async ValueTask<InferenceResult> InferInSequenceAsync(string model, InferenceRequest request, long? version, SequenceParameters sequence, CancellationToken cancellationToken)
+    {
         var pairs = _pipeline.Engine.GetStatus(model)?.States ?? [];
         if (pairs.Count == 0)
         {

@@ -138,9 +138,10 @@ internal sealed class AutoBatchingExecutor : IRequestExecutor
         }
 
         var rows = request.Inputs[0].Shape[0];
-        foreach (var input in request.Inputs)
+        for (var i = 1; i < request.Inputs.Count; i++)
         {
-            if (input.Shape.Count == 0 || input.Shape[0] != rows)
+            var shape = request.Inputs[i].Shape;
+            if (shape.Count == 0 || shape[0] != rows)
             {
                 return 0;
             }

@@ -48,10 +48,9 @@ internal sealed class BatchingExecutor : IRequestExecutor
     public async ValueTask<(InferenceTensor[]? Outputs, InferenceError? Error)> ExecuteAsync(InferenceRequest request, CancellationToken cancellationToken)
     {
         var rows = request.Inputs.Count > 0 ? request.Inputs[0].Shape[0] : 0;
-        if (rows < 1 || rows > _maxBatch || request.Inputs.Any(i => i.Shape[0] != rows))
+        if (rows < 1 || rows > _maxBatch || !SameRows(request.Inputs, rows))
         {
-            return (null, InferenceError.Invalid(
-                $"every input of a batched model needs the same first dimension between 1 and {_maxBatch}; got {string.Join(", ", request.Inputs.Select(i => $"{i.Name} {TensorSpec.FormatShape(i.Shape)}"))}"));
+            return (null, RowsRefused(request));
         }
 
         var pending = new PendingRequest(request, (int)rows);
@@ -74,6 +73,23 @@ internal sealed class BatchingExecutor : IRequestExecutor
 
         return answer;
     }
+
+    /// <summary>Whether every input has <paramref name="rows"/> rows; a loop, not a lambda over the request, which would allocate its closure on every call.</summary>
+    private static bool SameRows(IReadOnlyList<InferenceTensor> inputs, long rows)
+    {
+        for (var i = 0; i < inputs.Count; i++)
+        {
+            if (inputs[i].Shape[0] != rows)
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    private InferenceError RowsRefused(InferenceRequest request) => InferenceError.Invalid(
+        $"every input of a batched model needs the same first dimension between 1 and {_maxBatch}; got {string.Join(", ", request.Inputs.Select(i => $"{i.Name} {TensorSpec.FormatShape(i.Shape)}"))}");
 
     /// <summary>
     /// Called when the last request on this version is done: the queue is empty. The turns semaphore is left to

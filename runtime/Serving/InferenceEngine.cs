@@ -201,10 +201,17 @@ public sealed class InferenceEngine : IDisposable
 
     public ModelStatus? GetStatus(string model) => _slots.TryGetValue(model, out var slot) ? Status(slot) : null;
 
-    /// <summary>The provider the active version runs on, without building a status (the request path asks this).</summary>
     /// <summary>Whether the engine holds <paramref name="model"/> in any state, without building its status.</summary>
     public bool Holds(string model) => _slots.ContainsKey(model);
 
+    /// <summary>
+    /// The active version's input and output names, empty when none is active: a front door reads a request's names as
+    /// these strings rather than making new ones for every request.
+    /// </summary>
+    public IReadOnlyList<string> TensorNames(string model) =>
+        _slots.TryGetValue(model, out var slot) && slot.Current is { } lease ? lease.Session.TensorNames : [];
+
+    /// <summary>The provider the active version runs on, without building a status (the request path asks this).</summary>
     public string? EffectiveProvider(string model) => _slots.TryGetValue(model, out var slot) ? slot.Current?.Session.Providers.Effective : null;
 
     public IReadOnlyList<ModelStatus> GetStatuses() => _slots.Values.Select(Status).OrderBy(s => s.Name, StringComparer.Ordinal).ToArray();

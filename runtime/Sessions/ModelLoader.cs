@@ -25,19 +25,10 @@ internal sealed class OnnxSessionFactory : ISessionFactory
 /// Makes a model version ready to serve: session with its provider chain, signature check, warm-up and golden
 /// check. A version that fails any stage is disposed and never served.
 /// </summary>
-/// <remarks>
-/// Disposing the loader stops the loads in flight and waits for them (up to <see cref="StopWait"/>): a process that
-/// exits while a worker thread is inside ONNX Runtime has its native state torn down under that thread, which aborts
-/// the process (seen as "Fatal error in cpuinfo" and exit code 134 when a port in use failed the agent's start).
-/// </remarks>
+/// <remarks>Disposing the loader stops the loads in flight and waits for them (<see cref="RunningLoads"/>).</remarks>
 public sealed class ModelLoader : IDisposable, IAsyncDisposable
 {
-    /// <summary>How long disposal waits for loads in flight: a warm-up run stops at once, a session's creation cannot.</summary>
-    internal static readonly TimeSpan StopWait = TimeSpan.FromSeconds(10);
-
-    private readonly CancellationTokenSource _stopping = new();
-    private readonly Lock _gate = new();
-    private readonly HashSet<Task> _loads = [];
+    private readonly RunningLoads _running;
     private readonly ILogger _logger;
     private readonly ProviderChain _providers;
     private readonly ISessionFactory _sessions;
@@ -65,6 +56,7 @@ public sealed class ModelLoader : IDisposable, IAsyncDisposable
         _sessions = sessions;
         _gpu = gpu;
         _logger = logger;
+        _running = new RunningLoads(logger);
     }
 
     /// <summary>Where the profiles that report node placement are written and deleted; the temporary folder.</summary>
@@ -79,69 +71,17 @@ public sealed class ModelLoader : IDisposable, IAsyncDisposable
     public Task<LoadedModel> LoadAsync(ModelDefinition definition, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(definition);
-        var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _stopping.Token);
-        Task<LoadedModel> load;
-        lock (_gate)
-        {
-            // Checked under the gate: a load either is tracked before disposal waits, or never starts.
-            if (_stopping.IsCancellationRequested)
-            {
-                linked.Dispose();
-                return Task.FromCanceled<LoadedModel>(_stopping.Token);
-            }
-
-            load = Task.Run(() => Load(definition, linked.Token), linked.Token);
-            _loads.Add(load);
-        }
-
-        _ = load.ContinueWith(
-            (done, state) =>
-            {
-                var loader = (ModelLoader)state!;
-                lock (loader._gate)
-                {
-                    loader._loads.Remove(done);
-                }
-
-                linked.Dispose();
-            },
-            this,
-            CancellationToken.None,
-            TaskContinuationOptions.ExecuteSynchronously,
-            TaskScheduler.Default);
-        return load;
+        return _running.Start(token => Load(definition, token), cancellationToken);
     }
 
-    /// <summary>Stops the loads in flight and waits for them, up to <see cref="StopWait"/>.</summary>
-    public void Dispose() => Stop().Wait();
+    /// <summary>Stops the loads in flight and waits for them, up to <see cref="RunningLoads.StopWait"/>.</summary>
+    public void Dispose() => DisposeAsync().AsTask().Wait();
 
     /// <inheritdoc cref="Dispose"/>
-    public ValueTask DisposeAsync() => new(Stop());
-
-    private async Task Stop()
+    public async ValueTask DisposeAsync()
     {
-        Task[] loads;
-        lock (_gate)
-        {
-            if (_stopping.IsCancellationRequested)
-            {
-                return;
-            }
-
-            _stopping.Cancel();
-            loads = [.. _loads];
-        }
-
-        if (loads.Length == 0)
-        {
-            return;
-        }
-
-        var all = Task.WhenAll(loads);
-        if (await Task.WhenAny(all, Task.Delay(StopWait)).ConfigureAwait(false) != all)
-        {
-            Log.LoadOutlivedStop(_logger, loads.Count(l => !l.IsCompleted), StopWait.TotalSeconds);
-        }
+        await _running.StopAsync().ConfigureAwait(false);
+        _running.Dispose();
     }
 
     private LoadedModel Load(ModelDefinition definition, CancellationToken cancellationToken)

@@ -29,7 +29,11 @@ internal sealed class ModelSession : IDisposable
         Signature = signature;
         Providers = providers;
         _allOutputs = signature.Outputs.Select(o => o.Name).ToArray();
+        TensorNames = [.. signature.Inputs.Select(i => i.Name), .. _allOutputs];
     }
+
+    /// <summary>The signature's input names, then its output names.</summary>
+    public string[] TensorNames { get; }
 
     public ModelDefinition Definition { get; }
 

@@ -13,11 +13,12 @@ public sealed record ModelSignature(IReadOnlyList<TensorSpec> Inputs, IReadOnlyL
 {
     public TensorSpec? FindInput(string name)
     {
-        foreach (var input in Inputs)
+        // Indexed: a foreach over the interface would allocate an enumerator on every request.
+        for (var i = 0; i < Inputs.Count; i++)
         {
-            if (input.Name == name)
+            if (Inputs[i].Name == name)
             {
-                return input;
+                return Inputs[i];
             }
         }
 

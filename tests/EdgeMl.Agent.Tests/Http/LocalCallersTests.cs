@@ -56,6 +56,11 @@ public sealed class LocalCallersTests
     [InlineData("POST", "127.0.0.1:8000", "null", "application/json", 403)]
     [InlineData("POST", "localhost:8000", null, "application/json; charset=utf-8", null)]
     [InlineData("POST", "localhost:8000", null, "application/octet-stream", null)]
+    [InlineData("POST", "localhost:8000", null, "Application/Octet-Stream", null)]
+    [InlineData("POST", "localhost:8000", null, "application/json ; charset=utf-8", null)]
+    [InlineData("POST", "localhost:8000", null, "application/jsonp", 415)]
+    [InlineData("POST", "localhost:8000", null, "application/octet-streams", 415)]
+    [InlineData("POST", "localhost:8000", null, "text/plain; x=application/json", 415)]
     [InlineData("POST", "localhost:8000", null, null, null)]
     [InlineData("POST", "localhost:8000", null, "text/plain", 415)]
     [InlineData("POST", "localhost:8000", null, "application/x-www-form-urlencoded", 415)]
@@ -76,5 +81,27 @@ public sealed class LocalCallersTests
         var refusal = new LocalCallers("").Check(context.Request);
 
         Assert.Equal(refused, refusal?.Status);
+    }
+
+    /// <summary>Every request is checked: one as clients send it (an IP literal Host, a plain media type) costs no allocation.</summary>
+    [Theory]
+    [InlineData("application/octet-stream")]
+    [InlineData("application/json")]
+    [InlineData(null)]
+    public void Check_AUsualLocalPost_AllocatesNothing(string? contentType)
+    {
+        var context = new DefaultHttpContext();
+        context.Request.Method = "POST";
+        context.Request.Host = HostString.FromUriComponent("127.0.0.1:8000");
+        context.Request.ContentType = contentType;
+        var callers = new LocalCallers("");
+        Assert.Null(callers.Check(context.Request));
+
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        var refusal = callers.Check(context.Request);
+        var allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+
+        Assert.Null(refusal);
+        Assert.Equal(0, allocated);
     }
 }

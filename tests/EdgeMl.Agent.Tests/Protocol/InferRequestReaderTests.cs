@@ -27,6 +27,23 @@ public sealed class InferRequestReaderTests
         Assert.True(call.IsBinary("OUTPUT0"));
     }
 
+    /// <summary>The model's names repeat on every request: read as the model's own strings, escaped or not; others as new ones.</summary>
+    [Fact]
+    public void Read_NamesTheModelHas_AreTheModelsStrings()
+    {
+        string[] names = ["x", "y"];
+        var body = Encoding.UTF8.GetBytes(
+            """{"inputs":[{"name":"\u0078","shape":[1],"datatype":"FP32","data":[1]},{"name":"z","shape":[1],"datatype":"FP32","data":[2]}],"outputs":[{"name":"y"},{"name":"w"}]}""");
+
+        var request = InferRequestReader.Read(body, null, names).Request;
+
+        Assert.Same(names[0], request.Inputs[0].Name);
+        Assert.Equal("z", request.Inputs[1].Name);
+        Assert.Same(names[1], request.Outputs[0]);
+        Assert.Equal("w", request.Outputs[1]);
+        Assert.Equal(["x", "z"], InferRequestReader.Read(body, null).Request.Inputs.Select(i => i.Name));
+    }
+
     [Fact]
     public void Read_BytesElementLengthBeyondData_IsRefused()
     {

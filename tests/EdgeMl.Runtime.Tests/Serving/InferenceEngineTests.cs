@@ -32,6 +32,18 @@ public sealed class InferenceEngineTests
     }
 
     [Fact]
+    public async Task TensorNames_AreTheActiveVersionsInputsThenOutputs_EmptyWithoutOne()
+    {
+        using var engine = Classifier.Engine(out _);
+        Assert.Empty(engine.TensorNames(Classifier.Name));
+
+        Assert.True((await engine.ActivateAsync(Classifier.Definition(version: 1))).Succeeded);
+
+        Assert.Equal(["x", "softmax_0.tmp_0"], engine.TensorNames(Classifier.Name));
+        Assert.Empty(engine.TensorNames("unknown"));
+    }
+
+    [Fact]
     public async Task Activate_WhileEightCallersRun_SwapsFiveTimesWithZeroFailedRequests()
     {
         using var engine = Classifier.Engine(out var logger);

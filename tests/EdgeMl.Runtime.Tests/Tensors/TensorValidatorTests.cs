@@ -23,6 +23,22 @@ public sealed class TensorValidatorTests : IAsyncLifetime
         return Task.CompletedTask;
     }
 
+    /// <summary>Every request is validated: a valid one costs no allocation (an enumerator over the signature did).</summary>
+    [Fact]
+    public void Validate_AValidRequest_AllocatesNothing()
+    {
+        var signature = _engine.GetStatuses()[0].Signature!;
+        var request = new InferenceRequest([Classifier.Input(1)], ["softmax_0.tmp_0"]);
+        Assert.Null(TensorValidator.Validate(request, signature, long.MaxValue) ?? TensorValidator.ValidateOutputs(request.Outputs, signature));
+
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        var error = TensorValidator.Validate(request, signature, long.MaxValue) ?? TensorValidator.ValidateOutputs(request.Outputs, signature);
+        var allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+
+        Assert.Null(error);
+        Assert.Equal(0, allocated);
+    }
+
     [Fact]
     public async Task Infer_UnknownInput_NamesTheInputAndTheModelsInputs()
     {

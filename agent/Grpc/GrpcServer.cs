@@ -65,7 +65,8 @@ internal sealed partial class GrpcServer(IServiceProvider services, IOptions<Grp
         builder.Configuration.Sources.Clear();
         builder.Configuration.AddInMemoryCollection();
         builder.Logging.ClearProviders();
-        builder.Services.AddSingleton(loggers);
+        builder.Services.AddSingleton<ILoggerFactory>(new ServerLoggers(loggers));
+        builder.Services.AddSingleton<IHostLifetime, ServerLifetime>();
         builder.WebHost.UseUrls(urls);
         var limit = (int)Math.Min(http.Value.MaxRequestBodyBytes, int.MaxValue);
         builder.WebHost.ConfigureKestrel(k =>

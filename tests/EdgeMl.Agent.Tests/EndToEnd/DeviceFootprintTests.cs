@@ -78,6 +78,17 @@ public sealed partial class DeviceFootprintTests : IAsyncLifetime
     /// The settings files are read once: no inotify watcher (a thread and its buffers) on the executable's folder,
     /// from the agent's host or the gRPC server's own, which the host builders would each start by default.
     /// </summary>
+    /// <summary>The gRPC server's own host has no lifetime of its own: the start is told once, and by the agent's host.</summary>
+    [Fact]
+    public void Run_ServingAModel_SaysOnceThatItStarted()
+    {
+        foreach (var line in (string[])["Application started.", "Hosting environment:", "Content root path:"])
+        {
+            var count = _agent.Output.Split('\n').Count(l => l.Contains(line, StringComparison.Ordinal));
+            Assert.True(count == 1, $"'{line}' {count} times in the output of one start:\n{_agent.Output}");
+        }
+    }
+
     [Fact]
     public void Run_ServingAModel_WatchesNoFiles()
     {

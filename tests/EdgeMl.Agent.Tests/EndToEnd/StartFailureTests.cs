@@ -60,6 +60,9 @@ public sealed class StartFailureTests : IDisposable
         Assert.True(code == ExitCodes.StartFailed, $"edgeml run exited {code}, not {ExitCodes.StartFailed}:\n{output}");
         Assert.Contains($"edgeml run: the agent could not start: Failed to bind to address http://127.0.0.1:{port}: address already in use.", output, StringComparison.Ordinal);
 
+        // The host's own line for a failed start comes once, not once more from the gRPC server's host.
+        Assert.True(Occurrences(output, "Hosting failed to start") == 1, $"'Hosting failed to start' not exactly once:\n{output}");
+
         // Nothing ran on after the stop: no background service failing as the host went, no native abort.
         foreach (var after in (string[])["BackgroundService failed", "crit:", "Fatal error", "E:onnxruntime", "Unhandled exception"])
         {
@@ -68,4 +71,15 @@ public sealed class StartFailureTests : IDisposable
     }
 
     public void Dispose() => _temp.Dispose();
+
+    private static int Occurrences(string text, string value)
+    {
+        var count = 0;
+        for (var at = text.IndexOf(value, StringComparison.Ordinal); at >= 0; at = text.IndexOf(value, at + value.Length, StringComparison.Ordinal))
+        {
+            count++;
+        }
+
+        return count;
+    }
 }

@@ -21,7 +21,7 @@ internal static class PredictionJson
     {
         var printable = result.Outputs.Where(o => o.ElementCount <= MaxPrintedElements).ToArray();
         var shown = InferenceResult.Success(result.Model, result.Version, printable);
-        var response = InferResponseWriter.Build(new InferCall(null, new InferenceRequest([]), false, []), shown);
+        var response = InferResponseWriter.Build(new InferCall(null, new InferenceRequest([]), false, default), shown);
         using var doc = JsonDocument.Parse(response.Json);
         var text = Indent(doc.RootElement);
         foreach (var large in result.Outputs.Except(printable))

@@ -170,7 +170,7 @@ internal sealed class ModuleInferenceRoute(
     private static IoTHubMessage Answer(string model, InferCall call, InferenceResult result, string? correlation)
     {
         // Messages carry JSON only: a binary tensor would need the header length in a property of every hop.
-        var response = InferResponseWriter.Build(call with { BinaryByDefault = false, BinaryOutputs = [] }, result);
+        var response = InferResponseWriter.Build(call with { BinaryByDefault = false, BinaryOutputs = default }, result);
         return new IoTHubMessage(response.Json)
         {
             ContentType = "application/json",

@@ -29,7 +29,7 @@ internal sealed class AgentGpioSink(AgentEventLog events, LoggingGpioSink log, I
             return;
         }
 
-        var body = InferResponseWriter.Build(new InferCall(null, new InferenceRequest([]), false, []), result).Json;
+        var body = InferResponseWriter.Build(new InferCall(null, new InferenceRequest([]), false, default), result).Json;
         await hub.SendOutputAsync(ModuleEndpoints.PredictionsOutput, new IoTHubMessage(body)
         {
             ContentType = "application/json",

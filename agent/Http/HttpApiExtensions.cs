@@ -15,15 +15,10 @@ namespace EdgeMl.Agent.Http;
 
 internal static class HttpApiExtensions
 {
-    /// <summary>The protocol error shape and the gate (bound addresses, local callers, token), then the Open Inference Protocol routes and <c>/metrics</c>.</summary>
+    /// <summary>The gate (bound addresses, local callers, token, the stop's drain) and the protocol's error shape, then the Open Inference Protocol routes and <c>/metrics</c>.</summary>
     public static WebApplication UseHttpApi(this WebApplication app)
     {
-        if (app.Services.GetService<ShutdownDrain>() is not null)
-        {
-            app.UseMiddleware<DrainMiddleware>();
-        }
-
-        app.UseMiddleware<ProtocolErrorMiddleware>();
+        app.UseMiddleware<ApiGate>();
         ((IEndpointRouteBuilder)app).MapOpenInferenceProtocol();
         ((IEndpointRouteBuilder)app).MapDiagnosticsPage();
         app.MapPrometheusScrapingEndpoint("/metrics", meterProvider: null, configureBranchedPipeline: branch => branch.UseCollectorText(), optionsName: null);
@@ -48,6 +43,11 @@ internal static class HttpApiExtensions
         services.TryAddSingleton<BoundAddressCheck>();
         services.AddHostedService(sp => sp.GetRequiredService<BoundAddressCheck>());
         services.AddSequences();
+
+        // The gate counts requests for the stop's drain. Only a host that stops as the agent does runs the drain
+        // (AddShutdownDrain); in any other, the drain is never started, so it counts and refuses nothing.
+        services.TryAddSingleton<ShutdownDrain>();
+        services.TryAddSingleton<ServingMetrics>();
         return services.AddPredictionPipeline();
     }
 }

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.IO.Compression;
+using System.Runtime.CompilerServices;
 using System.Text.Json;
 using EdgeMl.Agent.Protocol;
 using EdgeMl.Agent.Sequences;
@@ -37,8 +38,10 @@ internal static class OpenInferenceEndpoints
         v2.MapGet("/models/{model}/versions/{version}", (HttpContext c, string model, string version) => ModelMetadata(c, s, model, version));
         v2.MapGet("/models/{model}/ready", (HttpContext c, string model) => ModelReady(c, s, model, null));
         v2.MapGet("/models/{model}/versions/{version}/ready", (HttpContext c, string model, string version) => ModelReady(c, s, model, version));
-        v2.MapPost("/models/{model}/infer", (HttpContext c, string model) => Infer(c, s, model, null));
-        v2.MapPost("/models/{model}/versions/{version}/infer", (HttpContext c, string model, string version) => Infer(c, s, model, version));
+        // Request delegates, not handlers with bound parameters: a bound handler's generated code is one more frame,
+        // and one more object whenever the request waits for its body or its turn.
+        v2.MapPost("/models/{model}/infer", (HttpContext c) => Infer(c, s, RouteValue(c, "model")!, null));
+        v2.MapPost("/models/{model}/versions/{version}/infer", (HttpContext c) => Infer(c, s, RouteValue(c, "model")!, RouteValue(c, "version")));
         return app;
     }
 
@@ -110,7 +113,11 @@ internal static class OpenInferenceEndpoints
         };
     }
 
-    private static async Task Infer(HttpContext context, Services services, string model, string? versionText)
+    private static Task Infer(HttpContext context, Services services, string model, string? versionText) =>
+        PooledFrames.AsTask(InferAsync(context, services, model, versionText));
+
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    private static async ValueTask InferAsync(HttpContext context, Services services, string model, string? versionText)
     {
         using var trace = Traces.StartPrediction(Traces.Http, model, NullIfEmpty(context.Request.Headers.TraceParent), NullIfEmpty(context.Request.Headers.TraceState));
         var version = ParseVersion(versionText);
@@ -163,6 +170,8 @@ internal static class OpenInferenceEndpoints
         }
     }
 
+    private static string? RouteValue(HttpContext context, string name) => context.Request.RouteValues[name] as string;
+
     private static string? NullIfEmpty(Microsoft.Extensions.Primitives.StringValues value) => value.Count == 0 ? null : value.ToString();
 
     private static async Task WriteInferResponse(HttpContext context, InferResponse response)
@@ -180,9 +189,9 @@ internal static class OpenInferenceEndpoints
         {
             http.ContentLength = response.Length;
             await http.Body.WriteAsync(response.Json, context.RequestAborted);
-            for (var i = 0; i < response.Blobs.Count; i++)
+            for (var i = 0; i < response.BlobCount; i++)
             {
-                await http.Body.WriteAsync(response.Blobs[i], context.RequestAborted);
+                await http.Body.WriteAsync(response.Blob(i), context.RequestAborted);
             }
 
             return;
@@ -193,9 +202,9 @@ internal static class OpenInferenceEndpoints
             ? new GZipStream(http.Body, CompressionLevel.Fastest, leaveOpen: true)
             : new ZLibStream(http.Body, CompressionLevel.Fastest, leaveOpen: true);
         await compressed.WriteAsync(response.Json, context.RequestAborted);
-        for (var i = 0; i < response.Blobs.Count; i++)
+        for (var i = 0; i < response.BlobCount; i++)
         {
-            await compressed.WriteAsync(response.Blobs[i], context.RequestAborted);
+            await compressed.WriteAsync(response.Blob(i), context.RequestAborted);
         }
     }
 

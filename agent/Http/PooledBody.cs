@@ -12,7 +12,11 @@ namespace EdgeMl.Agent.Http;
 /// (zlib) first, and refusing anything over the limit with a 413 that carries the protocol's error body (Kestrel's
 /// own 413 has none, which clients report only as an empty response).
 /// </summary>
-internal sealed class PooledBody : IDisposable
+/// <remarks>
+/// A struct, so a request costs no object for it; it owns its buffer, so it is held in one variable and disposed
+/// once there, never copied (a copy disposed too would give the buffer back twice).
+/// </remarks>
+internal struct PooledBody : IDisposable
 {
     private byte[] _buffer;
 
@@ -28,9 +32,9 @@ internal sealed class PooledBody : IDisposable
     public int Length { get; }
 
     /// <summary>The size of the buffer holding the body (pooled arrays may be larger than asked for).</summary>
-    internal int Capacity => _buffer.Length;
+    internal readonly int Capacity => _buffer.Length;
 
-    public ReadOnlyMemory<byte> Memory => _buffer.AsMemory(0, Length);
+    public readonly ReadOnlyMemory<byte> Memory => _buffer.AsMemory(0, Length);
 
     /// <summary>
     /// The whole body: a plain one straight from Kestrel's pipe (no stream over it, whose read keeps an async state of

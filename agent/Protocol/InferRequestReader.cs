@@ -1,13 +1,14 @@
 using System.Buffers.Binary;
+using System.Numerics;
 using System.Text.Json;
 using EdgeMl.Runtime.Json;
 using EdgeMl.Runtime.Tensors;
 
 namespace EdgeMl.Agent.Protocol;
 
-/// <summary>What an infer request asked for: the tensors, and how each output is to be returned.</summary>
-/// <param name="BinaryOutputs">The outputs whose <c>binary_data</c> parameter the request set; others follow <paramref name="BinaryByDefault"/>.</param>
-internal sealed record InferCall(string? Id, InferenceRequest Request, bool BinaryByDefault, KeyValuePair<string, bool>[] BinaryOutputs)
+/// <summary>What an infer request asked for: the tensors, and how each output is to be returned (a value, not one more object per request).</summary>
+/// <param name="BinaryOutputs">The <c>binary_data</c> parameter of each requested output that set it; others follow <paramref name="BinaryByDefault"/>.</param>
+internal readonly record struct InferCall(string? Id, InferenceRequest Request, bool BinaryByDefault, BinaryChoices BinaryOutputs)
 {
     /// <summary>The request's sequence parameters; null for a request outside any sequence.</summary>
     public Sequences.SequenceParameters? Sequence { get; init; }
@@ -15,15 +16,63 @@ internal sealed record InferCall(string? Id, InferenceRequest Request, bool Bina
     /// <summary>Whether <paramref name="output"/> goes back binary: as the request last said for it, else by default.</summary>
     public bool IsBinary(string output)
     {
-        for (var i = BinaryOutputs.Length - 1; i >= 0; i--)
+        var outputs = Request.Outputs;
+        for (var i = outputs.Count - 1; i >= 0; i--)
         {
-            if (BinaryOutputs[i].Key == output)
+            if (BinaryOutputs.At(i) is { } binary && outputs[i] == output)
             {
-                return BinaryOutputs[i].Value;
+                return binary;
             }
         }
 
         return BinaryByDefault;
+    }
+}
+
+/// <summary>
+/// The <c>binary_data</c> parameters of a request's outputs, by each output's place in the request: bits for the first
+/// 64 (no object for the usual request), a table only for a request that names more outputs than that.
+/// </summary>
+internal readonly struct BinaryChoices
+{
+    private const int Bits = 64;
+
+    private readonly ulong _said;
+    private readonly ulong _binary;
+    private readonly bool?[]? _beyond;
+
+    private BinaryChoices(ulong said, ulong binary, bool?[]? beyond)
+    {
+        _said = said;
+        _binary = binary;
+        _beyond = beyond;
+    }
+
+    /// <summary>How many outputs set the parameter.</summary>
+    public int Count => BitOperations.PopCount(_said) + (_beyond?.Count(b => b.HasValue) ?? 0);
+
+    /// <summary>What the output at <paramref name="index"/> of the request's outputs said; null when it said nothing.</summary>
+    public bool? At(int index) => index < Bits
+        ? (_said & (1UL << index)) == 0 ? null : (_binary & (1UL << index)) != 0
+        : _beyond is { } beyond && index - Bits < beyond.Length ? beyond[index - Bits] : null;
+
+    /// <summary>These choices and what the output at <paramref name="index"/> said (the reader builds them once, output by output).</summary>
+    public BinaryChoices With(int index, bool binary)
+    {
+        if (index < Bits)
+        {
+            var bit = 1UL << index;
+            return new(_said | bit, binary ? _binary | bit : _binary & ~bit, _beyond);
+        }
+
+        var beyond = _beyond ?? [];
+        if (index - Bits >= beyond.Length)
+        {
+            Array.Resize(ref beyond, Math.Max(index - Bits + 1, beyond.Length * 2));
+        }
+
+        beyond[index - Bits] = binary;
+        return new(_said, _binary, beyond);
     }
 }
 
@@ -98,7 +147,7 @@ internal static class InferRequestReader
             id = idElement.ValueKind == JsonValueKind.String ? idElement.GetString() : throw ProtocolException.BadRequest("'id' must be a string");
         }
 
-        var binaryByDefault = root.TryGetProperty("parameters", out var parameters) && Flag(parameters, "binary_data_output", "request parameter");
+        var binaryByDefault = root.TryGetProperty("parameters", out var parameters) && Flag(parameters, "binary_data_output");
         if (!root.TryGetProperty("inputs", out var inputsElement) || inputsElement.ValueKind != JsonValueKind.Array)
         {
             throw ProtocolException.BadRequest("the request has no 'inputs' array");
@@ -288,11 +337,11 @@ internal static class InferRequestReader
         return name.GetString()!;
     }
 
-    private static (string[] Names, KeyValuePair<string, bool>[] Binary) ReadOutputs(JsonElement root, IReadOnlyList<string> known)
+    private static (string[] Names, BinaryChoices Binary) ReadOutputs(JsonElement root, IReadOnlyList<string> known)
     {
         if (!root.TryGetProperty("outputs", out var outputs))
         {
-            return ([], []);
+            return ([], default);
         }
 
         if (outputs.ValueKind != JsonValueKind.Array)
@@ -302,8 +351,7 @@ internal static class InferRequestReader
 
         // Sized for a model's few outputs and grown only as entries prove to be outputs: the array's length is the caller's claim.
         var names = new string[Math.Min(outputs.GetArrayLength(), 8)];
-        KeyValuePair<string, bool>[]? binary = null;
-        var chosen = 0;
+        var binary = default(BinaryChoices);
         var i = 0;
         foreach (var output in outputs.EnumerateArray())
         {
@@ -315,7 +363,6 @@ internal static class InferRequestReader
                 Array.Resize(ref names, names.Length * 2);
             }
 
-            names[i++] = name;
             if (output.TryGetProperty("parameters", out var parameters) && parameters.ValueKind == JsonValueKind.Object)
             {
                 if (parameters.TryGetProperty("classification", out _))
@@ -325,18 +372,14 @@ internal static class InferRequestReader
 
                 if (parameters.TryGetProperty("binary_data", out _))
                 {
-                    binary ??= new KeyValuePair<string, bool>[names.Length];
-                    if (chosen == binary.Length)
-                    {
-                        Array.Resize(ref binary, binary.Length * 2);
-                    }
-
-                    binary[chosen++] = new(name, Flag(parameters, "binary_data", $"output '{name}' parameter"));
+                    binary = binary.With(i, Flag(parameters, "binary_data", output: name));
                 }
             }
+
+            names[i++] = name;
         }
 
-        return (i == names.Length ? names : names[..i], binary is null ? [] : chosen == binary.Length ? binary : binary[..chosen]);
+        return (i == names.Length ? names : names[..i], binary);
     }
 
     /// <summary>
@@ -345,8 +388,8 @@ internal static class InferRequestReader
     /// </summary>
     private static Sequences.SequenceParameters? ReadSequence(JsonElement parameters)
     {
-        var start = Flag(parameters, "sequence_start", "request parameter");
-        var end = Flag(parameters, "sequence_end", "request parameter");
+        var start = Flag(parameters, "sequence_start");
+        var end = Flag(parameters, "sequence_end");
         string? id = null;
         if (parameters.ValueKind == JsonValueKind.Object && parameters.TryGetProperty("sequence_id", out var value))
         {
@@ -366,7 +409,8 @@ internal static class InferRequestReader
         return new Sequences.SequenceParameters(id, start, end);
     }
 
-    private static bool Flag(JsonElement parameters, string key, string what)
+    /// <param name="output">The output the parameter is for; null for a request parameter. Named only in the error, which is the only place its text is made.</param>
+    private static bool Flag(JsonElement parameters, string key, string? output = null)
     {
         if (parameters.ValueKind != JsonValueKind.Object || !parameters.TryGetProperty(key, out var value))
         {
@@ -377,7 +421,7 @@ internal static class InferRequestReader
         {
             JsonValueKind.True => true,
             JsonValueKind.False => false,
-            _ => throw ProtocolException.BadRequest($"{what} '{key}' must be true or false"),
+            _ => throw ProtocolException.BadRequest($"{(output is null ? "request parameter" : $"output '{output}' parameter")} '{key}' must be true or false"),
         };
     }
 }

@@ -7,24 +7,60 @@ using EdgeMl.Runtime.Tensors;
 
 namespace EdgeMl.Agent.Protocol;
 
-/// <summary>An infer response ready to send: the JSON header and, after it, the binary outputs in order (a value, not one more object per request).</summary>
-internal readonly record struct InferResponse(ReadOnlyMemory<byte> Json, IReadOnlyList<ReadOnlyMemory<byte>> Blobs)
+/// <summary>
+/// An infer response ready to send: the JSON header and, after it, the binary outputs in order. A value, with the first
+/// binary part in it, so the usual answer (one binary output) costs no object for its parts.
+/// </summary>
+internal readonly struct InferResponse
 {
-    public bool HasBinary => Blobs.Count > 0;
+    private readonly ReadOnlyMemory<byte> _first;
+    private readonly ReadOnlyMemory<byte>[] _rest;
+
+    public InferResponse(ReadOnlyMemory<byte> json, ReadOnlyMemory<byte> first, ReadOnlyMemory<byte>[] rest, int count)
+    {
+        Json = json;
+        _first = first;
+        _rest = rest;
+        BlobCount = count;
+    }
+
+    public ReadOnlyMemory<byte> Json { get; }
+
+    /// <summary>How many binary parts follow the header (an empty one among them is sent as nothing).</summary>
+    public int BlobCount { get; }
+
+    /// <summary>Whether any binary part has bytes: an answer whose binary parts are all empty is plain JSON.</summary>
+    public bool HasBinary
+    {
+        get
+        {
+            for (var i = 0; i < BlobCount; i++)
+            {
+                if (!Blob(i).IsEmpty)
+                {
+                    return true;
+                }
+            }
+
+            return false;
+        }
+    }
 
     public long Length
     {
         get
         {
             long length = Json.Length;
-            for (var i = 0; i < Blobs.Count; i++)
+            for (var i = 0; i < BlobCount; i++)
             {
-                length += Blobs[i].Length;
+                length += Blob(i).Length;
             }
 
             return length;
         }
     }
+
+    public ReadOnlyMemory<byte> Blob(int index) => index == 0 ? _first : _rest[index - 1];
 }
 
 /// <summary>
@@ -42,10 +78,37 @@ internal static class InferResponseWriter
     /// <summary>The response with its JSON header written into <paramref name="json"/> (a pooled buffer the caller gives back once the response is sent).</summary>
     public static InferResponse Build(InferCall call, InferenceResult result, ArrayBufferWriter<byte> json)
     {
-        var blobs = new List<ReadOnlyMemory<byte>>(result.Outputs.Count);
-        PooledJson.Write(json, (call, result, blobs), static (writer, s) =>
+        // The binary parts first, in the order the header names them: the first in the response itself, others in an
+        // array of exactly their number.
+        var count = 0;
+        for (var i = 0; i < result.Outputs.Count; i++)
         {
-            var (call, result, blobs) = s;
+            count += IsBinary(call, result.Outputs[i]) ? 1 : 0;
+        }
+
+        var first = ReadOnlyMemory<byte>.Empty;
+        var rest = count > 1 ? new ReadOnlyMemory<byte>[count - 1] : [];
+        for (int i = 0, part = 0; i < result.Outputs.Count; i++)
+        {
+            if (IsBinary(call, result.Outputs[i]))
+            {
+                var blob = Blob(result.Outputs[i]);
+                if (part == 0)
+                {
+                    first = blob;
+                }
+                else
+                {
+                    rest[part - 1] = blob;
+                }
+
+                part++;
+            }
+        }
+
+        PooledJson.Write(json, (call, result), static (writer, s) =>
+        {
+            var (call, result) = s;
             writer.WriteStartObject();
             if (!string.IsNullOrEmpty(call.Id))
             {
@@ -59,16 +122,21 @@ internal static class InferResponseWriter
             writer.WriteStartArray("outputs");
             for (var i = 0; i < result.Outputs.Count; i++)
             {
-                WriteOutput(writer, call, result.Outputs[i], blobs);
+                WriteOutput(writer, call, result.Outputs[i]);
             }
 
             writer.WriteEndArray();
             writer.WriteEndObject();
         });
-        return new InferResponse(json.WrittenMemory, blobs);
+        return new InferResponse(json.WrittenMemory, first, rest, count);
     }
 
-    private static void WriteOutput(Utf8JsonWriter writer, InferCall call, InferenceTensor output, List<ReadOnlyMemory<byte>> blobs)
+    /// <summary>An output's binary part: its data, or BYTES elements behind their lengths.</summary>
+    private static ReadOnlyMemory<byte> Blob(InferenceTensor output) => output.DataType == TensorDataType.Bytes ? LengthPrefixed(output) : output.Data;
+
+    private static bool IsBinary(InferCall call, InferenceTensor output) => call.IsBinary(output.Name) || output.DataType == TensorDataType.Fp16;
+
+    private static void WriteOutput(Utf8JsonWriter writer, InferCall call, InferenceTensor output)
     {
         writer.WriteStartObject();
         writer.WriteString("name", output.Name);
@@ -80,16 +148,11 @@ internal static class InferResponseWriter
         }
 
         writer.WriteEndArray();
-        if (call.IsBinary(output.Name) || output.DataType == TensorDataType.Fp16)
+        if (IsBinary(call, output))
         {
-            var blob = output.DataType == TensorDataType.Bytes ? LengthPrefixed(output) : output.Data;
             writer.WriteStartObject("parameters");
-            writer.WriteNumber("binary_data_size", blob.Length);
+            writer.WriteNumber("binary_data_size", output.DataType == TensorDataType.Bytes ? LengthPrefixedSize(output) : output.Data.Length);
             writer.WriteEndObject();
-            if (blob.Length > 0)
-            {
-                blobs.Add(blob);
-            }
         }
         else
         {
@@ -113,10 +176,12 @@ internal static class InferResponseWriter
         return json.WrittenSpan.ToArray();
     }
 
+    private static long LengthPrefixedSize(InferenceTensor tensor) => tensor.Elements.Sum(e => 4L + e.Length);
+
     /// <summary>BYTES elements each behind a 4-byte little-endian length: the binary-tensor extension's layout, and Triton's raw gRPC contents.</summary>
     internal static byte[] LengthPrefixed(InferenceTensor tensor)
     {
-        var blob = new byte[tensor.Elements.Sum(e => 4 + e.Length)];
+        var blob = new byte[LengthPrefixedSize(tensor)];
         var offset = 0;
         foreach (var element in tensor.Elements)
         {

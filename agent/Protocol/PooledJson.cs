@@ -36,9 +36,22 @@ internal static class PooledJson
         }
         finally
         {
-            // The thread's writer lets go of this buffer (and of a half-written one after an exception).
-            writer.Reset(Stream.Null);
+            // The thread's writer lets go of this buffer (and of a half-written one after an exception). Reset onto a
+            // stream would give the writer a new buffer of its own each time.
+            writer.Reset(NoBuffer.Instance);
         }
+    }
+
+    /// <summary>What an idle writer points at: nothing is ever written to it.</summary>
+    private sealed class NoBuffer : IBufferWriter<byte>
+    {
+        public static readonly NoBuffer Instance = new();
+
+        public void Advance(int count) => throw new InvalidOperationException("an idle JSON writer was written to");
+
+        public Memory<byte> GetMemory(int sizeHint = 0) => throw new InvalidOperationException("an idle JSON writer was written to");
+
+        public Span<byte> GetSpan(int sizeHint = 0) => throw new InvalidOperationException("an idle JSON writer was written to");
     }
 
     private sealed class BufferPolicy : IPooledObjectPolicy<ArrayBufferWriter<byte>>

@@ -106,7 +106,7 @@ public sealed class InferRequestReaderTests
 
         Assert.Equal(["a", "b", "c"], call.Request.Outputs);
         Assert.Equal([false, true, false], call.Request.Outputs.Select(call.IsBinary));
-        Assert.Single(call.BinaryOutputs);
+        Assert.Equal(1, call.BinaryOutputs.Count);
     }
 
     [Fact]
@@ -119,6 +119,58 @@ public sealed class InferRequestReaderTests
 
         Assert.Equal([.. Enumerable.Range(0, 20).Select(i => $"o{i}"), "last"], call.Request.Outputs);
         Assert.Equal([.. Enumerable.Range(0, 20).Select(i => i % 3 == 0), false], call.Request.Outputs.Select(call.IsBinary));
+    }
+
+    [Fact]
+    public void Read_MoreOutputsThanBits_EachKeepsItsChoice_TheLastHolds()
+    {
+        var outputs = string.Join(",", Enumerable.Range(0, 70).Select(i => $$$"""{"name":"o{{{i}}}","parameters":{"binary_data":{{{(i % 2 == 0 ? "true" : "false")}}}}}"""));
+        var body = Encoding.UTF8.GetBytes($$$"""{"inputs":[{"name":"b","shape":[1],"datatype":"BOOL","data":[true]}],"outputs":[{{{outputs}}},{"name":"o1","parameters":{"binary_data":true}},{"name":"o66"},{"name":"o67","parameters":{"binary_data":true}}]}""");
+
+        var call = InferRequestReader.Read(body, null);
+
+        Assert.Equal(72, call.BinaryOutputs.Count);
+        Assert.Equal([.. Enumerable.Range(0, 70).Select(i => i % 2 == 0 || i is 1 or 67)], Enumerable.Range(0, 70).Select(i => call.IsBinary($"o{i}")));
+        Assert.Null(call.BinaryOutputs.At(71));
+        Assert.Null(call.BinaryOutputs.At(500));
+    }
+
+    [Theory]
+    [InlineData("""{"outputs":[{"name":"y","parameters":{"binary_data":1}}]""", "output 'y' parameter 'binary_data' must be true or false")]
+    [InlineData("""{"parameters":{"binary_data_output":"yes"}""", "request parameter 'binary_data_output' must be true or false")]
+    public void Read_AFlagThatIsNotTrueOrFalse_IsRefusedByName(string start, string expected)
+    {
+        var body = Encoding.UTF8.GetBytes(start + ""","inputs":[{"name":"x","shape":[1],"datatype":"FP32","data":[1]}]}""");
+
+        var e = Assert.Throws<ProtocolException>(() => InferRequestReader.Read(body, null));
+
+        Assert.Equal(expected, e.Message);
+    }
+
+    /// <summary>
+    /// An output asked for binary, as Triton's clients ask on every request, costs the reader the request's array of
+    /// output names and nothing more: no table of choices, no text of an error that did not happen.
+    /// </summary>
+    [Fact]
+    public void Read_AnOutputAskedForBinary_CostsOnlyItsName()
+    {
+        string[] names = ["x", "softmax_0.tmp_0"];
+        var input = """{"name":"x","shape":[1,4],"datatype":"FP32","parameters":{"binary_data_size":16}}""";
+        var plain = Encoding.UTF8.GetBytes($$"""{"inputs":[{{input}}]}""");
+        var asked = Encoding.UTF8.GetBytes($$$"""{"inputs":[{{{input}}}],"outputs":[{"name":"softmax_0.tmp_0","parameters":{"binary_data":true}}]}""");
+        byte[] plainBody = [.. plain, .. new byte[16]];
+        byte[] askedBody = [.. asked, .. new byte[16]];
+        Assert.True(InferRequestReader.Read(askedBody, asked.Length, names).IsBinary("softmax_0.tmp_0"));
+        _ = InferRequestReader.Read(plainBody, plain.Length, names);
+
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        _ = InferRequestReader.Read(plainBody, plain.Length, names);
+        var plainBytes = GC.GetAllocatedBytesForCurrentThread() - before;
+        before = GC.GetAllocatedBytesForCurrentThread();
+        _ = InferRequestReader.Read(askedBody, asked.Length, names);
+        var askedBytes = GC.GetAllocatedBytesForCurrentThread() - before;
+
+        Assert.InRange(askedBytes - plainBytes, 0, 32); // a string[1]
     }
 
     [Fact]

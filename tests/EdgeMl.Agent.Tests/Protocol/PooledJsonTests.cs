@@ -38,4 +38,21 @@ public sealed class PooledJsonTests
         Assert.Equal("\"a\"", Encoding.UTF8.GetString(buffer.WrittenSpan));
         PooledJson.Return(buffer);
     }
+
+    [Fact]
+    public void Write_OnAThreadThatWroteBefore_AllocatesNothing()
+    {
+        Action<System.Text.Json.Utf8JsonWriter, int> number = static (w, n) => w.WriteNumberValue(n);
+        var buffer = PooledJson.Rent();
+        PooledJson.Write(buffer, 7, number);
+        buffer.ResetWrittenCount();
+
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        PooledJson.Write(buffer, 8, number);
+        var allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+
+        Assert.Equal("8", Encoding.UTF8.GetString(buffer.WrittenSpan));
+        Assert.Equal(0, allocated);
+        PooledJson.Return(buffer);
+    }
 }

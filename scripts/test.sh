@@ -75,6 +75,8 @@ else
 fi
 rm -f "$log.publish"
 
+# Each failed test again with its message, so that the end of the output names it however long the runs were.
+awk '/^== / { pass = $0 } /^ +Failed [^!]/ { print pass; shown = 12 } /^ +Stack Trace:/ { shown = 0 } shown > 0 { print; shown-- }' "$log"
 # One closing line over all test runs, in the form CI reads.
 awk '/^ +Passed: [0-9]+$/ { p += $2 } /^ +Failed: [0-9]+$/ { f += $2 } /^ +Skipped: [0-9]+$/ { s += $2 }
      END { printf "Tests: %d passed, %d failed, %d skipped\n", p, f, s }' "$log"

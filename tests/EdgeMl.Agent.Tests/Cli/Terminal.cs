@@ -67,6 +67,9 @@ internal sealed class Terminal : IAsyncDisposable
             info.ArgumentList.Add(arg);
         }
 
+        // An interactive shell gives its foreground command Ctrl+C at its default, whatever launched the suite.
+        EdgeMlProcess.WithInterruptAtDefault(info);
+
         // The same shell wherever the tests run: CI sessions differ in their SHELL (bash here, unset or sh elsewhere).
         info.Environment["SHELL"] = "/bin/sh";
         foreach (var (name, value) in environment ?? new Dictionary<string, string>())

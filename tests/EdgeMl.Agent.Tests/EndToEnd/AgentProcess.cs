@@ -54,7 +54,7 @@ internal sealed class AgentProcess : IAsyncDisposable
         var metrics = FreePort();
         var args = new List<string> { "run", $"--EdgeMl:Http:Urls=http://127.0.0.1:{http}", $"--EdgeMl:MetricsUrls=http://127.0.0.1:{metrics}", "--EdgeMl:Grpc:Urls=http://127.0.0.1:0" };
         args.AddRange(settings);
-        var info = EdgeMlProcess.StartInfo(args);
+        var info = EdgeMlProcess.WithInterruptAtDefault(EdgeMlProcess.StartInfo(args));
         info.Environment["DOTNET_gcServer"] = "0";
         foreach (var (name, value) in environment ?? new Dictionary<string, string>())
         {

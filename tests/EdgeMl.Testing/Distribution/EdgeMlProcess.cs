@@ -38,6 +38,27 @@ public static class EdgeMlProcess
         return info;
     }
 
+    /// <summary>
+    /// <paramref name="info"/> started as a terminal's shell starts a command in the foreground: with Ctrl+C's signal
+    /// (SIGINT) at its default. A suite run as a background job of a non-interactive shell (<c>.ci/run &amp;</c>) has
+    /// SIGINT ignored, every child inherits that, and .NET leaves an ignored SIGINT ignored, so a test of Ctrl+C would
+    /// test the way it was launched. GNU <c>env</c> resets it and execs the command: same process id, same arguments.
+    /// </summary>
+    public static ProcessStartInfo WithInterruptAtDefault(ProcessStartInfo info)
+    {
+        ArgumentNullException.ThrowIfNull(info);
+        string[] args = [info.FileName, .. info.ArgumentList];
+        info.FileName = "env";
+        info.ArgumentList.Clear();
+        info.ArgumentList.Add("--default-signal=INT");
+        foreach (var arg in args)
+        {
+            info.ArgumentList.Add(arg);
+        }
+
+        return info;
+    }
+
     /// <summary>Runs to the end; <paramref name="guard"/> only protects the suite from a hung child.</summary>
     public static async Task<(int Code, string Output, string Error)> RunAsync(IEnumerable<string> args, TimeSpan guard)
     {
